@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Test MongoDB-wire store for longhaul: FerretDB v1.24.2 (built from
+# tools/ferretdb) behind a write-serializing gate, on PostgreSQL or SQLite.
+#
+#   scripts/test-store.sh start        build if needed, start, wait for ping (idempotent)
+#   scripts/test-store.sh stop         stop it (idempotent)
+#   scripts/test-store.sh status       exit 0 if running and answering
+#   scripts/test-store.sh url          gated URL   (atomic single-document writes)
+#   scripts/test-store.sh direct-url   ungated URL (raw FerretDB; loses concurrent CAS updates)
+#
+# Environment:
+#   LONGHAUL_STORE_DIR          state dir: pid, log, sqlite data (/tmp/longhaul-test-store)
+#   LONGHAUL_STORE_PORT         gated port (27018)
+#   LONGHAUL_STORE_DIRECT_PORT  ungated port (27019)
+#   LONGHAUL_STORE_BACKEND      auto|postgresql|sqlite (auto: PostgreSQL, else SQLite)
+#   LONGHAUL_STORE_PG_DB        PostgreSQL database (ferretdb) on 127.0.0.1:5432, user postgres
+#   LONGHAUL_STORE_TIMEOUT      seconds to wait for the first ping (60)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOL_DIR="$ROOT/tools/ferretdb"
+BIN="$TOOL_DIR/bin/ferretdb-gated"
+STATE_DIR="${LONGHAUL_STORE_DIR:-/tmp/longhaul-test-store}"
+HOST=127.0.0.1
+PORT="${LONGHAUL_STORE_PORT:-27018}"
+DIRECT_PORT="${LONGHAUL_STORE_DIRECT_PORT:-27019}"
+BACKEND="${LONGHAUL_STORE_BACKEND:-auto}"
+PG_DB="${LONGHAUL_STORE_PG_DB:-ferretdb}"
+PG_URL="postgres://postgres@127.0.0.1:5432/$PG_DB"
+TIMEOUT="${LONGHAUL_STORE_TIMEOUT:-60}"
+PID_FILE="$STATE_DIR/ferretdb.pid"
+LOG_FILE="$STATE_DIR/ferretdb.log"
+
+log() { echo "test-store: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+go_bin() {
+  if command -v go >/dev/null 2>&1; then echo go
+  elif [[ -x /usr/local/go/bin/go ]]; then echo /usr/local/go/bin/go
+  else die "no Go toolchain found (needed to build tools/ferretdb)"
+  fi
+}
+
+build() {
+  if [[ -x "$BIN" ]] && [[ -z "$(find "$TOOL_DIR" -maxdepth 1 -newer "$BIN" \
+      \( -name '*.go' -o -name go.mod -o -name go.sum \) -print -quit)" ]]; then
+    return 0
+  fi
+  log "building $BIN (the first build downloads modules and takes a while)"
+  (cd "$TOOL_DIR" && "$(go_bin)" build -o bin/ferretdb-gated .) || die "build failed"
+}
+
+pid() { [[ -f "$PID_FILE" ]] && cat "$PID_FILE" 2>/dev/null || true; }
+
+# running: the recorded pid is alive and is our launcher (guards against pid reuse).
+running() {
+  local p; p="$(pid)"
+  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && grep -q ferretdb-gated "/proc/$p/cmdline" 2>/dev/null
+}
+
+answering() { "$BIN" -ping "$HOST:$PORT" 2>/dev/null; }
+
+port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+pg() { psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 -tAq "$@"; }
+
+# ensure_pg: PostgreSQL answers (start the local cluster if needed) and $PG_DB exists.
+ensure_pg() {
+  command -v psql >/dev/null 2>&1 || return 1
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    local version
+    version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)"
+    [[ -n "$version" ]] || return 1
+    log "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || return 1
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 || return 1
+  if [[ "$(pg -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != 1 ]]; then
+    pg -c "CREATE DATABASE \"$PG_DB\"" || return 1
+  fi
+}
+
+start() {
+  if running && answering; then
+    log "already running (pid $(pid), $(cat "$STATE_DIR/backend" 2>/dev/null)) at $(url)"
+    return 0
+  fi
+  if running; then
+    log "pid $(pid) is not answering; restarting it"
+    stop
+  fi
+  for p in "$PORT" "$DIRECT_PORT"; do
+    if port_busy "$p"; then
+      die "port $p is already in use (set LONGHAUL_STORE_PORT / LONGHAUL_STORE_DIRECT_PORT)"
+    fi
+  done
+  build
+
+  local backend="$BACKEND" args=()
+  case "$backend" in
+    auto)
+      if ensure_pg; then backend=postgresql
+      else log "PostgreSQL unavailable; falling back to SQLite"; backend=sqlite
+      fi ;;
+    postgresql) ensure_pg || die "PostgreSQL unavailable (LONGHAUL_STORE_BACKEND=postgresql)" ;;
+    sqlite) ;;
+    *) die "LONGHAUL_STORE_BACKEND must be auto, postgresql or sqlite" ;;
+  esac
+  if [[ "$backend" == postgresql ]]; then
+    args=(-handler postgresql -postgresql-url "$PG_URL")
+  else
+    mkdir -p "$STATE_DIR/sqlite"
+    args=(-handler sqlite -sqlite-url "file:$STATE_DIR/sqlite/")
+  fi
+
+  nohup "$BIN" -listen "$HOST:$PORT" -direct-listen "$HOST:$DIRECT_PORT" "${args[@]}" \
+    >"$LOG_FILE" 2>&1 </dev/null &
+  echo $! >"$PID_FILE"
+  echo "$backend" >"$STATE_DIR/backend"
+
+  local deadline=$((SECONDS + TIMEOUT))
+  until answering; do
+    if ! running || ((SECONDS >= deadline)); then
+      tail -n 20 "$LOG_FILE" >&2 || true
+      stop
+      die "FerretDB did not answer ping on $HOST:$PORT"
+    fi
+    sleep 0.2
+  done
+  log "running (pid $(pid), $backend) at $(url); ungated at $(direct_url)"
+}
+
+stop() {
+  local p; p="$(pid)"
+  if running; then
+    kill "$p" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null || true
+  fi
+  rm -f "$PID_FILE"
+}
+
+url() { echo "mongodb://$HOST:$PORT/"; }
+direct_url() { echo "mongodb://$HOST:$DIRECT_PORT/"; }
+
+cmd="${1:-}"
+case "$cmd" in
+  start | stop)
+    mkdir -p "$STATE_DIR"
+    exec 9>"$STATE_DIR/lock"
+    flock 9 # serialize concurrent start/stop calls
+    "$cmd" ;;
+  status)
+    if running && answering; then
+      echo "running pid=$(pid) backend=$(cat "$STATE_DIR/backend" 2>/dev/null) url=$(url) direct=$(direct_url)"
+    else
+      echo "stopped"; exit 1
+    fi ;;
+  url) url ;;
+  direct-url) direct_url ;;
+  *) echo "usage: $0 start|stop|status|url|direct-url" >&2; exit 2 ;;
+esac

@@ -1,0 +1,233 @@
+import { UnroutableError } from '../../errors.js';
+import { type WireMessage } from '../../messages/codec.js';
+import { Headers } from '../../messages/envelope.js';
+import { type Clock, systemClock } from '../../util/clock.js';
+import {
+  type ConsumeOptions,
+  type Consumer,
+  type Delivery,
+  type DeliveryHandler,
+  type EndpointTopology,
+  type Transport,
+} from '../transport.js';
+
+/** A message the in-memory transport accepted, as recorded in {@link InMemoryTransport.log}. */
+export interface TransportRecord {
+  readonly operation: 'publish' | 'send' | 'retry' | 'error';
+  readonly message: WireMessage;
+  /** The endpoints it was queued for. */
+  readonly endpoints: readonly string[];
+}
+
+interface Queue {
+  readonly messages: Delivery[];
+  readonly errors: WireMessage[];
+  consumer?: MemoryConsumer;
+}
+
+class MemoryConsumer implements Consumer {
+  inFlight = 0;
+  stopped = false;
+  private drained: (() => void)[] = [];
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly handler: DeliveryHandler,
+    private readonly concurrency: number,
+    private readonly transport: InMemoryTransport,
+    private readonly endpoint: string,
+  ) {}
+
+  pump(): void {
+    while (!this.stopped && this.inFlight < this.concurrency && this.queue.messages.length > 0) {
+      const delivery = this.queue.messages.shift() as Delivery;
+      this.inFlight++;
+      void this.run(delivery);
+    }
+  }
+
+  private async run(delivery: Delivery): Promise<void> {
+    try {
+      const disposition = await this.handler(delivery);
+      if (disposition.kind === 'retry') {
+        this.transport.scheduleRetry(
+          this.endpoint,
+          delivery.message,
+          disposition.delayMs,
+          disposition.headers,
+        );
+      } else if (disposition.kind === 'error') {
+        const failed = {
+          ...delivery.message,
+          headers: { ...delivery.message.headers, ...disposition.headers },
+        };
+        this.queue.errors.push(failed);
+        this.transport.record('error', failed, [this.endpoint]);
+      }
+    } catch {
+      // The handler did not finish: leave the message to be delivered again, as a broker would.
+      this.queue.messages.push({ message: delivery.message, redelivered: true });
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const done of this.drained.splice(0)) done();
+      setImmediate(() => this.pump());
+      this.transport.checkIdle();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.queue.consumer === this) this.queue.consumer = undefined;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+    this.transport.checkIdle();
+  }
+}
+
+/**
+ * The embedded transport: queues in this process's memory, topic routing by message type, delayed
+ * retries on a {@link Clock}, and an error queue per endpoint. It keeps the transport contract
+ * (see `transport.ts`) except durability across process restarts. Used by the demo, by unit tests
+ * and by the test kit, which read {@link InMemoryTransport.log} and the error queues.
+ */
+export class InMemoryTransport implements Transport {
+  /** Every message accepted, in order. */
+  readonly log: TransportRecord[] = [];
+  private readonly queues = new Map<string, Queue>();
+  private readonly subscribers = new Map<string, Set<string>>();
+  private pendingRetries = 0;
+  private idleWaiters: (() => void)[] = [];
+  private listeners: ((record: TransportRecord) => void)[] = [];
+
+  constructor(private readonly clock: Clock = systemClock) {}
+
+  async declareEndpoint(topology: EndpointTopology): Promise<void> {
+    this.queueOf(topology.name, true);
+    for (const type of topology.subscriptions) {
+      let set = this.subscribers.get(type);
+      if (!set) this.subscribers.set(type, (set = new Set()));
+      set.add(topology.name);
+    }
+  }
+
+  async publish(message: WireMessage): Promise<void> {
+    const type = message.headers[Headers.type] ?? '';
+    const endpoints = [...(this.subscribers.get(type) ?? [])];
+    for (const endpoint of endpoints) this.enqueue(endpoint, message);
+    this.record('publish', message, endpoints);
+  }
+
+  async send(message: WireMessage, endpoint: string): Promise<void> {
+    if (!this.queues.has(endpoint)) {
+      throw new UnroutableError(`No endpoint queue '${endpoint}' for message ${message.messageId}`);
+    }
+    this.enqueue(endpoint, message);
+    this.record('send', message, [endpoint]);
+  }
+
+  async consume(endpoint: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Consumer> {
+    const queue = this.queueOf(endpoint, true);
+    const consumer = new MemoryConsumer(queue, handler, options.concurrency, this, endpoint);
+    queue.consumer = consumer;
+    consumer.pump();
+    return consumer;
+  }
+
+  async close(): Promise<void> {
+    for (const queue of this.queues.values()) await queue.consumer?.stop();
+  }
+
+  /** Messages waiting in an endpoint's error queue. */
+  errors(endpoint: string): readonly WireMessage[] {
+    return this.queueOf(endpoint, false)?.errors ?? [];
+  }
+
+  /** Messages waiting in an endpoint's input queue (not yet delivered). */
+  pending(endpoint: string): readonly WireMessage[] {
+    return (this.queueOf(endpoint, false)?.messages ?? []).map((d) => d.message);
+  }
+
+  /** Moves messages (all, or those with the given ids) from the error queue back to the input queue. */
+  replayErrors(endpoint: string, ids?: readonly string[]): number {
+    const queue = this.queueOf(endpoint, false);
+    if (!queue) return 0;
+    const chosen = queue.errors.filter((m) => !ids || ids.includes(m.messageId));
+    for (const message of chosen) {
+      queue.errors.splice(queue.errors.indexOf(message), 1);
+      const headers = Object.fromEntries(
+        Object.entries(message.headers).filter(
+          ([key]) => !key.startsWith('longhaul.error.') && key !== Headers.delayedRetries,
+        ),
+      );
+      this.enqueue(endpoint, { ...message, headers });
+    }
+    return chosen.length;
+  }
+
+  /** Calls `listener` for every message accepted (for tracing and the demo). */
+  onRecord(listener: (record: TransportRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Resolves once no delivery is queued for a running consumer and none is in flight. Delayed
+   * retries waiting on the clock do not count: they need time to move.
+   */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.checkIdle();
+    });
+  }
+
+  /** @internal */
+  record(operation: TransportRecord['operation'], message: WireMessage, endpoints: readonly string[]): void {
+    const record = { operation, message, endpoints };
+    this.log.push(record);
+    for (const listener of this.listeners) listener(record);
+  }
+
+  /** @internal */
+  scheduleRetry(
+    endpoint: string,
+    message: WireMessage,
+    delayMs: number,
+    headers: Record<string, string>,
+  ): void {
+    const retried = { ...message, headers: { ...message.headers, ...headers } };
+    this.record('retry', retried, [endpoint]);
+    this.pendingRetries++;
+    void this.clock.sleep(delayMs).then(() => {
+      this.pendingRetries--;
+      this.enqueue(endpoint, retried);
+    });
+  }
+
+  /** @internal */
+  checkIdle(): void {
+    if (this.idleWaiters.length === 0) return;
+    for (const queue of this.queues.values()) {
+      const consumer = queue.consumer;
+      if (consumer && (consumer.inFlight > 0 || queue.messages.length > 0)) return;
+    }
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Delayed retries waiting for their time (for tests). */
+  get waitingRetries(): number {
+    return this.pendingRetries;
+  }
+
+  private enqueue(endpoint: string, message: WireMessage): void {
+    const queue = this.queueOf(endpoint, true);
+    queue.messages.push({ message, redelivered: false });
+    queue.consumer?.pump();
+  }
+
+  private queueOf(endpoint: string, create: true): Queue;
+  private queueOf(endpoint: string, create: false): Queue | undefined;
+  private queueOf(endpoint: string, create: boolean): Queue | undefined {
+    let queue = this.queues.get(endpoint);
+    if (!queue && create) this.queues.set(endpoint, (queue = { messages: [], errors: [] }));
+    return queue;
+  }
+}

@@ -1,0 +1,155 @@
+import { type Transport } from '../bus/transport.js';
+import { ConfigurationError } from '../errors.js';
+import { type SagaStore } from '../persistence/saga-store.js';
+import { type SagaNotFoundPolicy } from '../sagas/dispatcher.js';
+import { type TimeoutStore } from '../timeouts/timeout-store.js';
+import { type Clock } from '../util/clock.js';
+import { type Duration, toMillis } from '../util/duration.js';
+import { type Logger } from '../util/logger.js';
+import { type HandledMessage } from './message-dispatcher.js';
+
+/** Options of an {@link Endpoint}. Every field but `name` has a default. */
+export interface EndpointOptions {
+  /** The endpoint name: its queue, retry path and error queue derive from it. Letters, digits, `._-`. */
+  name: string;
+  /** Saga classes (decorated with `@Saga`). @defaultValue [] */
+  sagas?: readonly (new (...args: any[]) => object)[];
+  /** Plain handler classes (decorated with `@HandlerFor`). @defaultValue [] */
+  handlers?: readonly (new (...args: any[]) => object)[];
+  /** The transport. @defaultValue a new `InMemoryTransport` */
+  transport?: Transport;
+  /** The saga store. @defaultValue a new `InMemorySagaStore` */
+  sagaStore?: SagaStore;
+  /** The timeout store. @defaultValue a new `InMemoryTimeoutStore` */
+  timeoutStore?: TimeoutStore;
+  /** The clock. @defaultValue the system clock */
+  clock?: Clock;
+  /** The logger. @defaultValue console at level `info` */
+  logger?: Logger;
+  /** Builds handler and saga instances. @defaultValue `new ctor()` (the Inversify module passes the container) */
+  resolve?: (ctor: new (...args: any[]) => object) => object;
+  /** Command routes: message type (or `prefix.*`) → endpoint. Commands handled here need none. @defaultValue {} */
+  routes?: Readonly<Record<string, string>>;
+  /** Handlers in flight at once. @defaultValue 8 */
+  concurrency?: number;
+  /** Largest accepted message body in bytes. @defaultValue 1048576 (1 MiB) */
+  maxBodyBytes?: number;
+  recoverability?: {
+    /** In-process retries right after a failure. @defaultValue 2 */
+    immediateRetries?: number;
+    /** Waits before each delayed retry, then the error queue. @defaultValue ['1s', '10s', '1m'] */
+    delays?: readonly Duration[];
+  };
+  sagaOptions?: {
+    /** Reruns of a handler after losing a version conflict. @defaultValue 10 */
+    conflictRetries?: number;
+    /** Handled message ids kept per instance for deduplication. @defaultValue 100 */
+    inboxSize?: number;
+    /** How long a completed instance's tombstone keeps late messages out. @defaultValue '7d' */
+    tombstoneRetention?: Duration;
+    /** A message that matches no instance and may not start one: `log` and ack, or `error` queue. @defaultValue 'log' */
+    notFound?: SagaNotFoundPolicy;
+  };
+  timeouts?: {
+    /** Longest wait between looks at the timeout store. @defaultValue '1s' */
+    pollInterval?: Duration;
+    /** Timeouts claimed per look. @defaultValue 100 */
+    batchSize?: number;
+    /** A claim's lease. @defaultValue '30s' */
+    lease?: Duration;
+  };
+  outbox?: {
+    /** How often the sweeper looks for entries left undispatched (and expired tombstones). @defaultValue '10s' */
+    sweepInterval?: Duration;
+    /** Age after which the sweeper dispatches an entry its committer did not. @defaultValue '30s' */
+    lease?: Duration;
+  };
+  /** Called after each saga type handled a message (tracing, the demo). @defaultValue none */
+  onHandled?: (handled: HandledMessage) => void;
+}
+
+/** {@link EndpointOptions} validated, with defaults applied and durations in milliseconds. */
+export interface ResolvedOptions {
+  readonly name: string;
+  readonly routes: Readonly<Record<string, string>>;
+  readonly concurrency: number;
+  readonly maxBodyBytes: number;
+  readonly immediateRetries: number;
+  readonly delaysMs: readonly number[];
+  readonly conflictRetries: number;
+  readonly inboxSize: number;
+  readonly tombstoneRetentionMs: number;
+  readonly notFound: SagaNotFoundPolicy;
+  readonly pollIntervalMs: number;
+  readonly timeoutBatchSize: number;
+  readonly timeoutLeaseMs: number;
+  readonly sweepIntervalMs: number;
+  readonly outboxLeaseMs: number;
+}
+
+const NAME = /^[A-Za-z0-9_.-]{1,120}$/;
+
+function int(value: unknown, field: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new ConfigurationError(field, `expected an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function duration(value: Duration | undefined, field: string, fallback: Duration): number {
+  if (value !== undefined && typeof value !== 'number' && typeof value !== 'string') {
+    throw new ConfigurationError(field, `expected a duration such as '30s', got ${JSON.stringify(value)}`);
+  }
+  return toMillis(value ?? fallback, field);
+}
+
+/** Validates options once, at start; the error names the bad field. */
+export function resolveOptions(options: EndpointOptions): ResolvedOptions {
+  if (typeof options.name !== 'string' || !NAME.test(options.name)) {
+    throw new ConfigurationError(
+      'name',
+      `expected letters, digits, '.', '_' or '-' (1–120), got ${JSON.stringify(options.name)}`,
+    );
+  }
+  const routes = options.routes ?? {};
+  for (const [type, endpoint] of Object.entries(routes)) {
+    if (typeof endpoint !== 'string' || !NAME.test(endpoint)) {
+      throw new ConfigurationError(
+        `routes['${type}']`,
+        `expected an endpoint name, got ${JSON.stringify(endpoint)}`,
+      );
+    }
+  }
+  const delays = options.recoverability?.delays ?? ['1s', '10s', '1m'];
+  if (!Array.isArray(delays))
+    throw new ConfigurationError('recoverability.delays', 'expected an array of durations');
+  const notFound = options.sagaOptions?.notFound ?? 'log';
+  if (notFound !== 'log' && notFound !== 'error') {
+    throw new ConfigurationError(
+      'sagaOptions.notFound',
+      `expected 'log' or 'error', got ${JSON.stringify(notFound)}`,
+    );
+  }
+  return {
+    name: options.name,
+    routes,
+    concurrency: int(options.concurrency, 'concurrency', 8, 1),
+    maxBodyBytes: int(options.maxBodyBytes, 'maxBodyBytes', 1024 * 1024, 1),
+    immediateRetries: int(options.recoverability?.immediateRetries, 'recoverability.immediateRetries', 2, 0),
+    delaysMs: delays.map((d, i) => duration(d, `recoverability.delays[${i}]`, 0)),
+    conflictRetries: int(options.sagaOptions?.conflictRetries, 'sagaOptions.conflictRetries', 10, 0),
+    inboxSize: int(options.sagaOptions?.inboxSize, 'sagaOptions.inboxSize', 100, 1),
+    tombstoneRetentionMs: duration(
+      options.sagaOptions?.tombstoneRetention,
+      'sagaOptions.tombstoneRetention',
+      '7d',
+    ),
+    notFound,
+    pollIntervalMs: duration(options.timeouts?.pollInterval, 'timeouts.pollInterval', '1s'),
+    timeoutBatchSize: int(options.timeouts?.batchSize, 'timeouts.batchSize', 100, 1),
+    timeoutLeaseMs: duration(options.timeouts?.lease, 'timeouts.lease', '30s'),
+    sweepIntervalMs: duration(options.outbox?.sweepInterval, 'outbox.sweepInterval', '10s'),
+    outboxLeaseMs: duration(options.outbox?.lease, 'outbox.lease', '30s'),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Longhaul: message-driven sagas and durable workflows on RabbitMQ and MongoDB, with exactly-once
+ * effects through an outbox and inbox committed with the state in one conditional write.
+ * @packageDocumentation
+ */
+import 'reflect-metadata';
+
+export {
+  LonghaulError,
+  NonRetryableError,
+  ConcurrencyError,
+  DecodeError,
+  type DecodeFailure,
+  ConfigurationError,
+  SagaNotFoundError,
+  UnroutableError,
+} from './errors.js';
+
+export {
+  Event,
+  Command,
+  Message,
+  MessageRegistry,
+  defaultRegistry,
+  messageTypeOf,
+  type MessageClass,
+  type MessageKind,
+  type MessageOptions,
+  type MessageType,
+  type MessageValidator,
+} from './messages/registry.js';
+export { type Envelope, Headers } from './messages/envelope.js';
+export { MessageCodec, type CodecOptions, type WireMessage, toJson, fromJson } from './messages/codec.js';
+
+export {
+  type Transport,
+  type EndpointTopology,
+  type Delivery,
+  type Disposition,
+  type DeliveryHandler,
+  type Consumer,
+  type ConsumeOptions,
+} from './bus/transport.js';
+export { Bus, type BusOptions } from './bus/bus.js';
+export { type OutgoingOptions, type SendOptions } from './bus/outgoing.js';
+export { InMemoryTransport, type TransportRecord } from './bus/memory/in-memory-transport.js';
+
+export {
+  type SagaStore,
+  type SagaRecord,
+  type SagaCommit,
+  type OutboxEntry,
+  type StoredMessage,
+  type PendingTimeout,
+} from './persistence/saga-store.js';
+export { InMemorySagaStore } from './persistence/memory/in-memory-saga-store.js';
+
+export { type TimeoutStore, type TimeoutRecord, type ClaimedTimeout } from './timeouts/timeout-store.js';
+export { InMemoryTimeoutStore } from './timeouts/memory/in-memory-timeout-store.js';
+
+export { Saga, StartedBy, Handles, OnTimeout, type CorrelationOptions } from './sagas/decorators.js';
+export { type SagaContext, type TimeoutWhen } from './sagas/context.js';
+export { type SagaNotFoundPolicy, type SagaOutcome } from './sagas/dispatcher.js';
+export { type CorrelateBy } from './sagas/metadata.js';
+
+export { HandlerFor, type Handler, type HandlerContext } from './handlers/handler.js';
+
+export { Endpoint } from './endpoint/endpoint.js';
+export { type EndpointOptions } from './endpoint/options.js';
+export { type HandledMessage } from './endpoint/message-dispatcher.js';
+
+export { longhaulModule, LonghaulTypes } from './di/module.js';
+
+export { type Clock, systemClock, VirtualClock } from './util/clock.js';
+export { type Duration, toMillis } from './util/duration.js';
+export { type Logger, type LogLevel, consoleLogger, silentLogger } from './util/logger.js';

@@ -1,0 +1,144 @@
+import { DecodeError } from '../errors.js';
+import { type Envelope, Headers } from './envelope.js';
+import { defaultRegistry, type MessageRegistry } from './registry.js';
+
+/**
+ * A message as transports and stores carry it: an id, string headers (type, correlation…) and a
+ * JSON body. The envelope fields travel in headers so a broker can route on them.
+ */
+export interface WireMessage {
+  readonly messageId: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+/** Options of {@link MessageCodec}. */
+export interface CodecOptions {
+  /** Largest body accepted, in bytes. @defaultValue 1 MiB */
+  maxBodyBytes?: number;
+  /** Where message names are looked up. @defaultValue the decorators' registry */
+  registry?: MessageRegistry;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const DATE_TAG = '$date';
+
+function encodeValue(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  return raw instanceof Date ? { [DATE_TAG]: raw.toISOString() } : value;
+}
+
+function decodeValue(key: string, value: unknown): unknown {
+  if (FORBIDDEN_KEYS.has(key)) {
+    throw new DecodeError('forbidden-key', `The body contains the forbidden key '${key}'`);
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    const tagged = (value as Record<string, unknown>)[DATE_TAG];
+    if (keys.length === 1 && typeof tagged === 'string') {
+      const date = new Date(tagged);
+      if (Number.isNaN(date.getTime())) throw new DecodeError('undecodable-body', `Invalid date '${tagged}'`);
+      return date;
+    }
+  }
+  return value;
+}
+
+/** JSON text of a value, with `Date`s kept as `{"$date": ISO}` so they round-trip. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, encodeValue);
+}
+
+/** Parses {@link toJson} output; rejects `__proto__`/`constructor`/`prototype` keys. */
+export function fromJson(text: string): unknown {
+  return JSON.parse(text, decodeValue);
+}
+
+/**
+ * Encodes envelopes to {@link WireMessage}s and decodes them back, rejecting bad input with a
+ * {@link DecodeError} whose `reason` names what was wrong.
+ */
+export class MessageCodec {
+  readonly maxBodyBytes: number;
+  private readonly registry: MessageRegistry;
+
+  constructor(options: CodecOptions = {}) {
+    this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+    this.registry = options.registry ?? defaultRegistry;
+  }
+
+  encode(envelope: Envelope): WireMessage {
+    const headers: Record<string, string> = {
+      ...envelope.headers,
+      [Headers.type]: envelope.type,
+      [Headers.correlationId]: envelope.correlationId,
+      [Headers.conversationId]: envelope.conversationId,
+      [Headers.sentAt]: envelope.sentAt.toISOString(),
+    };
+    if (envelope.causationId !== undefined) headers[Headers.causationId] = envelope.causationId;
+    return { messageId: envelope.id, headers, body: Buffer.from(toJson(envelope.body), 'utf8') };
+  }
+
+  decode(wire: WireMessage): Envelope {
+    const headers = wire.headers ?? {};
+    const required = (name: string): string => {
+      const value = headers[name];
+      if (typeof value !== 'string' || value.length === 0) {
+        throw new DecodeError('missing-field', `The envelope has no '${name}'`);
+      }
+      return value;
+    };
+    if (typeof wire.messageId !== 'string' || wire.messageId.length === 0) {
+      throw new DecodeError('missing-field', "The envelope has no 'messageId'");
+    }
+    if (wire.body.byteLength > this.maxBodyBytes) {
+      throw new DecodeError(
+        'too-large',
+        `The body has ${wire.body.byteLength} bytes, over the limit of ${this.maxBodyBytes}`,
+      );
+    }
+    const typeName = required(Headers.type);
+    const type = this.registry.lookup(typeName);
+    if (!type) throw new DecodeError('unknown-type', `Unknown message type '${typeName}'`);
+    const sentAt = new Date(required(Headers.sentAt));
+    if (Number.isNaN(sentAt.getTime())) {
+      throw new DecodeError('missing-field', `The envelope's '${Headers.sentAt}' is not a date`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = fromJson(new TextDecoder('utf-8', { fatal: true }).decode(wire.body));
+    } catch (error) {
+      if (error instanceof DecodeError) throw error;
+      throw new DecodeError('undecodable-body', `The body is not valid JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new DecodeError('undecodable-body', 'The body is not a JSON object');
+    }
+    const body = Object.assign(Object.create(type.ctor.prototype as object) as object, parsed);
+    if (type.validate) {
+      let problems: readonly string[] | void;
+      try {
+        problems = type.validate(body);
+      } catch (error) {
+        throw new DecodeError('invalid', `Validation failed: ${(error as Error).message}`, { cause: error });
+      }
+      if (problems && problems.length > 0) {
+        throw new DecodeError('invalid', `Validation failed: ${problems.join('; ')}`);
+      }
+    }
+    const own: Record<string, string> = {};
+    for (const [key, value] of Object.entries(headers)) if (typeof value === 'string') own[key] = value;
+    return {
+      id: wire.messageId,
+      type: typeName,
+      correlationId: required(Headers.correlationId),
+      conversationId: required(Headers.conversationId),
+      causationId: headers[Headers.causationId],
+      sentAt,
+      headers: own,
+      body,
+    };
+  }
+}

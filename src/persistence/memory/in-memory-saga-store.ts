@@ -1,0 +1,90 @@
+import { ConcurrencyError } from '../../errors.js';
+import { type SagaCommit, type SagaRecord, type SagaStore } from '../saga-store.js';
+
+/**
+ * The embedded saga store: records in a map, copied on every read and write, with the same
+ * conditional-commit semantics as the MongoDB store (see `saga-store.ts`). It makes version
+ * conflicts real: two handlers that loaded one version race, and the second commit fails.
+ */
+export class InMemorySagaStore implements SagaStore {
+  private readonly records = new Map<string, SagaRecord>();
+  private readonly byCorrelation = new Map<string, string>();
+
+  async init(): Promise<void> {}
+
+  async findByCorrelation(sagaType: string, correlationKey: string): Promise<SagaRecord | undefined> {
+    const id = this.byCorrelation.get(key(sagaType, correlationKey));
+    return id === undefined ? undefined : this.findById(sagaType, id);
+  }
+
+  async findById(sagaType: string, id: string): Promise<SagaRecord | undefined> {
+    const record = this.records.get(key(sagaType, id));
+    return record && structuredClone(record);
+  }
+
+  async commit(commit: SagaCommit): Promise<void> {
+    const { record, expectedVersion, newOutbox } = commit;
+    const recordKey = key(record.sagaType, record.id);
+    const stored = this.records.get(recordKey);
+    const correlation = key(record.sagaType, record.correlationKey);
+    if (expectedVersion === 0) {
+      if (stored || this.byCorrelation.has(correlation)) {
+        throw new ConcurrencyError(`${record.sagaType} '${record.correlationKey}' already exists`);
+      }
+      this.byCorrelation.set(correlation, record.id);
+    } else if (!stored || stored.version !== expectedVersion) {
+      throw new ConcurrencyError(
+        `${record.sagaType} ${record.id}: expected version ${expectedVersion}, found ${stored?.version ?? 'none'}`,
+      );
+    }
+    const outbox = [...(stored?.outbox ?? []), ...newOutbox];
+    this.records.set(recordKey, structuredClone({ ...record, outbox }));
+  }
+
+  async markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void> {
+    const recordKey = key(sagaType, id);
+    const stored = this.records.get(recordKey);
+    if (!stored) return;
+    const done = new Set(entryIds);
+    this.records.set(recordKey, { ...stored, outbox: stored.outbox.filter((e) => !done.has(e.id)) });
+  }
+
+  async findPendingOutbox(createdBefore: Date, limit: number): Promise<SagaRecord[]> {
+    const found: SagaRecord[] = [];
+    for (const record of this.records.values()) {
+      if (found.length >= limit) break;
+      if (record.outbox.some((e) => e.createdAt.getTime() < createdBefore.getTime())) {
+        found.push(structuredClone(record));
+      }
+    }
+    return found;
+  }
+
+  async deleteExpiredTombstones(now: Date): Promise<number> {
+    let deleted = 0;
+    for (const [recordKey, record] of this.records) {
+      if (
+        record.status === 'completed' &&
+        record.outbox.length === 0 &&
+        record.retainUntil !== undefined &&
+        record.retainUntil.getTime() <= now.getTime()
+      ) {
+        this.records.delete(recordKey);
+        this.byCorrelation.delete(key(record.sagaType, record.correlationKey));
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {}
+
+  /** The number of stored records, tombstones included (for tests). */
+  get size(): number {
+    return this.records.size;
+  }
+}
+
+function key(a: string, b: string): string {
+  return `${a}\u0000${b}`;
+}

@@ -1,0 +1,118 @@
+/**
+ * # The saga store port
+ *
+ * Keeps one document per saga (or workflow) instance: its state, a version, an embedded outbox of
+ * messages not yet dispatched and an inbox of the message ids already handled. Implementations:
+ * `InMemorySagaStore` (`persistence/memory/`) and the MongoDB store (`persistence/mongodb/`).
+ *
+ * Guarantees every implementation gives:
+ * - **Atomic, conditional commit.** {@link SagaStore.commit} writes state, version, new outbox
+ *   entries and inbox together or not at all, and only if the stored version still equals
+ *   `expectedVersion` (`0` means "does not exist yet"). Otherwise it throws `ConcurrencyError`
+ *   and writes nothing. Two instances of one saga type never share a correlation key: inserting a
+ *   second one is a `ConcurrencyError` too.
+ * - **Outbox entries are only added by commits and only removed by {@link SagaStore.markDispatched}**,
+ *   which does not change the version, so a commit never resurrects an entry already marked.
+ * - Reads return copies: mutating a returned record changes nothing stored.
+ *
+ * Non-goals: multi-document transactions, queries on state fields, ordering of concurrent commits
+ * beyond the version check.
+ */
+import { type WireMessage } from '../messages/codec.js';
+
+/** A message waiting to be dispatched after its commit. */
+export interface OutboxEntry {
+  /** The outgoing message id (deterministic: incoming id + instance + position). */
+  readonly id: string;
+  /** `publish` an event, `send` to an endpoint, `schedule` a timeout, or `cancel` one. */
+  readonly operation: 'publish' | 'send' | 'schedule' | 'cancel';
+  /** The message (absent for `cancel`). */
+  readonly message?: StoredMessage;
+  /** The endpoint for `send` and `schedule`. */
+  readonly destination?: string;
+  /** When a scheduled timeout falls due. */
+  readonly dueAt?: Date;
+  /** For `cancel`: the timeout id to cancel. */
+  readonly timeoutId?: string;
+  /** The incoming message whose handling produced this entry. */
+  readonly sourceMessageId: string;
+  readonly createdAt: Date;
+}
+
+/** A message as a store keeps it: headers and the JSON body as text. */
+export interface StoredMessage {
+  readonly messageId: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** A timeout an instance requested and that has not fired or been cancelled. */
+export interface PendingTimeout {
+  readonly id: string;
+  readonly type: string;
+  readonly dueAt: Date;
+}
+
+/** One saga or workflow instance as stored. */
+export interface SagaRecord<State = unknown> {
+  /** The saga (or `workflow:<name>`) type. */
+  readonly sagaType: string;
+  /** The instance id, unique within the saga type. */
+  readonly id: string;
+  /** The correlation value, unique within the saga type. */
+  readonly correlationKey: string;
+  /** Increments by one on every commit; `1` after the first. */
+  readonly version: number;
+  /** `completed` instances are tombstones: `state` is `null`, the inbox is kept. */
+  readonly status: 'active' | 'completed';
+  readonly state: State | null;
+  /** Entries not yet dispatched, in the order they were added. */
+  readonly outbox: readonly OutboxEntry[];
+  /** The most recent handled message ids, oldest first, bounded by the commit's `inboxLimit`. */
+  readonly inbox: readonly string[];
+  readonly timeouts: readonly PendingTimeout[];
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** For tombstones: when it may be deleted (once its outbox is empty). */
+  readonly retainUntil?: Date;
+}
+
+/** One commit: the instance's complete new record, written if the version still matches. */
+export interface SagaCommit<State = unknown> {
+  /** The record to write; its `version` must be `expectedVersion + 1`. Its outbox is ignored. */
+  readonly record: Omit<SagaRecord<State>, 'outbox'>;
+  /** The version that was loaded; `0` to insert a new instance. */
+  readonly expectedVersion: number;
+  /** Entries to append to the stored outbox. */
+  readonly newOutbox: readonly OutboxEntry[];
+}
+
+/** The saga store port; see the file header for the contract. */
+export interface SagaStore {
+  /** Prepares the store (indexes). Idempotent. */
+  init(): Promise<void>;
+  /** The instance of `sagaType` correlated to `correlationKey`, if any. */
+  findByCorrelation(sagaType: string, correlationKey: string): Promise<SagaRecord | undefined>;
+  /** The instance of `sagaType` with id `id`, if any. */
+  findById(sagaType: string, id: string): Promise<SagaRecord | undefined>;
+  /** Writes one commit atomically, or throws `ConcurrencyError`. */
+  commit(commit: SagaCommit): Promise<void>;
+  /** Removes dispatched outbox entries. Idempotent; never changes the version. */
+  markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void>;
+  /** Instances with an outbox entry created before `createdBefore` (for the outbox sweeper). */
+  findPendingOutbox(createdBefore: Date, limit: number): Promise<SagaRecord[]>;
+  /** Deletes tombstones whose `retainUntil` has passed and whose outbox is empty; returns the count. */
+  deleteExpiredTombstones(now: Date): Promise<number>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}
+
+/** Converts a wire message to its stored form. */
+export function toStoredMessage(message: WireMessage): StoredMessage {
+  return { messageId: message.messageId, headers: message.headers, body: message.body.toString('utf8') };
+}
+
+/** Converts a stored message back to its wire form. */
+export function fromStoredMessage(message: StoredMessage): WireMessage {
+  return { messageId: message.messageId, headers: message.headers, body: Buffer.from(message.body, 'utf8') };
+}

@@ -1,0 +1,126 @@
+import { type OutgoingCollector, type OutgoingOptions, type SendOptions } from '../bus/outgoing.js';
+import { type Envelope, Headers } from '../messages/envelope.js';
+import { messageTypeOf, messageTypeOfInstance, type MessageClass } from '../messages/registry.js';
+import { type PendingTimeout } from '../persistence/saga-store.js';
+import { type Duration, toMillis } from '../util/duration.js';
+import { LonghaulError } from '../errors.js';
+
+/** When a timeout falls due: `after` a duration from now, or `at` an instant. */
+export type TimeoutWhen = { after: Duration; at?: never } | { at: Date; after?: never };
+
+/**
+ * What a saga handler gets besides its message. Everything it sends, publishes or schedules is
+ * collected and committed atomically with the new state; nothing leaves before the commit.
+ */
+export interface SagaContext<State> {
+  /** The instance's state: a private copy, mutate it freely (or assign a new object). */
+  state: State;
+  /** The incoming message with its metadata. */
+  readonly envelope: Envelope;
+  /** The instance id. */
+  readonly sagaId: string;
+  /** The correlation value. */
+  readonly correlationKey: string;
+  /** True while handling the message that created the instance. */
+  readonly isNew: boolean;
+  /** The clock's current time (virtual in tests). */
+  now(): Date;
+  /** Sends a command to the endpoint that owns it (see the endpoint's `routes`). */
+  send(message: object, options?: SendOptions): Promise<void>;
+  /** Publishes an event to every subscriber. */
+  publish(message: object, options?: OutgoingOptions): Promise<void>;
+  /** Asks for `message` to come back to this instance later; resolves with the timeout id. */
+  requestTimeout(message: object, when: TimeoutWhen): Promise<string>;
+  /** Cancels a timeout by id, or every pending timeout of a message class. */
+  cancelTimeout(timeout: string | MessageClass): Promise<void>;
+  /** Marks the saga complete: its state is dropped and a tombstone keeps late messages out. */
+  complete(): void;
+  /** True once {@link SagaContext.complete} was called. */
+  readonly completed: boolean;
+}
+
+/** @internal The context implementation the commit path hands to saga methods. */
+export class SagaContextImpl<State> implements SagaContext<State> {
+  completed = false;
+  readonly requested: PendingTimeout[] = [];
+  readonly cancelled = new Set<string>();
+
+  constructor(
+    public state: State,
+    readonly envelope: Envelope,
+    readonly sagaType: string,
+    readonly sagaId: string,
+    readonly correlationKey: string,
+    readonly isNew: boolean,
+    private readonly pending: readonly PendingTimeout[],
+    readonly outgoing: OutgoingCollector,
+    private readonly endpoint: string,
+    private readonly clockNow: Date,
+  ) {}
+
+  now(): Date {
+    return new Date(this.clockNow);
+  }
+
+  async send(message: object, options?: SendOptions): Promise<void> {
+    this.outgoing.send(message, options);
+  }
+
+  async publish(message: object, options?: OutgoingOptions): Promise<void> {
+    this.outgoing.publish(message, options);
+  }
+
+  async requestTimeout(message: object, when: TimeoutWhen): Promise<string> {
+    this.assertOpen();
+    const dueAt =
+      when.at !== undefined
+        ? new Date(when.at)
+        : new Date(this.clockNow.getTime() + toMillis(when.after, 'after'));
+    if (Number.isNaN(dueAt.getTime()))
+      throw new LonghaulError('invalid-timeout', 'requestTimeout: invalid date');
+    const entry = this.outgoing.schedule(message, dueAt, this.endpoint, {
+      [Headers.sagaType]: this.sagaType,
+      [Headers.sagaId]: this.sagaId,
+    });
+    this.requested.push({ id: entry.id, type: messageTypeOfInstance(message).name, dueAt });
+    return entry.id;
+  }
+
+  async cancelTimeout(timeout: string | MessageClass): Promise<void> {
+    this.assertOpen();
+    const all = [...this.pending, ...this.requested];
+    const type = typeof timeout === 'string' ? undefined : messageTypeOf(timeout).name;
+    for (const t of all) {
+      if ((type === undefined ? t.id === timeout : t.type === type) && !this.cancelled.has(t.id)) {
+        this.cancelled.add(t.id);
+        this.outgoing.cancel(t.id);
+      }
+    }
+  }
+
+  complete(): void {
+    this.completed = true;
+  }
+
+  /** Timeouts still pending after this handler: stored ones + requested − cancelled − `fired`. */
+  remainingTimeouts(fired?: string): PendingTimeout[] {
+    return [...this.pending, ...this.requested].filter((t) => t.id !== fired && !this.cancelled.has(t.id));
+  }
+
+  /** Cancels every timeout still pending (on completion). */
+  cancelRemaining(fired?: string): void {
+    for (const t of this.remainingTimeouts(fired)) {
+      this.cancelled.add(t.id);
+      this.outgoing.cancel(t.id);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.completed) {
+      throw new LonghaulError(
+        'saga-completed',
+        `Saga ${this.sagaType} ${this.sagaId} is complete: request timeouts before complete()`,
+      );
+    }
+  }
+}

@@ -1,0 +1,240 @@
+import { type OutgoingCollector } from '../bus/outgoing.js';
+import { ConcurrencyError, NonRetryableError, SagaNotFoundError } from '../errors.js';
+import { type Envelope, Headers } from '../messages/envelope.js';
+import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistence/saga-store.js';
+import { derivedId } from '../util/ids.js';
+import { type Logger } from '../util/logger.js';
+import { SagaContextImpl } from './context.js';
+import { type SagaDefinition, type SagaHandlerDefinition } from './metadata.js';
+
+/** How the commit path treats a message that matches no instance and may not start one. */
+export type SagaNotFoundPolicy = 'log' | 'error';
+
+/** What happened when one saga type handled one message (for tracing and tests). */
+export interface SagaOutcome {
+  readonly saga: string;
+  readonly sagaId?: string;
+  readonly result: 'committed' | 'duplicate' | 'not-found' | 'completed-ignored' | 'timeout-ignored';
+  readonly stateBefore?: unknown;
+  readonly stateAfter?: unknown;
+  readonly completed?: boolean;
+  readonly outgoing?: readonly OutboxEntry[];
+  /** Commit attempts lost to a concurrent writer before this one won. */
+  readonly conflicts?: number;
+}
+
+/** What the commit path needs from its surroundings. */
+export interface SagaDispatcherDeps {
+  readonly store: SagaStore;
+  readonly logger: Logger;
+  readonly endpoint: string;
+  readonly now: () => Date;
+  /** Builds the instance that runs a handler (the Inversify container in production). */
+  readonly resolve: (ctor: new (...args: any[]) => object) => object;
+  /** Makes the collector for one handler run in one instance. */
+  readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
+  /** Dispatches committed outbox entries and marks them dispatched. */
+  readonly dispatch: (
+    record: Pick<SagaRecord, 'sagaType' | 'id'>,
+    entries: readonly OutboxEntry[],
+  ) => Promise<void>;
+  readonly options: {
+    readonly conflictRetries: number;
+    readonly inboxSize: number;
+    readonly tombstoneRetentionMs: number;
+    readonly notFound: SagaNotFoundPolicy;
+  };
+}
+
+/**
+ * The commit path (DESIGN.md, steps 2–7) for one saga type and one message: find or create the
+ * instance, skip messages already in its inbox (re-dispatching what is still pending), run the
+ * handler on a copy of the state, commit state + outbox + inbox in one conditional write, rerun on
+ * a version conflict, then dispatch the outbox.
+ */
+export class SagaDispatcher {
+  constructor(private readonly deps: SagaDispatcherDeps) {}
+
+  async handle(
+    saga: SagaDefinition,
+    handler: SagaHandlerDefinition,
+    envelope: Envelope,
+  ): Promise<SagaOutcome> {
+    const { conflictRetries } = this.deps.options;
+    for (let conflicts = 0; ; conflicts++) {
+      try {
+        const outcome = await this.attempt(saga, handler, envelope);
+        return conflicts > 0 ? { ...outcome, conflicts } : outcome;
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || conflicts >= conflictRetries) throw error;
+        this.deps.logger.debug('saga commit conflict, rerunning', {
+          saga: saga.name,
+          messageId: envelope.id,
+        });
+        await jitter(conflicts);
+      }
+    }
+  }
+
+  private async attempt(
+    saga: SagaDefinition,
+    handler: SagaHandlerDefinition,
+    envelope: Envelope,
+  ): Promise<SagaOutcome> {
+    const { store, logger, options } = this.deps;
+    const found = await this.find(saga, handler, envelope);
+    let record = found.record;
+    if (!record) {
+      if (handler.role !== 'start') return this.notFound(saga, envelope, found.key);
+      record = this.newRecord(saga, found.key);
+    } else if (record.inbox.includes(envelope.id)) {
+      // Handled before: never rerun; dispatch what that handling left pending (a crash after commit).
+      const pending = record.outbox.filter((e) => e.sourceMessageId === envelope.id);
+      if (pending.length > 0) await this.deps.dispatch(record, pending);
+      return { saga: saga.name, sagaId: record.id, result: 'duplicate' };
+    } else if (record.status === 'completed') {
+      logger.info('message for a completed saga ignored', {
+        saga: saga.name,
+        type: envelope.type,
+        id: envelope.id,
+      });
+      return { saga: saga.name, sagaId: record.id, result: 'completed-ignored' };
+    }
+    const firedTimeout = handler.role === 'timeout' ? envelope.id : undefined;
+    if (firedTimeout !== undefined && !record.timeouts.some((t) => t.id === firedTimeout)) {
+      logger.info('cancelled or stale timeout ignored', {
+        saga: saga.name,
+        sagaId: record.id,
+        id: envelope.id,
+      });
+      return { saga: saga.name, sagaId: record.id, result: 'timeout-ignored' };
+    }
+
+    const now = this.deps.now();
+    const stateBefore = record.state ?? {};
+    const context = new SagaContextImpl<unknown>(
+      structuredClone(stateBefore),
+      envelope,
+      saga.name,
+      record.id,
+      record.correlationKey,
+      record.version === 0,
+      record.timeouts,
+      this.deps.collector(envelope, `saga:${saga.name}:${record.id}`),
+      this.deps.endpoint,
+      now,
+    );
+    const instance = this.deps.resolve(saga.ctor) as Record<string | symbol, unknown>;
+    const method = instance[handler.method];
+    if (typeof method !== 'function') {
+      throw new NonRetryableError(`${saga.ctor.name}.${String(handler.method)} is not a method`);
+    }
+    await method.call(instance, envelope.body, context);
+
+    if (context.completed) context.cancelRemaining(firedTimeout);
+    const outgoing = context.outgoing.entries;
+    const version = record.version + 1;
+    await store.commit({
+      expectedVersion: record.version,
+      newOutbox: outgoing,
+      record: {
+        sagaType: saga.name,
+        id: record.id,
+        correlationKey: record.correlationKey,
+        version,
+        status: context.completed ? 'completed' : 'active',
+        state: context.completed ? null : context.state,
+        inbox: [...record.inbox, envelope.id].slice(-options.inboxSize),
+        timeouts: context.completed ? [] : context.remainingTimeouts(firedTimeout),
+        createdAt: record.createdAt,
+        updatedAt: now,
+        retainUntil: context.completed ? new Date(now.getTime() + options.tombstoneRetentionMs) : undefined,
+      },
+    });
+    // Only this commit's entries: older pending ones belong to a handler still dispatching them,
+    // to a redelivery of their own message, or to the sweeper once their lease has passed.
+    if (outgoing.length > 0) await this.deps.dispatch(record, outgoing);
+    return {
+      saga: saga.name,
+      sagaId: record.id,
+      result: 'committed',
+      stateBefore: record.version === 0 ? undefined : stateBefore,
+      stateAfter: context.completed ? undefined : context.state,
+      completed: context.completed,
+      outgoing,
+    };
+  }
+
+  private async find(
+    saga: SagaDefinition,
+    handler: SagaHandlerDefinition,
+    envelope: Envelope,
+  ): Promise<{ record?: SagaRecord; key: string }> {
+    const targetId = envelope.headers[Headers.sagaId];
+    if (handler.role === 'timeout') {
+      if (envelope.headers[Headers.sagaType] !== saga.name || !targetId) {
+        throw new NonRetryableError(
+          `Timeout '${envelope.type}' carries no ${Headers.sagaType}/${Headers.sagaId} headers for saga '${saga.name}'`,
+          { code: 'timeout-without-target' },
+        );
+      }
+      const record = await this.deps.store.findById(saga.name, targetId);
+      return { record, key: record?.correlationKey ?? targetId };
+    }
+    const key = correlationKeyOf(saga, handler, envelope);
+    return { record: await this.deps.store.findByCorrelation(saga.name, key), key };
+  }
+
+  private notFound(saga: SagaDefinition, envelope: Envelope, key: string): SagaOutcome {
+    const text = `No ${saga.name} instance for '${key}' (message ${envelope.type} ${envelope.id})`;
+    if (this.deps.options.notFound === 'error') throw new SagaNotFoundError(text);
+    this.deps.logger.info(`${text}: acknowledged (saga-not-found policy 'log')`);
+    return { saga: saga.name, result: 'not-found' };
+  }
+
+  private newRecord(saga: SagaDefinition, key: string): SagaRecord {
+    const now = this.deps.now();
+    return {
+      sagaType: saga.name,
+      id: sagaInstanceId(saga.name, key),
+      correlationKey: key,
+      version: 0,
+      status: 'active',
+      state: null,
+      outbox: [],
+      inbox: [],
+      timeouts: [],
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+}
+
+/** The instance id of a saga type's instance for a correlation value (stable, so reruns agree). */
+export function sagaInstanceId(sagaType: string, correlationKey: string): string {
+  return derivedId('saga', sagaType, correlationKey);
+}
+
+function correlationKeyOf(saga: SagaDefinition, handler: SagaHandlerDefinition, envelope: Envelope): string {
+  let value: unknown;
+  try {
+    value = handler.correlateBy?.(envelope.body);
+  } catch (error) {
+    throw new NonRetryableError(`correlateBy of ${saga.name} for ${envelope.type} threw`, {
+      cause: error,
+      code: 'correlation-missing',
+    });
+  }
+  if ((typeof value !== 'string' && typeof value !== 'number') || value === '') {
+    throw new NonRetryableError(
+      `Message ${envelope.type} ${envelope.id} has no correlation value for saga ${saga.name} (got ${String(value)})`,
+      { code: 'correlation-missing' },
+    );
+  }
+  return String(value);
+}
+
+function jitter(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(50, 2 * 2 ** Math.min(attempt, 5));
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

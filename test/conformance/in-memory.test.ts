@@ -1,0 +1,23 @@
+import { InMemorySagaStore, InMemoryTimeoutStore, InMemoryTransport } from '../../src/index.js';
+import { describeSagaStoreConformance } from './saga-store.js';
+import { describeTimeoutStoreConformance } from './timeout-store.js';
+import { describeTransportConformance } from './transport.js';
+
+describeTransportConformance('in-memory', async () => {
+  const transport = new InMemoryTransport();
+  return {
+    transport,
+    errors: async (endpoint) => [...transport.errors(endpoint)],
+    dispose: () => transport.close(),
+  };
+});
+
+describeSagaStoreConformance('in-memory', async () => {
+  const store = new InMemorySagaStore();
+  return { store, dispose: () => store.close() };
+});
+
+describeTimeoutStoreConformance('in-memory', async () => {
+  const store = new InMemoryTimeoutStore();
+  return { store, dispose: () => store.close() };
+});

@@ -31,7 +31,7 @@ export class Bus {
     private readonly codec: MessageCodec,
     private readonly router: Router,
     private readonly now: () => Date,
-    private readonly dispatch: (entries: readonly OutboxEntry[]) => Promise<void>,
+    private readonly dispatch: (entries: readonly OutboxEntry[]) => Promise<unknown>,
     private readonly endpoint: string,
   ) {}
 

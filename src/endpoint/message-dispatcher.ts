@@ -34,7 +34,7 @@ export class MessageDispatcher {
     private readonly deps: {
       readonly resolve: (ctor: new (...args: any[]) => object) => object;
       readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
-      readonly dispatchDirect: (entries: readonly OutboxEntry[]) => Promise<void>;
+      readonly dispatchDirect: (entries: readonly OutboxEntry[]) => Promise<unknown>;
       readonly now: () => Date;
     },
   ) {

@@ -5,6 +5,7 @@ import {
   type SagaRecord,
   type SagaStore,
 } from '../persistence/saga-store.js';
+import { LonghaulError } from '../errors.js';
 import { Headers } from '../messages/envelope.js';
 import { type TimeoutStore } from '../timeouts/timeout-store.js';
 import { type Clock } from '../util/clock.js';
@@ -23,10 +24,13 @@ export class OutboxDispatcher {
     private readonly onScheduled: () => void,
   ) {}
 
-  /** Dispatches entries in order: messages concurrently, then timeout changes in sequence. */
-  async dispatch(entries: readonly OutboxEntry[]): Promise<void> {
+  /**
+   * Dispatches entries: messages concurrently, then timeout changes in order. Resolves with the ids
+   * of the entries carried out; rejects (after trying them all) if any failed, carrying those ids.
+   */
+  async dispatch(entries: readonly OutboxEntry[]): Promise<string[]> {
     const messages = entries.filter((e) => e.operation === 'publish' || e.operation === 'send');
-    await Promise.all(
+    const results = await Promise.allSettled(
       messages.map((entry) => {
         const wire = fromStoredMessage(entry.message!);
         return entry.operation === 'publish'
@@ -34,6 +38,9 @@ export class OutboxDispatcher {
           : this.transport.send(wire, entry.destination!);
       }),
     );
+    const done = messages.filter((_, i) => results[i]?.status === 'fulfilled').map((e) => e.id);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw new PartialDispatchError(done, failure.reason);
     let scheduled = false;
     for (const entry of entries) {
       if (entry.operation === 'schedule') {
@@ -50,21 +57,37 @@ export class OutboxDispatcher {
       } else if (entry.operation === 'cancel') {
         await this.timeouts.cancel(entry.timeoutId!);
       }
+      if (entry.operation === 'schedule' || entry.operation === 'cancel') done.push(entry.id);
     }
     if (scheduled) this.onScheduled();
+    return done;
   }
 
-  /** Dispatches a saga's committed entries, then removes them from its outbox. */
-  async dispatchCommitted(
-    record: Pick<SagaRecord, 'sagaType' | 'id'>,
-    entries: readonly OutboxEntry[],
-  ): Promise<void> {
-    await this.dispatch(entries);
-    await this.store.markDispatched(
-      record.sagaType,
-      record.id,
-      entries.map((e) => e.id),
-    );
+  /**
+   * Dispatches a saga's committed entries, then removes them from its outbox; when some failed,
+   * still removes those that went out, so a retry re-sends only the rest.
+   */
+  async dispatchCommitted(record: Pick<SagaRecord, 'sagaType' | 'id'>, entries: readonly OutboxEntry[]): Promise<void> {
+    let done: string[];
+    try {
+      done = await this.dispatch(entries);
+    } catch (error) {
+      if (error instanceof PartialDispatchError && error.dispatched.length > 0) {
+        await this.store.markDispatched(record.sagaType, record.id, error.dispatched);
+      }
+      throw error;
+    }
+    await this.store.markDispatched(record.sagaType, record.id, done);
+  }
+}
+
+/** Some outbox entries could not be dispatched; `dispatched` lists those that were. */
+export class PartialDispatchError extends LonghaulError {
+  constructor(
+    readonly dispatched: readonly string[],
+    cause: unknown,
+  ) {
+    super('dispatch-failed', `Dispatching the outbox failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }
 

@@ -1,7 +1,8 @@
 import { Command, Event, Message } from '../../src/index.js';
 
 @Command('accounts.RegisterUser', {
-  validate: (m: RegisterUser) => (/^[^@\s]+@[^@\s]+$/.test(m.email) ? [] : [`not an email address: '${m.email}'`]),
+  validate: (m: RegisterUser) =>
+    /^[^@\s]+@[^@\s]+$/.test(m.email) ? [] : [`not an email address: '${m.email}'`],
 })
 export class RegisterUser {
   constructor(

@@ -3,7 +3,10 @@ import { Endpoint, type EndpointOptions, longhaulModule } from '../../src/index.
 import { UserRegistration } from './user-registration-saga.js';
 
 /** The `accounts` endpoint running the registration saga; verification mails go to `mail`. */
-export function createAccounts(options: Partial<EndpointOptions> = {}): { container: Container; endpoint: Endpoint } {
+export function createAccounts(options: Partial<EndpointOptions> = {}): {
+  container: Container;
+  endpoint: Endpoint;
+} {
   const container = new Container();
   container.load(
     longhaulModule({

@@ -67,7 +67,10 @@ export class OutboxDispatcher {
    * Dispatches a saga's committed entries, then removes them from its outbox; when some failed,
    * still removes those that went out, so a retry re-sends only the rest.
    */
-  async dispatchCommitted(record: Pick<SagaRecord, 'sagaType' | 'id'>, entries: readonly OutboxEntry[]): Promise<void> {
+  async dispatchCommitted(
+    record: Pick<SagaRecord, 'sagaType' | 'id'>,
+    entries: readonly OutboxEntry[],
+  ): Promise<void> {
     let done: string[];
     try {
       done = await this.dispatch(entries);
@@ -87,7 +90,9 @@ export class PartialDispatchError extends LonghaulError {
     readonly dispatched: readonly string[],
     cause: unknown,
   ) {
-    super('dispatch-failed', `Dispatching the outbox failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super('dispatch-failed', `Dispatching the outbox failed: ${(cause as Error)?.message ?? String(cause)}`, {
+      cause,
+    });
   }
 }
 

@@ -115,19 +115,28 @@ export class SagaTestKit {
   }
 
   /** The state of the instance of `saga` correlated to `key`; undefined when none or completed. */
-  async state<S = any>(saga: abstract new (...args: any[]) => unknown, key: string | number): Promise<S | undefined> {
+  async state<S = any>(
+    saga: abstract new (...args: any[]) => unknown,
+    key: string | number,
+  ): Promise<S | undefined> {
     const record = await this.sagaStore.findByCorrelation(this.sagaName(saga), String(key));
     return record?.status === 'active' ? (record.state as S) : undefined;
   }
 
   /** `active`, `completed` (a tombstone) or `none`. */
-  async status(saga: abstract new (...args: any[]) => unknown, key: string | number): Promise<'active' | 'completed' | 'none'> {
+  async status(
+    saga: abstract new (...args: any[]) => unknown,
+    key: string | number,
+  ): Promise<'active' | 'completed' | 'none'> {
     const record = await this.sagaStore.findByCorrelation(this.sagaName(saga), String(key));
     return record?.status ?? 'none';
   }
 
   /** Timeouts waiting for the instance of `saga` correlated to `key`. */
-  async timeouts(saga: abstract new (...args: any[]) => unknown, key: string | number): Promise<ScheduledTimeout[]> {
+  async timeouts(
+    saga: abstract new (...args: any[]) => unknown,
+    key: string | number,
+  ): Promise<ScheduledTimeout[]> {
     const name = this.sagaName(saga);
     const record = await this.sagaStore.findByCorrelation(name, String(key));
     if (!record) return [];

@@ -54,11 +54,19 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
     });
 
     it('inserts an instance and finds it by correlation key and by id, with the fields it was given', async () => {
-      const state = { when: new Date('2026-01-02T03:04:05.678Z'), nested: { list: [1, 'two', null] }, n: 1.5 };
+      const state = {
+        when: new Date('2026-01-02T03:04:05.678Z'),
+        nested: { list: [1, 'two', null] },
+        n: 1.5,
+      };
       await store.commit({
         expectedVersion: 0,
         newOutbox: [entry('e-1')],
-        record: { ...record('k1', 1, state), inbox: ['m-1'], timeouts: [{ id: 't-1', type: 'x.T', dueAt: t0 }] },
+        record: {
+          ...record('k1', 1, state),
+          inbox: ['m-1'],
+          timeouts: [{ id: 't-1', type: 'x.T', dueAt: t0 }],
+        },
       });
       const byKey = await store.findByCorrelation(sagaType, 'k1');
       const byId = await store.findById(sagaType, 'id-k1');
@@ -87,16 +95,20 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
       await expect(
         store.commit({ expectedVersion: 0, newOutbox: [], record: { ...record('k1', 1), id: 'another-id' } }),
       ).rejects.toBeInstanceOf(ConcurrencyError);
-      await expect(store.commit({ expectedVersion: 0, newOutbox: [], record: record('k1', 1) })).rejects.toBeInstanceOf(
-        ConcurrencyError,
-      );
+      await expect(
+        store.commit({ expectedVersion: 0, newOutbox: [], record: record('k1', 1) }),
+      ).rejects.toBeInstanceOf(ConcurrencyError);
     });
 
     it('commits only on the expected version, and writes nothing otherwise', async () => {
       await store.commit({ expectedVersion: 0, newOutbox: [], record: record('k1', 1) });
       await store.commit({ expectedVersion: 1, newOutbox: [entry('e-2')], record: record('k1', 2) });
       await expect(
-        store.commit({ expectedVersion: 1, newOutbox: [entry('e-3')], record: record('k1', 2, { n: 'stale' }) }),
+        store.commit({
+          expectedVersion: 1,
+          newOutbox: [entry('e-3')],
+          record: record('k1', 2, { n: 'stale' }),
+        }),
       ).rejects.toBeInstanceOf(ConcurrencyError);
       const stored = await store.findByCorrelation(sagaType, 'k1');
       expect(stored?.version).toBe(2);
@@ -108,7 +120,11 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
       await store.commit({ expectedVersion: 0, newOutbox: [], record: record('k1', 1) });
       const results = await Promise.allSettled(
         Array.from({ length: 20 }, (_, i) =>
-          store.commit({ expectedVersion: 1, newOutbox: [entry(`e-${i}`)], record: record('k1', 2, { winner: i }) }),
+          store.commit({
+            expectedVersion: 1,
+            newOutbox: [entry(`e-${i}`)],
+            record: record('k1', 2, { winner: i }),
+          }),
         ),
       );
       const won = results.filter((r) => r.status === 'fulfilled');
@@ -121,9 +137,17 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
     });
 
     it('appends outbox entries in order; markDispatched removes them without a version change', async () => {
-      await store.commit({ expectedVersion: 0, newOutbox: [entry('e-1'), entry('e-2')], record: record('k1', 1) });
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [entry('e-1'), entry('e-2')],
+        record: record('k1', 1),
+      });
       await store.commit({ expectedVersion: 1, newOutbox: [entry('e-3')], record: record('k1', 2) });
-      expect((await store.findById(sagaType, 'id-k1'))?.outbox.map((e) => e.id)).toEqual(['e-1', 'e-2', 'e-3']);
+      expect((await store.findById(sagaType, 'id-k1'))?.outbox.map((e) => e.id)).toEqual([
+        'e-1',
+        'e-2',
+        'e-3',
+      ]);
       await store.markDispatched(sagaType, 'id-k1', ['e-1', 'e-3']);
       await store.markDispatched(sagaType, 'id-k1', ['e-1']);
       const after = await store.findById(sagaType, 'id-k1');
@@ -162,7 +186,11 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
       const future = new Date(t0.getTime() + 60_000);
       await store.commit({ expectedVersion: 0, newOutbox: [], record: tombstone('expired', past) });
       await store.commit({ expectedVersion: 0, newOutbox: [], record: tombstone('retained', future) });
-      await store.commit({ expectedVersion: 0, newOutbox: [entry('e-1')], record: tombstone('pending', past) });
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [entry('e-1')],
+        record: tombstone('pending', past),
+      });
       await store.commit({ expectedVersion: 0, newOutbox: [], record: record('active', 1) });
       expect(await store.deleteExpiredTombstones(t0)).toBeGreaterThanOrEqual(1);
       expect(await store.findByCorrelation(sagaType, 'expired')).toBeUndefined();
@@ -170,7 +198,11 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
       expect((await store.findByCorrelation(sagaType, 'pending'))?.outbox).toHaveLength(1);
       expect((await store.findByCorrelation(sagaType, 'active'))?.status).toBe('active');
       // Once deleted, the correlation key is free again.
-      await store.commit({ expectedVersion: 0, newOutbox: [], record: { ...record('expired', 1), id: 'id-new' } });
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [],
+        record: { ...record('expired', 1), id: 'id-new' },
+      });
       expect((await store.findByCorrelation(sagaType, 'expired'))?.id).toBe('id-new');
     });
 

@@ -13,7 +13,10 @@ export interface TimeoutStoreHarness {
   dispose(): Promise<void>;
 }
 
-export function describeTimeoutStoreConformance(name: string, create: () => Promise<TimeoutStoreHarness>): void {
+export function describeTimeoutStoreConformance(
+  name: string,
+  create: () => Promise<TimeoutStoreHarness>,
+): void {
   describe(`TimeoutStore conformance: ${name}`, () => {
     let harness: TimeoutStoreHarness;
     let store: TimeoutStore;
@@ -25,7 +28,11 @@ export function describeTimeoutStoreConformance(name: string, create: () => Prom
       id: `${tag}-${id}`,
       dueAt: at(dueInMs),
       destination: 'orders',
-      message: { messageId: `${tag}-${id}`, headers: { 'longhaul.type': 'x.Due', 'x-tag': tag }, body: `{"id":"${id}"}` },
+      message: {
+        messageId: `${tag}-${id}`,
+        headers: { 'longhaul.type': 'x.Due', 'x-tag': tag },
+        body: `{"id":"${id}"}`,
+      },
       sagaType: `Saga-${tag}`,
       sagaId,
     });

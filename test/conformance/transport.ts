@@ -4,7 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Delivery, type Disposition, Headers, type Transport, type WireMessage } from '../../src/index.js';
+import {
+  type Delivery,
+  type Disposition,
+  Headers,
+  type Transport,
+  type WireMessage,
+} from '../../src/index.js';
 
 /** What an adapter provides to the suite. */
 export interface TransportHarness {
@@ -32,7 +38,11 @@ export function wire(type: string, body: object, headers: Record<string, string>
 }
 
 /** Resolves when `predicate` holds, polling; rejects after `ms`. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+export async function eventually(
+  predicate: () => boolean | Promise<boolean>,
+  ms = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
@@ -49,7 +59,11 @@ export function describeTransportConformance(name: string, create: () => Promise
     let prefix: string;
     const stops: (() => Promise<void>)[] = [];
     const endpoint = (suffix: string): string => `${prefix}.${suffix}`;
-    const collect = async (ep: string, subscriptions: string[] = [], respond = async (_d: Delivery) => ack) => {
+    const collect = async (
+      ep: string,
+      subscriptions: string[] = [],
+      respond = async (_d: Delivery) => ack,
+    ) => {
       const received: Delivery[] = [];
       await transport.declareEndpoint({ name: ep, subscriptions });
       const consumer = await transport.consume(
@@ -90,7 +104,11 @@ export function describeTransportConformance(name: string, create: () => Promise
 
     it('keeps the id, headers and body of a message byte for byte', async () => {
       const received = await collect(endpoint('a'));
-      const message = wire(`${prefix}.Cmd`, { text: 'zażółć 🚀', date: { $date: '2026-01-01T00:00:00.000Z' } }, { 'x-custom': 'value' });
+      const message = wire(
+        `${prefix}.Cmd`,
+        { text: 'zażółć 🚀', date: { $date: '2026-01-01T00:00:00.000Z' } },
+        { 'x-custom': 'value' },
+      );
       await transport.send(message, endpoint('a'));
       await eventually(() => received.length === 1);
       const got = received[0]!.message;
@@ -116,7 +134,11 @@ export function describeTransportConformance(name: string, create: () => Promise
       const received = await collect(endpoint('a'));
       const sent = Array.from({ length: 200 }, (_, n) => wire(`${prefix}.Cmd`, { n }));
       await Promise.all(sent.map((m) => transport.send(m, endpoint('a'))));
-      await eventually(() => new Set(received.map((d) => d.message.messageId)).size === 200, 20_000, '200 messages');
+      await eventually(
+        () => new Set(received.map((d) => d.message.messageId)).size === 200,
+        20_000,
+        '200 messages',
+      );
     });
 
     it('runs at most `concurrency` handlers at once, and more than one', async () => {
@@ -159,7 +181,9 @@ export function describeTransportConformance(name: string, create: () => Promise
       const times: number[] = [];
       const received = await collect(endpoint('a'), [], async (d) => {
         times.push(Date.now());
-        return d.message.headers['x-attempt'] === '2' ? ack : { kind: 'retry', delayMs: 300, headers: { 'x-attempt': '2' } };
+        return d.message.headers['x-attempt'] === '2'
+          ? ack
+          : { kind: 'retry', delayMs: 300, headers: { 'x-attempt': '2' } };
       });
       await transport.send(wire(`${prefix}.Cmd`, {}), endpoint('a'));
       await eventually(() => received.length === 2, 15_000, 'the delayed retry');
@@ -168,11 +192,18 @@ export function describeTransportConformance(name: string, create: () => Promise
     });
 
     it('applies an error disposition: the message lands in the error queue with the headers', async () => {
-      await collect(endpoint('a'), [], async () => ({ kind: 'error', headers: { [Headers.errorReason]: 'test-reason' } }));
+      await collect(endpoint('a'), [], async () => ({
+        kind: 'error',
+        headers: { [Headers.errorReason]: 'test-reason' },
+      }));
       const message = wire(`${prefix}.Cmd`, { n: 7 });
       await transport.send(message, endpoint('a'));
       let errors: WireMessage[] = [];
-      await eventually(async () => (errors = await harness.errors(endpoint('a'))).length === 1, 10_000, 'the error queue');
+      await eventually(
+        async () => (errors = await harness.errors(endpoint('a'))).length === 1,
+        10_000,
+        'the error queue',
+      );
       expect(errors[0]!.messageId).toBe(message.messageId);
       expect(errors[0]!.headers[Headers.errorReason]).toBe('test-reason');
       expect(JSON.parse(errors[0]!.body.toString())).toEqual({ n: 7 });

@@ -33,7 +33,11 @@ export interface TestEndpoint {
 
 export const codec = new MessageCodec();
 
-export function envelopeFor(body: object, id: string = randomUUID(), headers: Record<string, string> = {}): Envelope {
+export function envelopeFor(
+  body: object,
+  id: string = randomUUID(),
+  headers: Record<string, string> = {},
+): Envelope {
   return {
     id,
     type: messageTypeOf(body.constructor as new () => object).name,
@@ -71,7 +75,7 @@ export async function startEndpoint(
   }
   await endpoint.start();
   const idle = async (): Promise<void> => {
-    for (let quiet = 0; quiet < 3; ) {
+    for (let quiet = 0; quiet < 3;) {
       const before = transport.log.length;
       await transport.whenIdle();
       await new Promise((resolve) => setImmediate(resolve));
@@ -100,8 +104,18 @@ export async function startEndpoint(
 }
 
 /** Bodies of the messages of `type` the transport accepted (publish or send), decoded. */
-export function emitted(transport: InMemoryTransport, type: string): { id: string; body: unknown; destination: string[] }[] {
+export function emitted(
+  transport: InMemoryTransport,
+  type: string,
+): { id: string; body: unknown; destination: string[] }[] {
   return transport.log
-    .filter((r) => (r.operation === 'publish' || r.operation === 'send') && r.message.headers['longhaul.type'] === type)
-    .map((r) => ({ id: r.message.messageId, body: JSON.parse(r.message.body.toString()), destination: [...r.endpoints] }));
+    .filter(
+      (r) =>
+        (r.operation === 'publish' || r.operation === 'send') && r.message.headers['longhaul.type'] === type,
+    )
+    .map((r) => ({
+      id: r.message.messageId,
+      body: JSON.parse(r.message.body.toString()),
+      destination: [...r.endpoints],
+    }));
 }

@@ -16,7 +16,11 @@ class Shipped {
 
 const codec = new MessageCodec({ maxBodyBytes: 2048 });
 const good = (): WireMessage =>
-  codec.encode(envelopeFor(new Shipped('o-1', 2, new Date('2026-05-06T07:08:09.010Z'), [{ sku: 'a', due: new Date(0) }])));
+  codec.encode(
+    envelopeFor(
+      new Shipped('o-1', 2, new Date('2026-05-06T07:08:09.010Z'), [{ sku: 'a', due: new Date(0) }]),
+    ),
+  );
 const withBody = (text: string): WireMessage => ({ ...good(), body: Buffer.from(text) });
 const reasonOf = (wire: WireMessage): string => {
   try {
@@ -30,22 +34,33 @@ const reasonOf = (wire: WireMessage): string => {
 
 describe('MessageCodec', () => {
   it('round-trips an envelope: class instance, Dates at any depth, ids and headers', () => {
-    const envelope = envelopeFor(new Shipped('o-1', 2, new Date('2026-05-06T07:08:09.010Z'), [{ sku: 'a', due: new Date(0) }]), 'id-1', {
-      'x-tenant': 't1',
-    });
+    const envelope = envelopeFor(
+      new Shipped('o-1', 2, new Date('2026-05-06T07:08:09.010Z'), [{ sku: 'a', due: new Date(0) }]),
+      'id-1',
+      {
+        'x-tenant': 't1',
+      },
+    );
     const decoded = codec.decode(codec.encode({ ...envelope, causationId: 'cause-1' }));
     expect(decoded.body).toBeInstanceOf(Shipped);
     expect(decoded.body).toEqual(envelope.body);
     expect((decoded.body as Shipped).at).toBeInstanceOf(Date);
     expect((decoded.body as Shipped).lines[0]?.due).toEqual(new Date(0));
-    expect(decoded).toMatchObject({ id: 'id-1', type: 'codec.Shipped', causationId: 'cause-1', correlationId: 'id-1' });
+    expect(decoded).toMatchObject({
+      id: 'id-1',
+      type: 'codec.Shipped',
+      causationId: 'cause-1',
+      correlationId: 'id-1',
+    });
     expect(decoded.headers['x-tenant']).toBe('t1');
     expect(decoded.sentAt).toEqual(envelope.sentAt);
   });
 
   it('rejects an unknown type', () => {
     const wire = good();
-    expect(reasonOf({ ...wire, headers: { ...wire.headers, [Headers.type]: 'codec.Nope' } })).toBe('unknown-type');
+    expect(reasonOf({ ...wire, headers: { ...wire.headers, [Headers.type]: 'codec.Nope' } })).toBe(
+      'unknown-type',
+    );
   });
 
   it('rejects a body that is not JSON, not an object, or not UTF-8', () => {
@@ -64,7 +79,9 @@ describe('MessageCodec', () => {
       expect(reasonOf({ ...wire, headers }), header).toBe('missing-field');
     }
     expect(reasonOf({ ...good(), messageId: '' })).toBe('missing-field');
-    expect(reasonOf({ ...good(), headers: { ...good().headers, [Headers.sentAt]: 'not a date' } })).toBe('missing-field');
+    expect(reasonOf({ ...good(), headers: { ...good().headers, [Headers.sentAt]: 'not a date' } })).toBe(
+      'missing-field',
+    );
   });
 
   it('rejects a body over the size limit before parsing it', () => {
@@ -72,8 +89,12 @@ describe('MessageCodec', () => {
   });
 
   it('rejects __proto__, constructor and prototype keys at any depth, and pollutes nothing', () => {
-    expect(reasonOf(withBody('{"orderId":"o","parcels":1,"__proto__":{"polluted":true}}'))).toBe('forbidden-key');
-    expect(reasonOf(withBody('{"orderId":"o","parcels":1,"lines":[{"constructor":{"prototype":{"x":1}}}]}'))).toBe('forbidden-key');
+    expect(reasonOf(withBody('{"orderId":"o","parcels":1,"__proto__":{"polluted":true}}'))).toBe(
+      'forbidden-key',
+    );
+    expect(
+      reasonOf(withBody('{"orderId":"o","parcels":1,"lines":[{"constructor":{"prototype":{"x":1}}}]}')),
+    ).toBe('forbidden-key');
     expect(reasonOf(withBody('{"orderId":"o","parcels":1,"nested":{"prototype":1}}'))).toBe('forbidden-key');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });

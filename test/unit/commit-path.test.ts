@@ -97,7 +97,10 @@ describe('the commit path', () => {
     const a1 = await t.sagaStore.findByCorrelation('Account', 'a-1');
     expect(a1?.state).toEqual({ balance: 15, deposits: 2 });
     expect(a1?.version).toBe(3);
-    expect((await t.sagaStore.findByCorrelation('Account', 'a-2'))?.state).toEqual({ balance: 0, deposits: 0 });
+    expect((await t.sagaStore.findByCorrelation('Account', 'a-2'))?.state).toEqual({
+      balance: 0,
+      deposits: 0,
+    });
     expect(emitted(t.transport, 'cp.Notify').map((m) => m.body)).toEqual([
       { accountId: 'a-1', balance: 10 },
       { accountId: 'a-1', balance: 15 },
@@ -120,7 +123,8 @@ describe('the commit path', () => {
       await t.deliver(new AccountOpened('a-1'), { id: 'open-1' });
       await t.deliver(new Deposited('a-1', 1), { id: 'dep-1' });
     }
-    const ids = (t: typeof a) => [...emitted(t.transport, 'cp.Notify'), ...emitted(t.transport, 'cp.BalanceChanged')].map((m) => m.id);
+    const ids = (t: typeof a) =>
+      [...emitted(t.transport, 'cp.Notify'), ...emitted(t.transport, 'cp.BalanceChanged')].map((m) => m.id);
     expect(ids(a)).toEqual(ids(b));
     expect(new Set(ids(a)).size).toBe(2);
   });
@@ -150,7 +154,10 @@ describe('the commit path', () => {
     // The loser's first run emitted nothing: only the two committed runs' messages left.
     const balances = emitted(t.transport, 'cp.Notify').map((m) => (m.body as Notify).balance);
     expect(balances).toHaveLength(2);
-    expect([[10, 42], [32, 42]]).toContainEqual([...balances].sort((a, b) => a - b));
+    expect([
+      [10, 42],
+      [32, 42],
+    ]).toContainEqual([...balances].sort((a, b) => a - b));
   });
 
   it('a redelivered message does not rerun the handler nor emit twice', async () => {
@@ -160,7 +167,10 @@ describe('the commit path', () => {
     await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' });
     await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' });
     expect(hooks.runs).toBe(1);
-    expect((await t.sagaStore.findByCorrelation('Account', 'a-1'))?.state).toEqual({ balance: 10, deposits: 1 });
+    expect((await t.sagaStore.findByCorrelation('Account', 'a-1'))?.state).toEqual({
+      balance: 10,
+      deposits: 1,
+    });
     expect(emitted(t.transport, 'cp.Notify')).toHaveLength(1);
     expect(t.handled.at(-1)?.sagas[0]?.result).toBe('duplicate');
   });

@@ -137,11 +137,14 @@ export class OutboxSweeper {
   /** One sweep; returns the number of entries dispatched. */
   async sweepOnce(): Promise<number> {
     const now = this.clock.now();
-    const stale = await this.store.findPendingOutbox(new Date(now.getTime() - this.options.leaseMs), 100);
+    const cutoff = now.getTime() - this.options.leaseMs;
+    const stale = await this.store.findPendingOutbox(new Date(cutoff), 100);
     let dispatched = 0;
     for (const record of stale) {
-      await this.outbox.dispatchCommitted(record, record.outbox);
-      dispatched += record.outbox.length;
+      // Only entries past the lease: younger ones may still be on their way out from their committer.
+      const entries = record.outbox.filter((e) => e.createdAt.getTime() < cutoff);
+      await this.outbox.dispatchCommitted(record, entries);
+      dispatched += entries.length;
     }
     if (dispatched > 0) this.logger.warn('outbox sweeper dispatched entries left pending', { dispatched });
     await this.store.deleteExpiredTombstones(now);

@@ -85,6 +85,10 @@ export class SagaDispatcher {
     const found = await this.find(saga, handler, envelope);
     let record = found.record;
     if (!record) {
+      if (handler.role === 'timeout') {
+        logger.info('timeout for a saga that no longer exists ignored', { saga: saga.name, id: envelope.id });
+        return { saga: saga.name, result: 'timeout-ignored' };
+      }
       if (handler.role !== 'start') return this.notFound(saga, envelope, found.key);
       record = this.newRecord(saga, found.key);
     } else if (record.inbox.includes(envelope.id)) {

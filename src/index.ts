@@ -52,6 +52,7 @@ export {
   type OutboxEntry,
   type StoredMessage,
   type PendingTimeout,
+  type InstanceFilter,
 } from './persistence/saga-store.js';
 export { InMemorySagaStore } from './persistence/memory/in-memory-saga-store.js';
 
@@ -74,3 +75,30 @@ export { longhaulModule, LonghaulTypes } from './di/module.js';
 export { type Clock, systemClock, VirtualClock } from './util/clock.js';
 export { type Duration, toMillis } from './util/duration.js';
 export { type Logger, type LogLevel, consoleLogger, silentLogger } from './util/logger.js';
+
+export {
+  Workflow,
+  Activity,
+  activity,
+  type ActivityRef,
+  type ActivityClass,
+  type ActivityFunction,
+  type ActivityContext,
+  type ActivityExecute,
+  type WorkflowClass,
+  type WorkflowRun,
+  type WorkflowContext,
+  type ActivityOptions,
+  type RetryPolicy,
+  OperationFailedError,
+  NonDeterminismError,
+  WorkflowClient,
+  type WorkflowStatus,
+  type WorkflowListFilter,
+  type WorkflowStatusName,
+  type HistoryEvent,
+  type OperationKind,
+  type FailureInfo,
+  WORKFLOW_SAGA,
+} from './workflows/index.js';
+export { type WorkflowOptions } from './workflows/wiring.js';

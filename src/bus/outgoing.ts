@@ -38,6 +38,11 @@ export class OutgoingCollector {
     return derivedId(this.incoming.id, this.scope, this.entries.length);
   }
 
+  /** The endpoint that owns `message`'s type, from the routes. */
+  destinationOf(message: object): string {
+    return this.router.destinationOf(messageTypeOfInstance(message).name);
+  }
+
   publish(message: object, options: OutgoingOptions = {}): OutboxEntry {
     return this.add('publish', this.envelope(message, options));
   }

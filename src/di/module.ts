@@ -10,6 +10,8 @@ import { InMemoryTimeoutStore } from '../timeouts/memory/in-memory-timeout-store
 import { type TimeoutStore } from '../timeouts/timeout-store.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { consoleLogger, type Logger } from '../util/logger.js';
+import { WorkflowClient } from '../workflows/client.js';
+import { type ActivityClass } from '../workflows/definitions.js';
 
 /** Service identifiers for the parts a user may bind (or rebind) in the container. */
 export const LonghaulTypes = {
@@ -49,7 +51,13 @@ export function longhaulModule(options: EndpointOptions): ContainerModule {
       if (given !== undefined) bind(token).toConstantValue(given);
       else if (!isBound(token)) bind(token).toDynamicValue(fallback).inSingletonScope();
     }
-    for (const ctor of [...(options.sagas ?? []), ...(options.handlers ?? [])]) {
+    const classes = [
+      ...(options.sagas ?? []),
+      ...(options.handlers ?? []),
+      ...(options.workflows ?? []),
+      ...(options.activities ?? []).filter((a): a is ActivityClass => typeof a === 'function'),
+    ];
+    for (const ctor of classes) {
       if (!isBound(ctor)) bind(ctor).toSelf();
     }
     bind(Endpoint)
@@ -68,6 +76,9 @@ export function longhaulModule(options: EndpointOptions): ContainerModule {
       .inSingletonScope();
     bind(Bus)
       .toDynamicValue((context: ResolutionContext) => context.get(Endpoint).bus)
+      .inSingletonScope();
+    bind(WorkflowClient)
+      .toDynamicValue((context: ResolutionContext) => context.get(Endpoint).workflows)
       .inSingletonScope();
   });
 }

@@ -22,6 +22,8 @@ import { MessageDispatcher } from './message-dispatcher.js';
 import { type EndpointOptions, resolveOptions, type ResolvedOptions } from './options.js';
 import { OutboxDispatcher, OutboxSweeper } from './outbox.js';
 import { fromStoredMessage } from '../persistence/saga-store.js';
+import { WorkflowClient } from '../workflows/client.js';
+import { workflowParts } from '../workflows/wiring.js';
 
 /**
  * A running unit of message handling: one input queue, the sagas and handlers that consume it, the
@@ -48,6 +50,7 @@ export class Endpoint {
     scheduler: TimeoutScheduler;
     sweeper: OutboxSweeper;
     outbox: OutboxDispatcher;
+    workflows: WorkflowClient;
   };
   private consumer?: Consumer;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -72,6 +75,11 @@ export class Endpoint {
   /** The bus for sending and publishing from outside handlers (valid once built by `start()` or `bus`). */
   get bus(): Bus {
     return this.wire().bus;
+  }
+
+  /** The client that starts, signals and queries this endpoint's workflow instances. */
+  get workflows(): WorkflowClient {
+    return this.wire().workflows;
   }
 
   /** Validates, declares queues and subscriptions, then starts consuming, scheduling and sweeping. */
@@ -179,6 +187,18 @@ export class Endpoint {
         throw new ConfigurationError(`handlers[${i}]`, (error as Error).message);
       }
     });
+    const workflowPieces = workflowParts(
+      this.options.workflows ?? [],
+      this.options.activities ?? [],
+      this.options.workflowOptions ?? {},
+      {
+        endpoint: options.name,
+        logger: this.logger,
+        resolve: this.options.resolve ?? ((ctor) => new ctor()),
+      },
+    );
+    sagas.push(...workflowPieces.sagas);
+    handlers.push(...workflowPieces.handlers);
     const localTypes = new Set([
       ...sagas.flatMap((s) => [...s.handlers.keys()]),
       ...handlers.flatMap((h) => h.messageTypes.map((t) => t.name)),
@@ -219,11 +239,12 @@ export class Endpoint {
       now,
     });
     const bus = new Bus(this.codec, router, now, (entries) => outbox.dispatch(entries), options.name);
+    const workflows = new WorkflowClient(bus, this.sagaStore, options.name);
     const sweeper = new OutboxSweeper(this.sagaStore, outbox, this.clock, this.logger, {
       intervalMs: options.sweepIntervalMs,
       leaseMs: options.outboxLeaseMs,
     });
-    this.wiring = { bus, dispatcher, scheduler, sweeper, outbox };
+    this.wiring = { bus, dispatcher, scheduler, sweeper, outbox, workflows };
     return this.wiring;
   }
 }

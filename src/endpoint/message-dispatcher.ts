@@ -2,6 +2,7 @@ import { type OutgoingCollector } from '../bus/outgoing.js';
 import { NonRetryableError } from '../errors.js';
 import { type HandlerContext, type HandlerDefinition } from '../handlers/handler.js';
 import { type Envelope, Headers } from '../messages/envelope.js';
+import { toMillis } from '../util/duration.js';
 import { type OutboxEntry } from '../persistence/saga-store.js';
 import { type SagaDispatcher, type SagaOutcome } from '../sagas/dispatcher.js';
 import { type SagaDefinition, type SagaHandlerDefinition } from '../sagas/metadata.js';
@@ -87,8 +88,20 @@ export class MessageDispatcher {
       now: () => this.deps.now(),
       send: async (message, options) => void collector.send(message, options),
       publish: async (message, options) => void collector.publish(message, options),
+      schedule: async (message, when, options) => {
+        const dueAt =
+          'at' in when ? when.at : new Date(this.deps.now().getTime() + toMillis(when.after, 'after'));
+        collector.schedule(
+          message,
+          dueAt,
+          options?.to ?? collector.destinationOf(message),
+          options?.headers ?? {},
+        );
+      },
     };
-    const instance = this.deps.resolve(definition.ctor) as { handle(m: object, c: HandlerContext): unknown };
+    const instance = (definition.instance ?? this.deps.resolve(definition.ctor)) as {
+      handle(m: object, c: HandlerContext): unknown;
+    };
     await instance.handle(envelope.body, context);
     await this.deps.dispatchDirect(collector.entries);
     return { name: definition.name, outgoing: collector.entries };

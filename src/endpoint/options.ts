@@ -6,6 +6,8 @@ import { type TimeoutStore } from '../timeouts/timeout-store.js';
 import { type Clock } from '../util/clock.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { type Logger } from '../util/logger.js';
+import { type ActivityRef, type WorkflowClass } from '../workflows/definitions.js';
+import { type WorkflowOptions } from '../workflows/wiring.js';
 import { type HandledMessage } from './message-dispatcher.js';
 
 /** Options of an {@link Endpoint}. Every field but `name` has a default. */
@@ -16,6 +18,12 @@ export interface EndpointOptions {
   sagas?: readonly (new (...args: any[]) => object)[];
   /** Plain handler classes (decorated with `@HandlerFor`). @defaultValue [] */
   handlers?: readonly (new (...args: any[]) => object)[];
+  /** Workflow classes (decorated with `@Workflow`) whose instances run here. @defaultValue [] */
+  workflows?: readonly WorkflowClass[];
+  /** Activities (classes decorated with `@Activity`, or `activity(...)` functions) this endpoint's workers run. @defaultValue [] */
+  activities?: readonly ActivityRef[];
+  /** Workflow settings. @defaultValue activities run here; 3 attempts, 1 s doubling to at most 1 min */
+  workflowOptions?: WorkflowOptions;
   /** The transport. @defaultValue a new `InMemoryTransport` */
   transport?: Transport;
   /** The saga store. @defaultValue a new `InMemorySagaStore` */

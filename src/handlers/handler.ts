@@ -2,6 +2,7 @@ import { injectable } from 'inversify';
 import { type OutgoingOptions, type SendOptions } from '../bus/outgoing.js';
 import { LonghaulError } from '../errors.js';
 import { type Envelope } from '../messages/envelope.js';
+import { type Duration } from '../util/duration.js';
 import { type MessageClass, type MessageType, messageTypeOf } from '../messages/registry.js';
 
 /**
@@ -14,6 +15,8 @@ export interface HandlerContext {
   now(): Date;
   send(message: object, options?: SendOptions): Promise<void>;
   publish(message: object, options?: OutgoingOptions): Promise<void>;
+  /** Sends `message` to its owner (or `options.to`) later, through the timeout store. */
+  schedule(message: object, when: { after: Duration } | { at: Date }, options?: SendOptions): Promise<void>;
 }
 
 /** A plain message handler. It runs again on redelivery, so its own effects must be idempotent. */
@@ -25,6 +28,8 @@ export interface Handler<M extends object> {
 export interface HandlerDefinition {
   readonly name: string;
   readonly ctor: new (...args: any[]) => Handler<any>;
+  /** When set, this object handles the messages instead of an instance resolved from `ctor` (built-in handlers). */
+  readonly instance?: Handler<any>;
   readonly messageTypes: readonly MessageType[];
 }
 

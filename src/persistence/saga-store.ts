@@ -75,6 +75,17 @@ export interface SagaRecord<State = unknown> {
   readonly updatedAt: Date;
   /** For tombstones: when it may be deleted (once its outbox is empty). */
   readonly retainUntil?: Date;
+  /** Indexed string labels for {@link SagaStore.list} (workflows keep their type and status here). */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** Which instances {@link SagaStore.list} returns; every given condition must hold. */
+export interface InstanceFilter {
+  /** Each label must equal the given value. */
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly createdAfter?: Date;
+  readonly createdBefore?: Date;
+  readonly updatedBefore?: Date;
 }
 
 /** One commit: the instance's complete new record, written if the version still matches. */
@@ -101,6 +112,14 @@ export interface SagaStore {
   markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void>;
   /** Instances with an outbox entry created before `createdBefore` (for the outbox sweeper). */
   findPendingOutbox(createdBefore: Date, limit: number): Promise<SagaRecord[]>;
+  /** Instances of `sagaType` matching `filter`, ordered by id, starting after the id `after`. */
+  list(
+    sagaType: string,
+    filter: InstanceFilter,
+    page: { limit: number; after?: string },
+  ): Promise<SagaRecord[]>;
+  /** Deletes one instance whatever its state; resolves `true` if it existed. */
+  delete(sagaType: string, id: string): Promise<boolean>;
   /** Deletes tombstones whose `retainUntil` has passed and whose outbox is empty; returns the count. */
   deleteExpiredTombstones(now: Date): Promise<number>;
   /** Releases connections. */

@@ -42,6 +42,8 @@ export interface SagaContext<State> {
 /** @internal The context implementation the commit path hands to saga methods. */
 export class SagaContextImpl<State> implements SagaContext<State> {
   completed = false;
+  /** @internal Labels to store with the instance (the workflow engine sets them). */
+  labels?: Record<string, string>;
   readonly requested: PendingTimeout[] = [];
   readonly cancelled = new Set<string>();
 
@@ -71,6 +73,15 @@ export class SagaContextImpl<State> implements SagaContext<State> {
   }
 
   async requestTimeout(message: object, when: TimeoutWhen): Promise<string> {
+    return this.requestTimeoutNow(message, when);
+  }
+
+  async cancelTimeout(timeout: string | MessageClass): Promise<void> {
+    this.cancelTimeoutNow(timeout);
+  }
+
+  /** @internal {@link SagaContextImpl.requestTimeout}, synchronously (for the workflow engine). */
+  requestTimeoutNow(message: object, when: TimeoutWhen): string {
     this.assertOpen();
     const dueAt =
       when.at !== undefined
@@ -86,8 +97,8 @@ export class SagaContextImpl<State> implements SagaContext<State> {
     return entry.id;
   }
 
-  async cancelTimeout(timeout: string | MessageClass): Promise<void> {
-    this.assertOpen();
+  /** @internal {@link SagaContextImpl.cancelTimeout}, synchronously (for the workflow engine). */
+  cancelTimeoutNow(timeout: string | MessageClass): void {
     const all = [...this.pending, ...this.requested];
     const type = typeof timeout === 'string' ? undefined : messageTypeOf(timeout).name;
     for (const t of all) {

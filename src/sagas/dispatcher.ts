@@ -128,7 +128,7 @@ export class SagaDispatcher {
       this.deps.endpoint,
       now,
     );
-    const instance = this.deps.resolve(saga.ctor) as Record<string | symbol, unknown>;
+    const instance = (saga.instance ?? this.deps.resolve(saga.ctor)) as Record<string | symbol, unknown>;
     const method = instance[handler.method];
     if (typeof method !== 'function') {
       throw new NonRetryableError(`${saga.ctor.name}.${String(handler.method)} is not a method`);
@@ -153,6 +153,7 @@ export class SagaDispatcher {
         createdAt: record.createdAt,
         updatedAt: now,
         retainUntil: context.completed ? new Date(now.getTime() + options.tombstoneRetentionMs) : undefined,
+        labels: context.labels ?? record.labels,
       },
     });
     // Only this commit's entries: older pending ones belong to a handler still dispatching them,

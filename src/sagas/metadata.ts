@@ -19,6 +19,8 @@ export interface SagaHandlerDefinition {
 export interface SagaDefinition {
   readonly name: string;
   readonly ctor: new (...args: any[]) => object;
+  /** When set, this object runs the handlers instead of an instance resolved from `ctor` (built-in sagas). */
+  readonly instance?: object;
   /** Handlers by message type name. */
   readonly handlers: ReadonlyMap<string, SagaHandlerDefinition>;
 }

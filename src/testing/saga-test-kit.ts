@@ -18,6 +18,8 @@ import { VirtualClock, yieldToEventLoop } from '../util/clock.js';
 import { type Duration } from '../util/duration.js';
 import { newId } from '../util/ids.js';
 import { silentLogger } from '../util/logger.js';
+import { type WorkflowClient } from '../workflows/client.js';
+import { type WorkflowClass } from '../workflows/definitions.js';
 
 /** Options of {@link SagaTestKit.start}. */
 export interface SagaTestKitOptions extends Omit<
@@ -96,6 +98,22 @@ export class SagaTestKit {
     const endpoint = container.get(Endpoint);
     await endpoint.start();
     return new SagaTestKit(endpoint, transport, sagaStore, timeoutStore, clock, container);
+  }
+
+  /** The workflow client of the kit's endpoint (start, signal, status…); wait with {@link SagaTestKit.idle}. */
+  get workflows(): WorkflowClient {
+    return this.endpoint.workflows;
+  }
+
+  /** Starts a workflow instance and waits until it is idle (done, or waiting on time or an event). */
+  async startWorkflow<I>(
+    workflow: WorkflowClass<I>,
+    input: I,
+    options: { id?: string } = {},
+  ): Promise<string> {
+    const id = await this.endpoint.workflows.start(workflow, input, options);
+    await this.idle();
+    return id;
   }
 
   /** Delivers messages to the endpoint, one after the other, each handled before the next. */

@@ -1,5 +1,5 @@
 import { ConcurrencyError } from '../../errors.js';
-import { type SagaCommit, type SagaRecord, type SagaStore } from '../saga-store.js';
+import { type InstanceFilter, type SagaCommit, type SagaRecord, type SagaStore } from '../saga-store.js';
 
 /**
  * The embedded saga store: records in a map, copied on every read and write, with the same
@@ -58,6 +58,33 @@ export class InMemorySagaStore implements SagaStore {
       }
     }
     return found;
+  }
+
+  async list(
+    sagaType: string,
+    filter: InstanceFilter,
+    page: { limit: number; after?: string },
+  ): Promise<SagaRecord[]> {
+    const matches = (r: SagaRecord): boolean =>
+      r.sagaType === sagaType &&
+      (page.after === undefined || r.id > page.after) &&
+      Object.entries(filter.labels ?? {}).every(([k, v]) => r.labels?.[k] === v) &&
+      (filter.createdAfter === undefined || r.createdAt.getTime() > filter.createdAfter.getTime()) &&
+      (filter.createdBefore === undefined || r.createdAt.getTime() < filter.createdBefore.getTime()) &&
+      (filter.updatedBefore === undefined || r.updatedAt.getTime() < filter.updatedBefore.getTime());
+    return [...this.records.values()]
+      .filter(matches)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, page.limit)
+      .map((r) => structuredClone(r));
+  }
+
+  async delete(sagaType: string, id: string): Promise<boolean> {
+    const record = this.records.get(key(sagaType, id));
+    if (!record) return false;
+    this.records.delete(key(sagaType, id));
+    this.byCorrelation.delete(key(sagaType, record.correlationKey));
+    return true;
   }
 
   async deleteExpiredTombstones(now: Date): Promise<number> {

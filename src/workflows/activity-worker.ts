@@ -1,0 +1,86 @@
+import { NonRetryableError } from '../errors.js';
+import { type Handler, type HandlerContext } from '../handlers/handler.js';
+import { type Logger } from '../util/logger.js';
+import { type ActivityContext, type ActivityRef } from './definitions.js';
+import { toFailure } from './failure.js';
+import { ExecuteActivity, OperationResult } from './messages.js';
+import { retryDelay } from './retry.js';
+
+/**
+ * Runs activities: one `ExecuteActivity` message is one attempt. Success or a final failure goes
+ * back to the workflow instance as an `OperationResult`; a retryable failure schedules the next
+ * attempt after the policy's backoff (through the timeout store, so it survives restarts).
+ * Activities run at least once per attempt: a crash before the result is committed runs the
+ * attempt again, so activities with side effects should be idempotent.
+ */
+export class ActivityWorker implements Handler<ExecuteActivity> {
+  constructor(
+    private readonly activities: ReadonlyMap<string, ActivityRef>,
+    private readonly resolve: (ctor: new (...args: any[]) => object) => object,
+    private readonly endpoint: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async handle(msg: ExecuteActivity, ctx: HandlerContext): Promise<void> {
+    const ref = this.activities.get(msg.activity);
+    if (!ref) {
+      throw new NonRetryableError(
+        `Activity '${msg.activity}' is not registered on endpoint '${this.endpoint}'`,
+        {
+          code: 'unknown-activity',
+        },
+      );
+    }
+    const context: ActivityContext = {
+      attempt: msg.attempt,
+      workflowInstanceId: msg.instanceId,
+      activity: msg.activity,
+    };
+    let value: unknown;
+    try {
+      value =
+        typeof ref === 'object'
+          ? await ref.fn(msg.input, context)
+          : await (this.resolve(ref) as { execute(i: unknown, c: ActivityContext): unknown }).execute(
+              msg.input,
+              context,
+            );
+    } catch (error) {
+      const failure = toFailure(error);
+      const final =
+        error instanceof NonRetryableError ||
+        msg.retry.nonRetryableErrors.includes(failure.name) ||
+        msg.attempt >= msg.retry.maximumAttempts;
+      if (final) {
+        await ctx.send(
+          new OperationResult(msg.instanceId, msg.generation, msg.seq, false, undefined, failure),
+          {
+            to: msg.replyTo,
+          },
+        );
+        return;
+      }
+      const next = msg.attempt + 1;
+      this.logger.info('activity failed; retrying', {
+        activity: msg.activity,
+        attempt: msg.attempt,
+        error: failure.message,
+      });
+      const retry = new ExecuteActivity(
+        msg.instanceId,
+        msg.generation,
+        msg.seq,
+        msg.activity,
+        msg.input,
+        next,
+        msg.retry,
+        msg.replyTo,
+      );
+      await ctx.schedule(retry, { after: retryDelay(msg.retry, next) }, { to: this.endpoint });
+      return;
+    }
+    await ctx.send(new OperationResult(msg.instanceId, msg.generation, msg.seq, true, value), {
+      to: msg.replyTo,
+    });
+  }
+}

@@ -1,0 +1,188 @@
+import { type Bus } from '../bus/bus.js';
+import { LonghaulError } from '../errors.js';
+import { type MessageClass, messageTypeOf } from '../messages/registry.js';
+import { type SagaRecord, type SagaStore } from '../persistence/saga-store.js';
+import { type Duration, toMillis } from '../util/duration.js';
+import { derivedId, newId } from '../util/ids.js';
+import { OperationFailedError } from './context.js';
+import { type WorkflowClass, workflowNameOf } from './definitions.js';
+import { WORKFLOW_SAGA } from './engine.js';
+import { HistoryIndex, type OperationKind, type WorkflowState, type WorkflowStatusName } from './history.js';
+import {
+  CancelWorkflow,
+  type FailureInfo,
+  SignalWorkflow,
+  StartWorkflow,
+  TerminateWorkflow,
+} from './messages.js';
+
+/** What {@link WorkflowClient.status} reports. */
+export interface WorkflowStatus {
+  readonly id: string;
+  readonly type: string;
+  readonly status: WorkflowStatusName;
+  readonly result?: unknown;
+  readonly failure?: FailureInfo;
+  /** Why it is parked (non-determinism) or terminated. */
+  readonly reason?: string;
+  readonly generation: number;
+  readonly history: { readonly events: number; readonly operations: number; readonly signalsWaiting: number };
+  readonly pending: readonly {
+    readonly seq: number;
+    readonly op: OperationKind;
+    readonly name: string;
+    readonly since: Date;
+  }[];
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly finishedAt?: Date;
+}
+
+/** Filter of {@link WorkflowClient.list}. */
+export interface WorkflowListFilter {
+  type?: WorkflowClass | string;
+  status?: WorkflowStatusName;
+  createdAfter?: Date;
+  createdBefore?: Date;
+}
+
+/**
+ * Starts and steers workflow instances, and reads their status. Inject it from the container, or
+ * take `endpoint.workflows`.
+ * @example
+ * ```ts
+ * const client = container.get(WorkflowClient);
+ * await client.start(UserRegistration, { email: 'ada@example.com' }, { id: 'user-42' });
+ * await client.signal('user-42', EmailVerified, new EmailVerified('user-42'));
+ * const result = await client.result('user-42');
+ * ```
+ */
+export class WorkflowClient {
+  /** @internal */
+  constructor(
+    private readonly bus: Bus,
+    private readonly store: SagaStore,
+    private readonly endpoint: string,
+  ) {}
+
+  /**
+   * Starts an instance; idempotent by id: starting an id that exists changes nothing and returns
+   * that id. Resolves once the start message is accepted.
+   */
+  async start<I>(workflow: WorkflowClass<I>, input: I, options: { id?: string } = {}): Promise<string> {
+    const id = options.id ?? newId();
+    const type = workflowNameOf(workflow);
+    await this.bus.send(new StartWorkflow(id, type, input), {
+      to: this.endpoint,
+      messageId: derivedId('start', id),
+    });
+    return id;
+  }
+
+  /** Raises the event `event` on an instance: a `waitForEvent(event)` pending or to come receives `payload`. */
+  async signal<E extends object>(id: string, event: MessageClass<E>, payload: E): Promise<void> {
+    await this.bus.send(new SignalWorkflow(id, messageTypeOf(event).name, payload), { to: this.endpoint });
+  }
+
+  /** Requests cancellation: pending operations fail with `CancelledError`, and `run` may compensate. */
+  async cancel(id: string, reason: string): Promise<void> {
+    await this.bus.send(new CancelWorkflow(id, reason), { to: this.endpoint });
+  }
+
+  /** Ends an instance at once, without running `run` again; its timers and children stop too. */
+  async terminate(id: string, reason: string): Promise<void> {
+    await this.bus.send(new TerminateWorkflow(id, reason), { to: this.endpoint });
+  }
+
+  /** The status of an instance, or undefined when there is none. */
+  async status(id: string): Promise<WorkflowStatus | undefined> {
+    const record = await this.store.findByCorrelation(WORKFLOW_SAGA, id);
+    return record ? summarize(record) : undefined;
+  }
+
+  /** Waits until the instance finishes; resolves with its result or rejects with its failure. */
+  async result<O = unknown>(
+    id: string,
+    options: { timeout?: Duration; pollInterval?: Duration } = {},
+  ): Promise<O> {
+    const deadline = Date.now() + toMillis(options.timeout ?? '1m', 'timeout');
+    const poll = toMillis(options.pollInterval ?? '50ms', 'pollInterval');
+    for (;;) {
+      const status = await this.status(id);
+      if (status?.status === 'completed') return status.result as O;
+      if (status && status.status !== 'running') {
+        throw new OperationFailedError(
+          status.failure ?? {
+            name: 'ParkedError',
+            message: status.reason ?? status.status,
+            code: status.status,
+          },
+        );
+      }
+      if (Date.now() > deadline)
+        throw new LonghaulError('timeout', `Workflow '${id}' did not finish in time`);
+      await new Promise((resolve) => setTimeout(resolve, poll));
+    }
+  }
+
+  /** Instances by type, status and creation time, ordered by internal id; pass `after` from the last page. */
+  async list(
+    filter: WorkflowListFilter = {},
+    page: { limit?: number; after?: string } = {},
+  ): Promise<{ items: WorkflowStatus[]; next?: string }> {
+    const limit = page.limit ?? 100;
+    const labels: Record<string, string> = {};
+    if (filter.type)
+      labels.workflowType = typeof filter.type === 'string' ? filter.type : workflowNameOf(filter.type);
+    if (filter.status) labels.status = filter.status;
+    const records = await this.store.list(
+      WORKFLOW_SAGA,
+      { labels, createdAfter: filter.createdAfter, createdBefore: filter.createdBefore },
+      { limit, after: page.after },
+    );
+    return { items: records.map(summarize), next: records.length === limit ? records.at(-1)?.id : undefined };
+  }
+
+  /** Deletes finished instances (completed, failed or terminated) that finished before `completedBefore`. */
+  async purge(options: { completedBefore: Date }): Promise<number> {
+    let purged = 0;
+    for (const status of ['completed', 'failed', 'terminated'] as const) {
+      let after: string | undefined;
+      for (;;) {
+        const records = await this.store.list(
+          WORKFLOW_SAGA,
+          { labels: { status }, updatedBefore: options.completedBefore },
+          { limit: 200, after },
+        );
+        for (const record of records) if (await this.store.delete(WORKFLOW_SAGA, record.id)) purged++;
+        if (records.length < 200) break;
+        after = records.at(-1)?.id;
+      }
+    }
+    return purged;
+  }
+}
+
+function summarize(record: SagaRecord): WorkflowStatus {
+  const state = record.state as WorkflowState;
+  const index = new HistoryIndex([...state.history]);
+  return {
+    id: state.instanceId,
+    type: state.type,
+    status: state.status,
+    result: state.result,
+    failure: state.failure,
+    reason: state.reason,
+    generation: state.generation,
+    history: {
+      events: state.history.length,
+      operations: index.operations.size,
+      signalsWaiting: state.history.filter((e) => e.e === 'signal' && !index.consumedSignals.has(e.id))
+        .length,
+    },
+    pending: index.pending().map((o) => ({ seq: o.seq, op: o.op, name: o.name, since: o.since })),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    finishedAt: state.finishedAt,
+  };
+}

@@ -1,0 +1,40 @@
+import { toMillis } from '../util/duration.js';
+import { type RetryPolicy } from './context.js';
+import { type ResolvedRetryPolicy } from './messages.js';
+
+/** The activity retry policy when nothing is configured. */
+export const DEFAULT_RETRY: ResolvedRetryPolicy = {
+  maximumAttempts: 3,
+  initialIntervalMs: 1_000,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 60_000,
+  nonRetryableErrors: [],
+};
+
+/** Merges a policy over defaults, in milliseconds. */
+export function resolveRetryPolicy(
+  policy: RetryPolicy | undefined,
+  defaults: ResolvedRetryPolicy,
+): ResolvedRetryPolicy {
+  return {
+    maximumAttempts: policy?.maximumAttempts ?? defaults.maximumAttempts,
+    initialIntervalMs:
+      policy?.initialInterval !== undefined
+        ? toMillis(policy.initialInterval, 'retry.initialInterval')
+        : defaults.initialIntervalMs,
+    backoffCoefficient: policy?.backoffCoefficient ?? defaults.backoffCoefficient,
+    maximumIntervalMs:
+      policy?.maximumInterval !== undefined
+        ? toMillis(policy.maximumInterval, 'retry.maximumInterval')
+        : defaults.maximumIntervalMs,
+    nonRetryableErrors: policy?.nonRetryableErrors ?? defaults.nonRetryableErrors,
+  };
+}
+
+/** The wait before attempt `next` (2, 3, …). */
+export function retryDelay(policy: ResolvedRetryPolicy, next: number): number {
+  return Math.min(
+    policy.maximumIntervalMs,
+    policy.initialIntervalMs * policy.backoffCoefficient ** Math.max(0, next - 2),
+  );
+}

@@ -1,0 +1,84 @@
+import { ConfigurationError } from '../errors.js';
+import { type HandlerDefinition } from '../handlers/handler.js';
+import { messageTypeOf, type MessageType } from '../messages/registry.js';
+import { type SagaDefinition, sagaDefinitionOf } from '../sagas/metadata.js';
+import { type Logger } from '../util/logger.js';
+import { ActivityWorker } from './activity-worker.js';
+import { type RetryPolicy } from './context.js';
+import {
+  type ActivityRef,
+  activityNameOf,
+  type WorkflowClass,
+  workflowNameOf,
+  type WorkflowRun,
+} from './definitions.js';
+import { WorkflowEngine } from './engine.js';
+import { ExecuteActivity } from './messages.js';
+import { DEFAULT_RETRY, resolveRetryPolicy } from './retry.js';
+
+/** Workflow options of an endpoint. */
+export interface WorkflowOptions {
+  /** The endpoint whose workers run this endpoint's activities. @defaultValue this endpoint */
+  activityEndpoint?: string;
+  /** The retry policy of activity calls that set none. @defaultValue 3 attempts, 1 s doubling to at most 1 min */
+  retry?: RetryPolicy;
+}
+
+/** Builds the built-in workflow saga and activity handler for an endpoint. */
+export function workflowParts(
+  workflows: readonly WorkflowClass[],
+  activities: readonly ActivityRef[],
+  options: WorkflowOptions,
+  deps: {
+    endpoint: string;
+    logger: Logger;
+    resolve: (ctor: new (...args: any[]) => object) => object;
+  },
+): { sagas: SagaDefinition[]; handlers: HandlerDefinition[] } {
+  const byName = new Map<string, WorkflowClass>();
+  workflows.forEach((ctor, i) => {
+    try {
+      byName.set(workflowNameOf(ctor), ctor);
+    } catch (error) {
+      throw new ConfigurationError(`workflows[${i}]`, (error as Error).message);
+    }
+  });
+  const activityMap = new Map<string, ActivityRef>();
+  activities.forEach((ref, i) => {
+    try {
+      activityMap.set(activityNameOf(ref), ref);
+    } catch (error) {
+      throw new ConfigurationError(`activities[${i}]`, (error as Error).message);
+    }
+  });
+  let defaultRetry;
+  try {
+    defaultRetry = resolveRetryPolicy(options.retry, DEFAULT_RETRY);
+  } catch (error) {
+    throw new ConfigurationError('workflowOptions.retry', (error as Error).message);
+  }
+  const sagas: SagaDefinition[] = [];
+  if (byName.size > 0) {
+    const engine = new WorkflowEngine({
+      resolveWorkflow: (type) => {
+        const ctor = byName.get(type);
+        return ctor && (deps.resolve(ctor) as WorkflowRun);
+      },
+      endpoint: deps.endpoint,
+      activityEndpoint: options.activityEndpoint ?? deps.endpoint,
+      defaultRetry,
+      logger: deps.logger,
+    });
+    sagas.push({ ...(sagaDefinitionOf(WorkflowEngine) as SagaDefinition), instance: engine });
+  }
+  const handlers: HandlerDefinition[] = [];
+  if (activityMap.size > 0) {
+    handlers.push({
+      name: 'longhaul.ActivityWorker',
+      ctor: ActivityWorker,
+      messageTypes: [messageTypeOf(ExecuteActivity) as unknown as MessageType],
+      instance: new ActivityWorker(activityMap, deps.resolve, deps.endpoint, deps.logger),
+    });
+  }
+  return { sagas, handlers };
+}

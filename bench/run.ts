@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type BenchOptions, type BenchRow, median, type Sample } from './lib.js';
 import { memoryRows } from './rows/memory.js';
+import { workflowRows } from './rows/workflows.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,6 +52,7 @@ async function optionalRows(module: string, factory: string): Promise<BenchRow[]
 
 const rows: BenchRow[] = [
   ...memoryRows(options),
+  ...workflowRows(options),
   ...(await optionalRows('./rows/rabbitmq.js', 'rabbitRows')),
   ...(await optionalRows('./rows/mongodb.js', 'mongoRows')),
 ].filter((row) => !values.only || row.name.startsWith(values.only));
@@ -91,8 +93,8 @@ const summary = rows.map((row) => {
   };
 });
 
-console.log('\n| row | msg/s (median) | min–max | p50 ms | p99 ms | what |');
-console.log('| --- | ---: | ---: | ---: | ---: | --- |');
+console.log('\n| row | per second (median) | min–max | p50 ms | p99 ms | details | what |');
+console.log('| --- | ---: | ---: | ---: | ---: | --- | --- |');
 for (const s of summary) {
   const rate = s.invalid ? `INVALID (${s.invalid})` : fmt(s.medianPerSecond);
   console.log(

@@ -97,8 +97,11 @@ console.log('\n| row | per second (median) | min–max | p50 ms | p99 ms | detai
 console.log('| --- | ---: | ---: | ---: | ---: | --- | --- |');
 for (const s of summary) {
   const rate = s.invalid ? `INVALID (${s.invalid})` : fmt(s.medianPerSecond);
+  const details = Object.entries(s.extra ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   console.log(
-    `| ${s.name} | ${rate} | ${fmt(s.minPerSecond)}–${fmt(s.maxPerSecond)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${s.description} |`,
+    `| ${s.name} | ${rate} | ${fmt(s.minPerSecond)}–${fmt(s.maxPerSecond)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${details} | ${s.description} |`,
   );
 }
 

@@ -15,6 +15,7 @@
 #   LONGHAUL_STORE_BACKEND      auto|postgresql|sqlite (auto: PostgreSQL, else SQLite)
 #   LONGHAUL_STORE_PG_DB        PostgreSQL database (ferretdb) on 127.0.0.1:5432, user postgres
 #   LONGHAUL_STORE_TIMEOUT      seconds to wait for the first ping (60)
+#   LONGHAUL_STORE_VERBOSE=1    FerretDB logs its warnings/errors (every failed command) to the log
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,11 +53,10 @@ build() {
 
 pid() { [[ -f "$PID_FILE" ]] && cat "$PID_FILE" 2>/dev/null || true; }
 
-# running: the recorded pid is alive and is our launcher (guards against pid reuse).
-running() {
-  local p; p="$(pid)"
-  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && grep -q ferretdb-gated "/proc/$p/cmdline" 2>/dev/null
-}
+# alive PID: PID is our launcher and not a zombie (guards against pid reuse;
+# a zombie's cmdline is empty, and kill -0 would still succeed on it).
+alive() { [[ -n "$1" ]] && grep -qa ferretdb-gated "/proc/$1/cmdline" 2>/dev/null; }
+running() { alive "$(pid)"; }
 
 answering() { "$BIN" -ping "$HOST:$PORT" 2>/dev/null; }
 
@@ -72,7 +72,8 @@ ensure_pg() {
     version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)"
     [[ -n "$version" ]] || return 1
     log "starting PostgreSQL $version"
-    pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || return 1
+    # 9>&-: PostgreSQL must not inherit (and keep holding) the start/stop lock.
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 9>&- || return 1
     for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
   fi
   pg_isready -q -h 127.0.0.1 -p 5432 || return 1
@@ -107,15 +108,20 @@ start() {
     sqlite) ;;
     *) die "LONGHAUL_STORE_BACKEND must be auto, postgresql or sqlite" ;;
   esac
+  if [[ "${LONGHAUL_STORE_VERBOSE:-}" == 1 ]]; then args+=(-v); fi
   if [[ "$backend" == postgresql ]]; then
-    args=(-handler postgresql -postgresql-url "$PG_URL")
+    args+=(-handler postgresql -postgresql-url "$PG_URL")
   else
     mkdir -p "$STATE_DIR/sqlite"
-    args=(-handler sqlite -sqlite-url "file:$STATE_DIR/sqlite/")
+    args+=(-handler sqlite -sqlite-url "file:$STATE_DIR/sqlite/")
   fi
 
-  nohup "$BIN" -listen "$HOST:$PORT" -direct-listen "$HOST:$DIRECT_PORT" "${args[@]}" \
-    >"$LOG_FILE" 2>&1 </dev/null &
+  # setsid: own session, so callers waiting on their process group don't hang;
+  # 9>&-: the daemon must not inherit (and keep holding) the start/stop lock.
+  local detach=(nohup)
+  command -v setsid >/dev/null 2>&1 && detach=(setsid nohup)
+  "${detach[@]}" "$BIN" -listen "$HOST:$PORT" -direct-listen "$HOST:$DIRECT_PORT" "${args[@]}" \
+    >"$LOG_FILE" 2>&1 </dev/null 9>&- &
   echo $! >"$PID_FILE"
   echo "$backend" >"$STATE_DIR/backend"
 
@@ -133,10 +139,10 @@ start() {
 
 stop() {
   local p; p="$(pid)"
-  if running; then
+  if alive "$p"; then
     kill "$p" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null || true
+    for _ in $(seq 1 50); do alive "$p" || break; sleep 0.1; done
+    if alive "$p"; then kill -9 "$p" 2>/dev/null || true; fi
   fi
   rm -f "$PID_FILE"
 }
@@ -149,7 +155,8 @@ case "$cmd" in
   start | stop)
     mkdir -p "$STATE_DIR"
     exec 9>"$STATE_DIR/lock"
-    flock 9 # serialize concurrent start/stop calls
+    # Serialize concurrent start/stop calls (a first build can take minutes).
+    flock -w 600 9 || die "timed out waiting for $STATE_DIR/lock"
     "$cmd" ;;
   status)
     if running && answering; then

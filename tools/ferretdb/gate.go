@@ -18,18 +18,20 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"time"
 )
 
 const (
 	opMsg          = 2013
 	flagChecksum   = 1 << 0 // OP_MSG: a CRC-32C trails the message
-	flagMoreToCome = 1 << 1 // OP_MSG request: the server sends no reply
+	flagMoreToCome = 1 << 1 // OP_MSG request: no reply expected (FerretDB v1 replies anyway)
 	maxMessageSize = 48 << 20
 )
 
@@ -64,18 +66,37 @@ func (c *conn) acquire(requestID int32) {
 }
 
 // release gives the gate back if this connection holds it for responseTo
-// (any == true: unconditionally, used on errors and connection close).
-func (c *conn) release(responseTo int32, any bool) {
+// (force: unconditionally, on errors and when the connection ends).
+func (c *conn) release(responseTo int32, force bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.held && (any || responseTo == c.waitFor) {
+	if c.held && (force || responseTo == c.waitFor) {
 		c.held = false
 		<-c.gate.sem
 	}
 }
 
-// proxy connects client to the FerretDB backend and copies messages both ways
-// until either side closes.
+// serve accepts connections on addr and proxies them to backend; a nil gate
+// gives a plain (ungated) proxy.
+func serve(ctx context.Context, addr, backend string, gate *Gate) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	go func() { <-ctx.Done(); ln.Close() }()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go proxy(c, backend, gate)
+		}
+	}()
+	return nil
+}
+
+// proxy copies messages between client and a new backend connection.
 func proxy(client net.Conn, backend string, gate *Gate) {
 	defer client.Close()
 	server, err := net.Dial("tcp", backend)
@@ -86,31 +107,39 @@ func proxy(client net.Conn, backend string, gate *Gate) {
 	c := &conn{gate: gate}
 	defer c.release(0, true)
 
-	go func() { // replies: backend -> client
-		defer client.Close()
-		defer server.Close()
-		r := bufio.NewReader(server)
-		for {
-			msg, err := readMessage(r)
-			if err != nil {
-				return
-			}
-			if gate != nil {
-				c.release(int32(binary.LittleEndian.Uint32(msg[8:])), false)
-			}
-			if _, err := client.Write(msg); err != nil {
-				return
-			}
-		}
+	go func() {
+		c.forwardRequests(client, server)
+		// The client is gone. Half-close instead of closing: FerretDB handles
+		// one request at a time per connection, so it finishes (and answers) a
+		// write still in flight before it sees EOF, and the gate stays held
+		// until then. The deadline bounds a backend that never answers.
+		server.(*net.TCPConn).CloseWrite()
+		server.SetReadDeadline(time.Now().Add(time.Minute))
 	}()
 
-	r := bufio.NewReader(client) // requests: client -> backend
+	// Replies: backend -> client, until the backend closes.
+	r := bufio.NewReader(server)
 	for {
 		msg, err := readMessage(r)
 		if err != nil {
 			return
 		}
-		gated := gate != nil && isWrite(msg)
+		if gate != nil {
+			c.release(int32(binary.LittleEndian.Uint32(msg[8:])), false)
+		}
+		client.Write(msg) // errors: keep draining until the backend closes
+	}
+}
+
+// forwardRequests copies requests client -> backend, taking the gate for writes.
+func (c *conn) forwardRequests(client, server net.Conn) {
+	r := bufio.NewReader(client)
+	for {
+		msg, err := readMessage(r)
+		if err != nil {
+			return
+		}
+		gated := c.gate != nil && isWrite(msg)
 		if gated {
 			c.acquire(int32(binary.LittleEndian.Uint32(msg[4:])))
 		}

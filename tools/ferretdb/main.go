@@ -1,16 +1,15 @@
 // Command ferretdb-gated runs an embedded FerretDB v1.24.2 (MongoDB wire
 // protocol on PostgreSQL or SQLite) for longhaul's test suite, behind a
-// write-serializing gate (see gate.go for why).
+// write-serializing gate (see gate.go for why the gate exists).
 //
-// We embed github.com/FerretDB/FerretDB/ferretdb instead of using
-// `go install .../cmd/ferretdb` because that binary exits at start without
+// FerretDB is embedded (github.com/FerretDB/FerretDB/ferretdb) because
+// `go install .../cmd/ferretdb` builds a binary that exits at start without
 // build/version/version.txt (FerretDB issue #2982).
 package main
 
 import (
 	"context"
 	"flag"
-	"fmt"
 	"log"
 	"log/slog"
 	"net"
@@ -23,36 +22,46 @@ import (
 )
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:27018", "public address (gated unless -no-gate)")
+	listen := flag.String("listen", "127.0.0.1:27018", "public address, gated unless -no-gate")
 	backend := flag.String("backend-listen", "", "internal FerretDB address (default: a free loopback port)")
 	direct := flag.String("direct-listen", "", "optional second address served WITHOUT the gate")
 	handler := flag.String("handler", "postgresql", "FerretDB handler: postgresql or sqlite")
 	pgURL := flag.String("postgresql-url", "postgres://postgres@127.0.0.1:5432/ferretdb", "PostgreSQL URL")
-	sqliteURL := flag.String("sqlite-url", "file:/tmp/longhaul-ferretdb/", "SQLite directory URI (must end in /)")
-	noGate := flag.Bool("no-gate", false, "FerretDB listens on -listen itself, without the gate")
-	ping := flag.String("ping", "", "only ping the server at this address; exit 0 if it answers ok")
+	sqliteURL := flag.String("sqlite-url", "file:/tmp/longhaul-ferretdb/", "SQLite directory URI, must exist and end in /")
+	noGate := flag.Bool("no-gate", false, "FerretDB itself listens on -listen (no write serialization)")
+	ping := flag.String("ping", "", "only ping the server at this address; exit status 0 if it answers ok")
+	verbose := flag.Bool("v", false, "show FerretDB's warnings and errors (it logs every failed command)")
 	flag.Parse()
 
 	if *ping != "" {
 		if err := Ping(*ping, 3*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, "ping:", err)
-			os.Exit(1)
+			log.Fatalf("ping %s: %v", *ping, err)
 		}
 		return
 	}
 
 	backendAddr := *backend
-	if *noGate {
+	switch {
+	case *noGate:
 		backendAddr = *listen
-	} else if backendAddr == "" {
-		backendAddr = freeAddr()
+	case backendAddr == "":
+		ln, err := net.Listen("tcp", "127.0.0.1:0") // pick a free port
+		if err != nil {
+			log.Fatal(err)
+		}
+		backendAddr = ln.Addr().String()
+		ln.Close()
 	}
 
+	level := slog.LevelError + 1 // quiet: startup errors still come back from New
+	if *verbose {
+		level = slog.LevelWarn
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:      ferretdb.ListenerConfig{TCP: backendAddr},
-		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Handler:       *handler,
 		PostgreSQLURL: *pgURL,
 		SQLiteURL:     *sqliteURL,
@@ -62,54 +71,27 @@ func main() {
 	}
 	done := make(chan struct{})
 	go func() { f.Run(ctx); close(done) }()
-	waitListening(backendAddr, 30*time.Second)
 
+	// Open the public ports only once FerretDB accepts connections.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", backendAddr); err == nil {
+			c.Close()
+			break
+		} else if time.Now().After(deadline) {
+			log.Fatalf("FerretDB is not listening on %s: %v", backendAddr, err)
+		}
+	}
 	if !*noGate {
-		serve(ctx, *listen, backendAddr, NewGate())
+		if err := serve(ctx, *listen, backendAddr, NewGate()); err != nil {
+			log.Fatal(err)
+		}
 	}
 	if *direct != "" {
-		serve(ctx, *direct, backendAddr, nil)
+		if err := serve(ctx, *direct, backendAddr, nil); err != nil {
+			log.Fatal(err)
+		}
 	}
-	log.Printf("ferretdb-gated: handler=%s listen=%s gated=%v direct=%q backend=%s",
+	log.Printf("ferretdb-gated: handler=%s listen=%s gated=%t direct=%q backend=%s",
 		*handler, *listen, !*noGate, *direct, backendAddr)
 	<-done
-}
-
-// serve accepts connections on addr and proxies them to backend (gate may be nil).
-func serve(ctx context.Context, addr, backend string, gate *Gate) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	go func() { <-ctx.Done(); ln.Close() }()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go proxy(c, backend, gate)
-		}
-	}()
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitListening(addr string, timeout time.Duration) {
-	for deadline := time.Now().Add(timeout); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			log.Fatalf("FerretDB did not start listening on %s", addr)
-		}
-	}
 }

@@ -206,6 +206,58 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
       expect((await store.findByCorrelation(sagaType, 'expired'))?.id).toBe('id-new');
     });
 
+    it('lists instances by labels and creation time, in id order, page by page; deletes one', async () => {
+      const at = (minutes: number): Date => new Date(t0.getTime() + minutes * 60_000);
+      const labelled = (key: string, minutes: number, labels: Record<string, string>): Writable => ({
+        ...record(key, 1),
+        id: `id-${key}`,
+        createdAt: at(minutes),
+        updatedAt: at(minutes),
+        labels,
+      });
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [],
+        record: labelled('a', 1, { kind: 'x', status: 'done' }),
+      });
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [],
+        record: labelled('b', 2, { kind: 'x', status: 'open' }),
+      });
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [],
+        record: labelled('c', 3, { kind: 'y', status: 'done' }),
+      });
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [],
+        record: labelled('d', 4, { kind: 'x', status: 'done' }),
+      });
+      const ids = (records: SagaRecord[]): string[] => records.map((r) => r.id);
+      expect(ids(await store.list(sagaType, {}, { limit: 10 }))).toEqual(['id-a', 'id-b', 'id-c', 'id-d']);
+      expect(
+        ids(await store.list(sagaType, { labels: { kind: 'x', status: 'done' } }, { limit: 10 })),
+      ).toEqual(['id-a', 'id-d']);
+      expect(
+        ids(await store.list(sagaType, { createdAfter: at(1), createdBefore: at(4) }, { limit: 10 })),
+      ).toEqual(['id-b', 'id-c']);
+      expect(ids(await store.list(sagaType, { updatedBefore: at(2) }, { limit: 10 }))).toEqual(['id-a']);
+      const first = await store.list(sagaType, { labels: { kind: 'x' } }, { limit: 2 });
+      expect(ids(first)).toEqual(['id-a', 'id-b']);
+      expect(
+        ids(await store.list(sagaType, { labels: { kind: 'x' } }, { limit: 2, after: first[1]!.id })),
+      ).toEqual(['id-d']);
+      expect(first[0]?.labels).toEqual({ kind: 'x', status: 'done' });
+      expect(await store.delete(sagaType, 'id-b')).toBe(true);
+      expect(await store.delete(sagaType, 'id-b')).toBe(false);
+      expect(await store.findByCorrelation(sagaType, 'b')).toBeUndefined();
+      expect(ids(await store.list(sagaType, {}, { limit: 10 }))).toEqual(['id-a', 'id-c', 'id-d']);
+      // The key is free again after a delete.
+      await store.commit({ expectedVersion: 0, newOutbox: [], record: labelled('b', 5, {}) });
+    });
+
     it('keeps saga types apart: the same key in two types is two instances', async () => {
       await store.commit({ expectedVersion: 0, newOutbox: [], record: record('k1', 1, { t: 'a' }) });
       const otherType = `${sagaType}-b`;

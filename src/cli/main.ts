@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * The `longhaul` command line: `longhaul errors list|show|replay …` (see `--help`).
+ * Exit codes: 0 success, 1 the operation failed (or found nothing), 2 wrong arguments.
+ */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { errorsCommand } from './errors.js';
+import { type CliIo, processIo, UsageError } from './io.js';
+
+export { type CliIo, processIo } from './io.js';
+
+const HELP = `Usage: longhaul <command> [options]
+
+Commands:
+  errors list <endpoint>               list the messages in an endpoint's error queue
+  errors show <endpoint> <messageId>   show one failed message
+  errors replay <endpoint> (--id <id>... | --all)
+                                       move failed messages back to their queue
+
+Every command takes --url (default: $RABBITMQ_URL), --prefix and --help.`;
+
+/**
+ * Runs the command line `argv` (without the node and script paths); resolves with the exit code.
+ * @example
+ * ```ts
+ * const code = await main(['errors', 'list', 'shop', '--url', 'amqp://localhost']);
+ * ```
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.out(HELP);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === 'errors') return await errorsCommand(rest, io);
+    throw new UsageError(`Unknown command '${command}'.\n\n${HELP}`);
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')
+    ) {
+      io.err((error as Error).message);
+      return 2;
+    }
+    io.err(`longhaul: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+/** True when this file is the program being run (also through an npm `bin` symlink). */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  process.exitCode = await main(process.argv.slice(2));
+}

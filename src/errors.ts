@@ -68,7 +68,14 @@ export class UnroutableError extends NonRetryableError {
   }
 }
 
+/** The error that matters: a wrapper that only reports a failed dispatch gives way to its cause. */
+export function rootError(error: unknown): unknown {
+  return error instanceof LonghaulError && error.code === 'dispatch-failed' && error.cause !== undefined
+    ? rootError(error.cause)
+    : error;
+}
+
 /** True when retrying the operation that threw `error` cannot help. */
 export function isNonRetryable(error: unknown): boolean {
-  return error instanceof NonRetryableError;
+  return rootError(error) instanceof NonRetryableError;
 }

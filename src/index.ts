@@ -102,3 +102,19 @@ export {
   WORKFLOW_SAGA,
 } from './workflows/index.js';
 export { type WorkflowOptions } from './workflows/wiring.js';
+
+export {
+  RabbitMqTransport,
+  type RabbitMqTransportOptions,
+  type RabbitMqReconnectOptions,
+  type QueueType,
+  RabbitMqErrorQueues,
+  type ErrorQueueMessage,
+  type ReplayResult,
+  type ReplaySelection,
+  RabbitMqConnectionError,
+  type RabbitMqConnectionProblem,
+  RabbitMqPublishError,
+  RabbitMqTopologyError,
+  TransportClosedError,
+} from './bus/rabbitmq/index.js';

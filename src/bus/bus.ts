@@ -1,3 +1,4 @@
+import { rootError } from '../errors.js';
 import { type MessageCodec } from '../messages/codec.js';
 import { type Envelope } from '../messages/envelope.js';
 import { messageTypeOfInstance } from '../messages/registry.js';
@@ -79,16 +80,20 @@ export class Bus {
       headers: { ...options.headers, 'longhaul.origin': this.endpoint },
       body: message,
     };
-    await this.dispatch([
-      {
-        id,
-        operation,
-        message: toStoredMessage(this.codec.encode(envelope)),
-        sourceMessageId: id,
-        createdAt: now,
-        ...extra,
-      },
-    ]);
+    try {
+      await this.dispatch([
+        {
+          id,
+          operation,
+          message: toStoredMessage(this.codec.encode(envelope)),
+          sourceMessageId: id,
+          createdAt: now,
+          ...extra,
+        },
+      ]);
+    } catch (error) {
+      throw rootError(error); // the transport's own error (e.g. UnroutableError), not the dispatch wrapper
+    }
     return id;
   }
 }

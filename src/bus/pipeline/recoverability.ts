@@ -1,4 +1,4 @@
-import { DecodeError, isNonRetryable, LonghaulError } from '../../errors.js';
+import { DecodeError, isNonRetryable, LonghaulError, rootError } from '../../errors.js';
 import { Headers } from '../../messages/envelope.js';
 import { type Disposition } from '../transport.js';
 
@@ -12,11 +12,12 @@ export interface RecoverabilityPolicy {
 
 /** The error-queue headers describing why a message failed. */
 export function errorHeaders(
-  error: unknown,
+  thrown: unknown,
   attempts: number,
   source: string,
   now: Date,
 ): Record<string, string> {
+  const error = rootError(thrown);
   const err = error instanceof Error ? error : new Error(String(error));
   const reason =
     error instanceof DecodeError ? error.code : error instanceof LonghaulError ? error.code : 'handler-error';

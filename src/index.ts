@@ -118,3 +118,13 @@ export {
   RabbitMqTopologyError,
   TransportClosedError,
 } from './bus/rabbitmq/index.js';
+
+export {
+  MongoSagaStore,
+  type MongoSagaStoreOptions,
+  type MongoStoreOptions,
+  MongoStoreUnavailableError,
+  CorruptDocumentError,
+  UnsupportedValueError,
+} from './persistence/mongodb/index.js';
+export { MongoTimeoutStore, type MongoTimeoutStoreOptions } from './timeouts/mongodb/index.js';

@@ -40,7 +40,7 @@ export function decodeKey(key: string): string {
 /** Encodes a saga state (any JSON value with Dates) for storage. */
 export function encodeState(state: unknown): unknown {
   if (state === undefined || state === null) return null;
-  const encoded = encodeValue(state, 'state');
+  const encoded = encodeValue(state, { path: ['state'], inside: [] });
   return typeof encoded === 'object' && encoded !== null && !(encoded instanceof Date)
     ? encoded
     : { [VALUE]: encoded };
@@ -78,7 +78,17 @@ export function decodeHeaders(stored: unknown, path: string): Record<string, str
 /** A stored value that the store never writes; the caller turns it into a `CorruptDocumentError`. */
 export class DecodeProblem extends Error {}
 
-function encodeValue(value: unknown, path: string): unknown {
+/** Where the encoder is: the path (for messages) and the objects it is inside (to catch cycles). */
+interface Walk {
+  readonly path: (string | number)[];
+  readonly inside: object[];
+}
+
+function pathOf(walk: Walk): string {
+  return walk.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function encodeValue(value: unknown, walk: Walk): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -90,21 +100,12 @@ function encodeValue(value: unknown, path: string): unknown {
     case 'undefined':
       return { [UNDEFINED]: true };
     default:
-      throw new UnsupportedValueError(path, `a ${typeof value}`);
+      throw new UnsupportedValueError(pathOf(walk), `a ${typeof value}`);
   }
   if (value === null) return null;
   if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw new UnsupportedValueError(path, 'an invalid Date');
+    if (Number.isNaN(value.getTime())) throw new UnsupportedValueError(pathOf(walk), 'an invalid Date');
     return value;
-  }
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      const encoded = encodeValue(item, `${path}[${i}]`);
-      out.push(Array.isArray(encoded) ? { [ARRAY]: encoded } : encoded);
-    }
-    return out;
   }
   if (
     value instanceof Map ||
@@ -117,13 +118,29 @@ function encodeValue(value: unknown, path: string): unknown {
     value instanceof ArrayBuffer ||
     ArrayBuffer.isView(value)
   ) {
-    throw new UnsupportedValueError(path, `a ${value.constructor.name}`);
+    throw new UnsupportedValueError(pathOf(walk), `a ${value.constructor.name}`);
   }
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (item === undefined) continue;
-    out[encodeKey(key)] = encodeValue(item, `${path}.${key}`);
+  if (walk.inside.includes(value)) throw new UnsupportedValueError(pathOf(walk), 'a circular reference');
+  walk.inside.push(value);
+  let out: unknown[] | Record<string, unknown>;
+  if (Array.isArray(value)) {
+    out = [];
+    for (let i = 0; i < value.length; i++) {
+      walk.path.push(i);
+      const encoded = encodeValue(value[i] as unknown, walk);
+      walk.path.pop();
+      out.push(Array.isArray(encoded) ? { [ARRAY]: encoded } : encoded);
+    }
+  } else {
+    out = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (item === undefined) continue;
+      walk.path.push(key);
+      out[encodeKey(key)] = encodeValue(item, walk);
+      walk.path.pop();
+    }
   }
+  walk.inside.pop();
   return out;
 }
 
@@ -181,6 +198,9 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'missing';
   if (Array.isArray(value)) return 'an array';
   if (value instanceof Date) return 'a date';
-  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name;
+    return name === undefined || name === 'Object' ? 'a document' : `a ${name}`;
+  }
   return `a ${typeof value}`;
 }

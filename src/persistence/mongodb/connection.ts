@@ -1,0 +1,191 @@
+import {
+  type Collection,
+  type Db,
+  type Document,
+  type IndexDescription,
+  MongoClient,
+  type MongoClientOptions,
+} from 'mongodb';
+import { ConfigurationError } from '../../errors.js';
+import { type Duration, toMillis } from '../../util/duration.js';
+import { consoleLogger, type Logger } from '../../util/logger.js';
+import { MongoStoreUnavailableError } from './errors.js';
+
+/**
+ * Options shared by the MongoDB stores. Give either `client` (yours: the store never closes it) or
+ * `url` (the store creates the client and closes it in `close()`).
+ */
+export interface MongoStoreOptions {
+  /** A client to use; the store neither configures nor closes it. @defaultValue none: give `url` */
+  client?: MongoClient;
+  /** A connection string (`mongodb://…` or `mongodb+srv://…`) the store connects with. @defaultValue none: give `client` */
+  url?: string;
+  /** The database holding the store's collections. @defaultValue 'longhaul' */
+  database?: string;
+  /** Prefixed to the store's collection names (letters, digits, `_`, `.`, `-`). @defaultValue 'longhaul_' */
+  collectionPrefix?: string;
+  /** How long `init()` waits for a server before failing (only when the store creates the client). @defaultValue '5s' */
+  serverSelectionTimeout?: Duration;
+  /** More driver options (only when the store creates the client). @defaultValue {} */
+  clientOptions?: MongoClientOptions;
+  /** Where the store reports what it skipped (corrupt documents). @defaultValue console at level `info` */
+  logger?: Logger;
+}
+
+const DATABASE = /^[^/\\. "$*<>:|?\0]{1,63}$/;
+const COLLECTION = /^[A-Za-z0-9_.-]{1,120}$/;
+const PREFIX = /^[A-Za-z0-9_.-]{0,64}$/;
+
+/**
+ * One store's client, database and collection name, validated once at construction; connects on
+ * `connect()` with an error that names the host but never the password.
+ * @internal
+ */
+export class MongoConnection {
+  readonly client: MongoClient;
+  readonly db: Db;
+  readonly collectionName: string;
+  readonly logger: Logger;
+  /** The hosts, for messages (`host:port,…`). */
+  readonly hosts: string;
+  private readonly owned: boolean;
+  private connecting?: Promise<void>;
+  private closed = false;
+
+  constructor(options: MongoStoreOptions & { collection?: string }, defaultCollection: string) {
+    if (typeof options !== 'object' || options === null) {
+      throw new ConfigurationError('options', 'expected an object with `url` or `client`');
+    }
+    const database = options.database ?? 'longhaul';
+    if (typeof database !== 'string' || !DATABASE.test(database)) {
+      throw new ConfigurationError(
+        'database',
+        `expected 1–63 characters without / \\ . " $ * < > : | ? or spaces, got ${JSON.stringify(database)}`,
+      );
+    }
+    const prefix = options.collectionPrefix ?? 'longhaul_';
+    if (typeof prefix !== 'string' || !PREFIX.test(prefix) || prefix.startsWith('system.')) {
+      throw new ConfigurationError(
+        'collectionPrefix',
+        `expected up to 64 letters, digits, '_', '.' or '-' (not 'system.'), got ${JSON.stringify(prefix)}`,
+      );
+    }
+    const collection = options.collection ?? `${prefix}${defaultCollection}`;
+    if (typeof collection !== 'string' || !COLLECTION.test(collection) || collection.startsWith('system.')) {
+      throw new ConfigurationError(
+        'collection',
+        `expected 1–120 letters, digits, '_', '.' or '-' (not 'system.'), got ${JSON.stringify(collection)}`,
+      );
+    }
+    const logger = options.logger ?? consoleLogger('info');
+    if (typeof logger?.warn !== 'function') {
+      throw new ConfigurationError('logger', 'expected a Logger (debug, info, warn, error)');
+    }
+    this.collectionName = collection;
+    this.logger = logger;
+    this.owned = options.client === undefined;
+    this.client = this.owned ? createClient(options) : checkClient(options);
+    this.db = this.client.db(database);
+    this.hosts = this.client.options.hosts.map(String).join(',');
+  }
+
+  /** The store's collection. */
+  collection<T extends Document>(): Collection<T> {
+    return this.db.collection<T>(this.collectionName);
+  }
+
+  /** Connects (once; again after a failure), or throws {@link MongoStoreUnavailableError}. */
+  connect(): Promise<void> {
+    this.connecting ??= this.client.connect().then(
+      () => undefined,
+      (error: unknown) => {
+        this.connecting = undefined;
+        const timeout = this.client.options.serverSelectionTimeoutMS;
+        const detail = this.redact(error instanceof Error ? error.message : String(error));
+        const cause = new Error(detail);
+        cause.name = error instanceof Error ? error.name : 'Error';
+        throw new MongoStoreUnavailableError(
+          this.hosts,
+          `Cannot connect to MongoDB at ${this.hosts} (database '${this.db.databaseName}') within ${timeout} ms: ${detail}`,
+          { cause },
+        );
+      },
+    );
+    return this.connecting;
+  }
+
+  /**
+   * Connects, then creates `indexes` if missing (idempotent). One index per command: FerretDB v1
+   * drops the connection when a single createIndexes names several indexes that all exist.
+   */
+  async ensureIndexes(indexes: readonly IndexDescription[]): Promise<void> {
+    await this.connect();
+    const collection = this.collection();
+    for (const index of indexes) await collection.createIndexes([index]);
+  }
+
+  /** Closes the client if the store created it; idempotent. */
+  async close(): Promise<void> {
+    if (!this.owned || this.closed) return;
+    this.closed = true;
+    await this.client.close();
+  }
+
+  /** `text` without the password of the connection string. */
+  private redact(text: string): string {
+    const password = this.client.options.credentials?.password;
+    if (!password) return text;
+    return text.split(password).join('***').split(encodeURIComponent(password)).join('***');
+  }
+}
+
+function createClient(options: MongoStoreOptions): MongoClient {
+  const { url } = options;
+  if (typeof url !== 'string' || !/^mongodb(\+srv)?:\/\//.test(url)) {
+    throw new ConfigurationError(
+      'url',
+      url === undefined
+        ? 'give a connection string (mongodb://host:port/) or a MongoClient as `client`'
+        : 'expected a connection string starting with mongodb:// or mongodb+srv://',
+    );
+  }
+  const timeoutMs = toMillis(options.serverSelectionTimeout ?? '5s', 'serverSelectionTimeout');
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 1) {
+    throw new ConfigurationError(
+      'serverSelectionTimeout',
+      `expected a finite duration >= 1ms, got ${timeoutMs}`,
+    );
+  }
+  if (
+    options.clientOptions !== undefined &&
+    (typeof options.clientOptions !== 'object' || !options.clientOptions)
+  ) {
+    throw new ConfigurationError('clientOptions', 'expected an object of MongoClient options');
+  }
+  try {
+    return new MongoClient(url, {
+      serverSelectionTimeoutMS: Math.round(timeoutMs),
+      ...options.clientOptions,
+    });
+  } catch (error) {
+    // The parser's message may quote the URL; say only what is wrong with it.
+    const reason = (error as Error).message.replace(url, '<url>').replace(/\/\/[^@/]*@/g, '//***@');
+    throw new ConfigurationError('url', `not a valid MongoDB connection string: ${reason}`);
+  }
+}
+
+function checkClient(options: MongoStoreOptions): MongoClient {
+  if (options.url !== undefined) {
+    throw new ConfigurationError('url', 'give either `client` or `url`, not both');
+  }
+  const client = options.client as unknown;
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof (client as MongoClient).db !== 'function' ||
+    typeof (client as MongoClient).connect !== 'function'
+  ) {
+    throw new ConfigurationError('client', 'expected a MongoClient');
+  }
+  return client as MongoClient;
+}

@@ -1,0 +1,291 @@
+/**
+ * # The MongoDB saga store
+ *
+ * Implements the {@link SagaStore} contract (`saga-store.ts`) with single-document atomic writes
+ * only, so it needs neither a replica set nor transactions, and it uses only operations that both
+ * MongoDB 6/7 and FerretDB v1.24 support.
+ *
+ * **One shared collection** (`<prefix>sagas`) for every saga and workflow type, not one per type:
+ * the outbox sweeper and tombstone cleanup ({@link MongoSagaStore.findPendingOutbox},
+ * {@link MongoSagaStore.deleteExpiredTombstones}) span all types with one query each, the store
+ * need not know the types in advance, and type names such as `longhaul.Workflow` need no mapping to
+ * collection names. The unique index `(sagaType, correlationKey)` keeps one instance per
+ * correlation value; `_id` is `<sagaType>/<id>` (the type with `%` and `/` escaped), unique per
+ * (type, id) and the key every update goes through.
+ *
+ * **Commit.** Version 0 inserts; a duplicate key (code 11000, on `_id` or on the correlation
+ * index) is a `ConcurrencyError`. Later versions `updateOne({ _id, version: expected }, …)`; no
+ * match is a `ConcurrencyError`. The update `$set`s the state, inbox, timeouts and version and
+ * adds each new outbox entry under its own key (`$set: { 'outbox.<id>': entry }`), never
+ * rewriting `outbox` as a whole.
+ *
+ * **Outbox.** A sub-document keyed by entry id, each entry carrying the version of the commit that
+ * added it and its position (the order). {@link MongoSagaStore.markDispatched} `$unset`s keys with
+ * no version condition and no version change, so a commit prepared before the marking cannot
+ * bring entries back. (An array would need `$pull` with a condition, positional updates or dotted
+ * paths into arrays, which FerretDB v1 lacks.)
+ *
+ * **Finding pending entries.** `outboxSince` is present while the outbox may hold entries, and is
+ * never later than the oldest entry's `createdAt`: a commit lowers it with `$min` (which also sets
+ * it when absent). After marking, the store recomputes it from the document it got back and
+ * writes it only if the version is still the one it saw (a commit in between may have added
+ * entries); when that condition fails the marker stays, too old but safe.
+ * {@link MongoSagaStore.findPendingOutbox} queries `outboxSince < cutoff` and repairs the stale
+ * markers it meets the same way.
+ *
+ * **Listing.** `list` matches labels as `labels.<key>` equalities and pages by `id` (index
+ * `(sagaType, id)`); labels are not indexed individually (their keys are open-ended). `delete`
+ * removes one document by `_id`.
+ *
+ * **Documents** keep the state as a plain sub-document and dates as BSON dates; what FerretDB
+ * refuses (dotted keys, nested arrays, NaN) is rewritten reversibly (see `value-codec.ts`). Every
+ * read checks the shape: a document edited into something the store never writes throws
+ * `CorruptDocumentError` (non-retryable, reason `corrupt-document`).
+ *
+ * Non-goals: queries on state fields, TTL indexes (FerretDB has none; tombstones are deleted by
+ * {@link MongoSagaStore.deleteExpiredTombstones}), documents over the server's size limit (16 MiB).
+ */
+import { type Collection, type Filter, type UpdateFilter } from 'mongodb';
+import { ConcurrencyError, NonRetryableError } from '../../errors.js';
+import { type InstanceFilter, type SagaCommit, type SagaRecord, type SagaStore } from '../saga-store.js';
+import { MongoConnection, type MongoStoreOptions } from './connection.js';
+import { CorruptDocumentError } from './errors.js';
+import {
+  decodeSaga,
+  documentId,
+  earliest,
+  encodeEntry,
+  encodeLabels,
+  encodeMutable,
+  outboxKey,
+  type SagaDocument,
+} from './saga-document.js';
+
+/** Options of {@link MongoSagaStore}. */
+export interface MongoSagaStoreOptions extends MongoStoreOptions {
+  /** The collection of saga and workflow instances. @defaultValue `${collectionPrefix}sagas` */
+  collection?: string;
+}
+
+/** Rounds of {@link MongoSagaStore.findPendingOutbox} spent skipping stale markers before it answers. */
+const PENDING_ROUNDS = 5;
+
+/**
+ * The saga store on MongoDB (or FerretDB): one document per instance with its outbox and inbox,
+ * committed by one conditional single-document write. See the file header for the layout.
+ * @example
+ * ```ts
+ * const sagaStore = new MongoSagaStore({ url: 'mongodb://localhost:27017/', database: 'shop' });
+ * const endpoint = new Endpoint({ name: 'shop', sagas: [OrderFulfilment], sagaStore });
+ * await endpoint.start(); // calls sagaStore.init(): connects and creates the indexes
+ * ```
+ */
+export class MongoSagaStore implements SagaStore {
+  private readonly connection: MongoConnection;
+  private readonly collection: Collection<SagaDocument>;
+
+  /** Validates the options (throws `ConfigurationError` naming the field); connects in `init()`. */
+  constructor(options: MongoSagaStoreOptions) {
+    this.connection = new MongoConnection(options, 'sagas');
+    this.collection = this.connection.collection<SagaDocument>();
+  }
+
+  /** The collection name in use. */
+  get collectionName(): string {
+    return this.connection.collectionName;
+  }
+
+  /** Connects (throws `MongoStoreUnavailableError` naming the host) and creates the indexes. */
+  async init(): Promise<void> {
+    await this.connection.ensureIndexes([
+      { key: { sagaType: 1, correlationKey: 1 }, name: 'longhaul_correlation', unique: true },
+      { key: { outboxSince: 1 }, name: 'longhaul_outbox_since' },
+      { key: { status: 1, retainUntil: 1 }, name: 'longhaul_tombstones' },
+      { key: { sagaType: 1, id: 1 }, name: 'longhaul_instances' },
+    ]);
+  }
+
+  async findByCorrelation(sagaType: string, correlationKey: string): Promise<SagaRecord | undefined> {
+    const doc = await this.collection.findOne({ sagaType, correlationKey });
+    return doc ? this.decode(doc) : undefined;
+  }
+
+  async findById(sagaType: string, id: string): Promise<SagaRecord | undefined> {
+    const doc = await this.collection.findOne({ _id: documentId(sagaType, id) });
+    return doc ? this.decode(doc) : undefined;
+  }
+
+  async commit(commit: SagaCommit): Promise<void> {
+    const { record, expectedVersion, newOutbox } = commit;
+    if (record.version !== expectedVersion + 1) {
+      throw new NonRetryableError(
+        `${record.sagaType} ${record.id}: a commit on version ${expectedVersion} must write version ${expectedVersion + 1}, not ${record.version}`,
+        { code: 'invalid-commit' },
+      );
+    }
+    const _id = documentId(record.sagaType, record.id);
+    const mutable = encodeMutable(record);
+    const since = earliest(newOutbox);
+    if (expectedVersion === 0) {
+      const doc: SagaDocument = {
+        _id,
+        sagaType: record.sagaType,
+        id: record.id,
+        correlationKey: record.correlationKey,
+        ...mutable,
+        createdAt: record.createdAt,
+        outbox: Object.fromEntries(
+          newOutbox.map((e, i) => [outboxKey(e.id), encodeEntry(e, record.version, i)]),
+        ),
+      };
+      if (record.retainUntil) doc.retainUntil = record.retainUntil;
+      if (record.labels) doc.labels = encodeLabels(record.labels);
+      if (since) doc.outboxSince = since;
+      try {
+        await this.collection.insertOne(doc);
+      } catch (error) {
+        if (isDuplicateKey(error)) {
+          throw new ConcurrencyError(`${record.sagaType} '${record.correlationKey}' already exists`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      return;
+    }
+    const set: Record<string, unknown> = { ...mutable };
+    newOutbox.forEach((entry, i) => {
+      set[`outbox.${outboxKey(entry.id)}`] = encodeEntry(entry, record.version, i);
+    });
+    const unset: Record<string, ''> = {};
+    if (record.retainUntil) set.retainUntil = record.retainUntil;
+    else unset.retainUntil = '';
+    if (record.labels) set.labels = encodeLabels(record.labels);
+    else unset.labels = '';
+    const update: UpdateFilter<SagaDocument> = { $set: set };
+    if (Object.keys(unset).length > 0) update.$unset = unset;
+    if (since) update.$min = { outboxSince: since };
+    const result = await this.collection.updateOne({ _id, version: expectedVersion }, update);
+    if (result.matchedCount === 0) {
+      throw new ConcurrencyError(
+        `${record.sagaType} ${record.id}: expected version ${expectedVersion}, found another (or none)`,
+      );
+    }
+  }
+
+  async markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void> {
+    if (entryIds.length === 0) return;
+    const unset = Object.fromEntries(
+      entryIds.map((entryId) => [`outbox.${outboxKey(entryId)}`, '' as const]),
+    );
+    const after = await this.collection.findOneAndUpdate(
+      { _id: documentId(sagaType, id) },
+      { $unset: unset },
+      { returnDocument: 'after' },
+    );
+    if (after) await this.refreshMarker(after);
+  }
+
+  async findPendingOutbox(createdBefore: Date, limit: number): Promise<SagaRecord[]> {
+    const found: SagaRecord[] = [];
+    const seen: string[] = [];
+    for (let round = 0; round < PENDING_ROUNDS && found.length < limit; round++) {
+      const wanted = limit - found.length;
+      const docs = await this.collection
+        .find({ outboxSince: { $lt: createdBefore }, ...(seen.length > 0 ? { _id: { $nin: seen } } : {}) })
+        .limit(wanted)
+        .toArray();
+      for (const doc of docs) {
+        seen.push(doc._id);
+        let record: SagaRecord;
+        try {
+          record = this.decode(doc);
+        } catch (error) {
+          if (!(error instanceof CorruptDocumentError)) throw error;
+          this.connection.logger.warn('outbox sweep skipped a document that cannot be decoded', {
+            collection: this.collectionName,
+            id: doc._id,
+            error: error.message,
+          });
+          continue;
+        }
+        if (record.outbox.some((e) => e.createdAt.getTime() < createdBefore.getTime())) found.push(record);
+        else await this.refreshMarker(doc);
+      }
+      if (docs.length < wanted) break;
+    }
+    return found;
+  }
+
+  async list(
+    sagaType: string,
+    filter: InstanceFilter,
+    page: { limit: number; after?: string },
+  ): Promise<SagaRecord[]> {
+    const query: Filter<SagaDocument> = { sagaType };
+    if (page.after !== undefined) query.id = { $gt: page.after };
+    for (const [name, value] of Object.entries(encodeLabels(filter.labels ?? {}))) {
+      (query as Record<string, unknown>)[`labels.${name}`] = value;
+    }
+    const created: { $gt?: Date; $lt?: Date } = {};
+    if (filter.createdAfter) created.$gt = filter.createdAfter;
+    if (filter.createdBefore) created.$lt = filter.createdBefore;
+    if (created.$gt || created.$lt) query.createdAt = created;
+    if (filter.updatedBefore) query.updatedAt = { $lt: filter.updatedBefore };
+    const docs = await this.collection.find(query).sort({ id: 1 }).limit(page.limit).toArray();
+    return docs.map((doc) => this.decode(doc));
+  }
+
+  async delete(sagaType: string, id: string): Promise<boolean> {
+    return (await this.collection.deleteOne({ _id: documentId(sagaType, id) })).deletedCount === 1;
+  }
+
+  async deleteExpiredTombstones(now: Date): Promise<number> {
+    const result = await this.collection.deleteMany({
+      status: 'completed',
+      retainUntil: { $lte: now },
+      outbox: {},
+    });
+    return result.deletedCount;
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  private decode(doc: SagaDocument): SagaRecord {
+    return decodeSaga(this.collectionName, doc as unknown as Record<string, unknown>);
+  }
+
+  /**
+   * Brings `outboxSince` in line with the outbox of `doc` (as just read): removes it when the
+   * outbox is empty, raises it to the oldest entry otherwise. Conditional on the version read, since
+   * only commits add entries and every commit changes the version.
+   */
+  private async refreshMarker(doc: SagaDocument): Promise<void> {
+    const outbox = doc.outbox;
+    if (typeof outbox !== 'object' || outbox === null) return;
+    const entries = Object.values(outbox as Record<string, unknown>).filter(
+      (e): e is { createdAt: Date } => (e as { createdAt?: unknown } | null)?.createdAt instanceof Date,
+    );
+    if (entries.length !== Object.keys(outbox).length) return; // malformed: leave it to be reported
+    const oldest = earliest(entries);
+    const current = doc.outboxSince;
+    if (oldest === undefined) {
+      if (current === undefined) return;
+      await this.collection.updateOne(
+        { _id: doc._id, version: doc.version },
+        { $unset: { outboxSince: '' } },
+      );
+    } else if (current === undefined || !(current instanceof Date) || current.getTime() < oldest.getTime()) {
+      await this.collection.updateOne(
+        { _id: doc._id, version: doc.version },
+        { $set: { outboxSince: oldest } },
+      );
+    }
+  }
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
+}

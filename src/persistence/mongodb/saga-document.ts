@@ -1,0 +1,243 @@
+/**
+ * The stored shape of a saga instance and its conversion to and from {@link SagaRecord}, with a
+ * check on read that every field has the type the store writes (see `CorruptDocumentError`).
+ */
+import { type OutboxEntry, type PendingTimeout, type SagaRecord, type StoredMessage } from '../saga-store.js';
+import { CorruptDocumentError } from './errors.js';
+import {
+  decodeHeaders,
+  decodeState,
+  DecodeProblem,
+  describe,
+  encodeHeaders,
+  encodeKey,
+  encodeState,
+} from './value-codec.js';
+
+/** A message inside a stored document: headers with encoded keys. */
+export interface MessageDocument {
+  messageId: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** An outbox entry as stored, keyed by its encoded id under `outbox`. */
+export interface OutboxEntryDocument {
+  id: string;
+  operation: OutboxEntry['operation'];
+  message?: MessageDocument;
+  destination?: string;
+  dueAt?: Date;
+  timeoutId?: string;
+  sourceMessageId: string;
+  createdAt: Date;
+  /** The version of the commit that added it, then its position in that commit: the outbox order. */
+  batch: number;
+  position: number;
+}
+
+/** One saga or workflow instance as stored. */
+export interface SagaDocument {
+  /** `<sagaType with % and / escaped>/<id>`: unique per (saga type, id). */
+  _id: string;
+  sagaType: string;
+  id: string;
+  correlationKey: string;
+  version: number;
+  status: 'active' | 'completed';
+  state: unknown;
+  inbox: string[];
+  timeouts: PendingTimeout[];
+  createdAt: Date;
+  updatedAt: Date;
+  retainUntil?: Date;
+  /** The record's labels, keys encoded; matched by `SagaStore.list` as `labels.<key>`. */
+  labels?: Record<string, string>;
+  /** Pending entries by encoded entry id. Commits `$set` new keys, markDispatched `$unset`s them. */
+  outbox: Record<string, OutboxEntryDocument>;
+  /**
+   * Present while the outbox may hold entries: a lower bound of their `createdAt` (commits lower it
+   * with `$min`; it may be left older than the oldest entry, never newer). Absent when empty.
+   */
+  outboxSince?: Date;
+}
+
+/** The `_id` of an instance. */
+export function documentId(sagaType: string, id: string): string {
+  return `${sagaType.replace(/%/g, '%25').replace(/\//g, '%2F')}/${id}`;
+}
+
+/** The update path segment of an outbox entry. */
+export function outboxKey(entryId: string): string {
+  return encodeKey(entryId);
+}
+
+export function encodeMessage(message: StoredMessage): MessageDocument {
+  return { messageId: message.messageId, headers: encodeHeaders(message.headers), body: message.body };
+}
+
+export function encodeEntry(entry: OutboxEntry, batch: number, position: number): OutboxEntryDocument {
+  const stored: OutboxEntryDocument = {
+    id: entry.id,
+    operation: entry.operation,
+    sourceMessageId: entry.sourceMessageId,
+    createdAt: entry.createdAt,
+    batch,
+    position,
+  };
+  if (entry.message !== undefined) stored.message = encodeMessage(entry.message);
+  if (entry.destination !== undefined) stored.destination = entry.destination;
+  if (entry.dueAt !== undefined) stored.dueAt = entry.dueAt;
+  if (entry.timeoutId !== undefined) stored.timeoutId = entry.timeoutId;
+  return stored;
+}
+
+/** The fields every commit writes (all but identity, outbox, its marker and the optional ones). */
+export function encodeMutable(
+  record: Omit<SagaRecord, 'outbox'>,
+): Pick<SagaDocument, 'version' | 'status' | 'state' | 'inbox' | 'timeouts' | 'updatedAt'> {
+  return {
+    version: record.version,
+    status: record.status,
+    state: encodeState(record.state),
+    inbox: [...record.inbox],
+    timeouts: record.timeouts.map((t) => ({ id: t.id, type: t.type, dueAt: t.dueAt })),
+    updatedAt: record.updatedAt,
+  };
+}
+
+/** Labels with encoded keys (label names may contain dots). */
+export function encodeLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return encodeHeaders(labels);
+}
+
+/** The earliest `createdAt` among `entries`, if any. */
+export function earliest(entries: readonly { readonly createdAt: Date }[]): Date | undefined {
+  let min: Date | undefined;
+  for (const entry of entries) if (!min || entry.createdAt.getTime() < min.getTime()) min = entry.createdAt;
+  return min;
+}
+
+/** Reads a stored document back into a record, or throws {@link CorruptDocumentError}. */
+export function decodeSaga(collection: string, doc: Record<string, unknown>): SagaRecord {
+  try {
+    const status = doc.status;
+    if (status !== 'active' && status !== 'completed') {
+      throw new DecodeProblem(`status is ${JSON.stringify(status)}, expected 'active' or 'completed'`);
+    }
+    const version = doc.version;
+    if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+      throw new DecodeProblem(`version is ${describe(version)} ${String(version)}, expected an integer >= 1`);
+    }
+    const record: SagaRecord = {
+      sagaType: text(doc, 'sagaType'),
+      id: text(doc, 'id'),
+      correlationKey: text(doc, 'correlationKey'),
+      version,
+      status,
+      state: decodeState(doc.state),
+      outbox: decodeOutbox(doc.outbox),
+      inbox: list(doc, 'inbox').map((id, i) => {
+        if (typeof id !== 'string')
+          throw new DecodeProblem(`inbox[${i}] is ${describe(id)}, expected a string`);
+        return id;
+      }),
+      timeouts: list(doc, 'timeouts').map((t, i) => decodeTimeout(t, `timeouts[${i}]`)),
+      createdAt: date(doc, 'createdAt'),
+      updatedAt: date(doc, 'updatedAt'),
+    };
+    const optional: { retainUntil?: Date; labels?: Record<string, string> } = {};
+    if (doc.retainUntil !== undefined && doc.retainUntil !== null)
+      optional.retainUntil = date(doc, 'retainUntil');
+    if (doc.labels !== undefined && doc.labels !== null)
+      optional.labels = decodeHeaders(doc.labels, 'labels');
+    return { ...record, ...optional };
+  } catch (error) {
+    if (error instanceof DecodeProblem)
+      throw new CorruptDocumentError(collection, String(doc._id), error.message);
+    throw error;
+  }
+}
+
+function decodeOutbox(stored: unknown): OutboxEntry[] {
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored) || stored instanceof Date) {
+    throw new DecodeProblem(`outbox is ${describe(stored)}, expected a document`);
+  }
+  const entries = Object.entries(stored as Record<string, unknown>).map(([key, value]) => {
+    const path = `outbox.${key}`;
+    if (typeof value !== 'object' || value === null) throw new DecodeProblem(`${path} is ${describe(value)}`);
+    const e = value as Record<string, unknown>;
+    const operation = e.operation;
+    if (
+      operation !== 'publish' &&
+      operation !== 'send' &&
+      operation !== 'schedule' &&
+      operation !== 'cancel'
+    ) {
+      throw new DecodeProblem(`${path}.operation is ${JSON.stringify(operation)}`);
+    }
+    const entry: { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] } = {
+      id: text(e, 'id', path),
+      operation,
+      sourceMessageId: text(e, 'sourceMessageId', path),
+      createdAt: date(e, 'createdAt', path),
+    };
+    if (e.message !== undefined) entry.message = decodeMessage(e.message, `${path}.message`);
+    if (e.destination !== undefined) entry.destination = text(e, 'destination', path);
+    if (e.dueAt !== undefined) entry.dueAt = date(e, 'dueAt', path);
+    if (e.timeoutId !== undefined) entry.timeoutId = text(e, 'timeoutId', path);
+    return { entry, batch: integer(e, 'batch', path), position: integer(e, 'position', path) };
+  });
+  entries.sort((a, b) => a.batch - b.batch || a.position - b.position);
+  return entries.map((e) => e.entry);
+}
+
+/** Reads a stored message back, or throws a {@link DecodeProblem}. */
+export function decodeMessage(stored: unknown, path: string): StoredMessage {
+  if (typeof stored !== 'object' || stored === null)
+    throw new DecodeProblem(`${path} is ${describe(stored)}`);
+  const m = stored as Record<string, unknown>;
+  return {
+    messageId: text(m, 'messageId', path),
+    headers: decodeHeaders(m.headers, `${path}.headers`),
+    body: text(m, 'body', path),
+  };
+}
+
+function decodeTimeout(stored: unknown, path: string): PendingTimeout {
+  if (typeof stored !== 'object' || stored === null)
+    throw new DecodeProblem(`${path} is ${describe(stored)}`);
+  const t = stored as Record<string, unknown>;
+  return { id: text(t, 'id', path), type: text(t, 'type', path), dueAt: date(t, 'dueAt', path) };
+}
+
+/** Field readers that throw a {@link DecodeProblem} naming the field. */
+export function text(doc: Record<string, unknown>, field: string, path?: string): string {
+  const value = doc[field];
+  if (typeof value !== 'string') throw problem(doc, field, path, 'a string');
+  return value;
+}
+
+export function date(doc: Record<string, unknown>, field: string, path?: string): Date {
+  const value = doc[field];
+  if (!(value instanceof Date)) throw problem(doc, field, path, 'a date');
+  return value;
+}
+
+function integer(doc: Record<string, unknown>, field: string, path?: string): number {
+  const value = doc[field];
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw problem(doc, field, path, 'an integer');
+  return value;
+}
+
+function list(doc: Record<string, unknown>, field: string): unknown[] {
+  const value = doc[field];
+  if (!Array.isArray(value)) throw problem(doc, field, undefined, 'an array');
+  return value;
+}
+
+function problem(doc: Record<string, unknown>, field: string, path: string | undefined, expected: string) {
+  return new DecodeProblem(
+    `${path ? `${path}.` : ''}${field} is ${describe(doc[field])}, expected ${expected}`,
+  );
+}

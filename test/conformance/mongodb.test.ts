@@ -1,0 +1,44 @@
+/**
+ * The saga store and timeout store conformance suites against the MongoDB-compatible test store
+ * (FerretDB behind its write gate, MONGODB_URL). Each test gets its own database, dropped afterwards.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { type MongoClient } from 'mongodb';
+import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
+import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
+import { silentLogger } from '../../src/index.js';
+import { databaseFor, rawClient } from '../integration/mongodb/support.js';
+import { describeSagaStoreConformance } from './saga-store.js';
+import { describeTimeoutStoreConformance } from './timeout-store.js';
+
+let client: MongoClient;
+beforeAll(async () => {
+  client = await rawClient();
+});
+afterAll(async () => {
+  await client?.close();
+});
+
+describeSagaStoreConformance('mongodb', async () => {
+  const database = databaseFor('conf_saga');
+  const store = new MongoSagaStore({ client, database, logger: silentLogger });
+  return {
+    store,
+    dispose: async () => {
+      await store.close();
+      await client.db(database).dropDatabase();
+    },
+  };
+});
+
+describeTimeoutStoreConformance('mongodb', async () => {
+  const database = databaseFor('conf_timeout');
+  const store = new MongoTimeoutStore({ client, database, logger: silentLogger });
+  return {
+    store,
+    dispose: async () => {
+      await store.close();
+      await client.db(database).dropDatabase();
+    },
+  };
+});

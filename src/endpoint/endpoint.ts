@@ -82,6 +82,11 @@ export class Endpoint {
     return this.wire().workflows;
   }
 
+  /** A client for the workflow instances hosted by another endpoint (sharing this one's saga store). */
+  workflowsAt(endpoint: string): WorkflowClient {
+    return new WorkflowClient(this.wire().bus, this.sagaStore, endpoint);
+  }
+
   /** Validates, declares queues and subscriptions, then starts consuming, scheduling and sweeping. */
   async start(): Promise<void> {
     if (this.state !== 'new' && this.state !== 'stopped') {

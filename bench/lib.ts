@@ -22,6 +22,8 @@ export interface BenchRow {
   readonly name: string;
   /** What the row measures, one line. */
   readonly description: string;
+  /** Rounds for this row when fewer than the run's (a row that takes minutes). @defaultValue the run's */
+  readonly maxRounds?: number;
   /** Runs the workload once and reports it. */
   run(): Promise<Sample>;
 }

@@ -67,6 +67,7 @@ console.log(
 );
 for (let round = 1; round <= rounds; round++) {
   for (const row of rows) {
+    if (row.maxRounds !== undefined && round > row.maxRounds) continue;
     const sample = await row.run();
     samples.get(row.name)!.push(sample);
     console.log(

@@ -20,11 +20,11 @@ import {
 import { type BenchOptions, type BenchRow, percentile, type Sample } from '../lib.js';
 
 @Event('bench.Started')
-class Started {
+export class Started {
   constructor(readonly id: string) {}
 }
 @Event('bench.Stepped')
-class Stepped {
+export class Stepped {
   constructor(
     readonly id: string,
     readonly step: number,
@@ -32,7 +32,7 @@ class Stepped {
 }
 
 @Saga('BenchSaga')
-class BenchSaga {
+export class BenchSaga {
   @StartedBy(Started, { correlateBy: (m) => m.id })
   started(_m: Started, ctx: SagaContext<{ steps: number }>): void {
     ctx.state = { steps: 0 };

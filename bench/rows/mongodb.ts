@@ -14,52 +14,21 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { MongoClient } from 'mongodb';
 import {
-  defaultRegistry,
   Endpoint,
   type HandledMessage,
-  Handles,
   InMemoryTransport,
-  Saga,
-  type SagaContext,
   silentLogger,
-  StartedBy,
   systemClock,
 } from '../../src/index.js';
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
 import { TimeoutScheduler } from '../../src/timeouts/scheduler.js';
 import { type BenchOptions, type BenchRow, percentile, type Sample } from '../lib.js';
-import { runSagaWorkload } from './memory.js';
+import { BenchSaga, runSagaWorkload } from './memory.js';
 
 const URL = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
 /** Due timeouts per run of `mongodb/timeouts` (FerretDB takes minutes for the default). */
 const TIMEOUTS = Number(process.env.LONGHAUL_BENCH_TIMEOUTS ?? 10_000);
-
-// Workload S's messages are declared in memory.ts; its saga is not exported, so this is the same
-// saga declared against the same message types, looked up by name.
-type StartedMessage = { readonly id: string };
-type SteppedMessage = { readonly id: string; readonly step: number };
-const messageClass = <T extends object>(name: string) => {
-  const type = defaultRegistry.lookup(name);
-  if (!type) throw new Error(`bench message type '${name}' is not registered (memory.ts not loaded?)`);
-  return type.ctor as abstract new (...args: any[]) => T;
-};
-const Started = messageClass<StartedMessage>('bench.Started');
-const Stepped = messageClass<SteppedMessage>('bench.Stepped');
-
-@Saga('BenchSaga')
-class MongoBenchSaga {
-  @StartedBy(Started, { correlateBy: (m) => m.id })
-  started(_m: StartedMessage, ctx: SagaContext<{ steps: number }>): void {
-    ctx.state = { steps: 0 };
-  }
-
-  @Handles(Stepped, { correlateBy: (m) => m.id })
-  stepped(m: SteppedMessage, ctx: SagaContext<{ steps: number }>): void {
-    ctx.state.steps++;
-    if (m.step === 2) ctx.complete();
-  }
-}
 
 async function withDatabase<T>(run: (client: MongoClient, database: string) => Promise<T>): Promise<T> {
   const client = new MongoClient(URL, { serverSelectionTimeoutMS: 5000 });
@@ -149,7 +118,7 @@ async function commitPathRun(options: BenchOptions): Promise<Sample> {
     const sagaStore = new MongoSagaStore({ client, database, logger: silentLogger });
     const endpoint = new Endpoint({
       name: 'bench',
-      sagas: [MongoBenchSaga],
+      sagas: [BenchSaga],
       transport: new InMemoryTransport(),
       sagaStore,
       logger: silentLogger,
@@ -241,6 +210,7 @@ export function mongoRows(options: BenchOptions): BenchRow[] {
     {
       name: 'mongodb/timeouts',
       description: `${TIMEOUTS} due timeouts claimed and delivered by one TimeoutScheduler (batch 1000): timeouts/s`,
+      maxRounds: 1, // minutes per round on FerretDB
       run: () => timeoutsRun(),
     },
   ];

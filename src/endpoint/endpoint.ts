@@ -114,7 +114,10 @@ export class Endpoint {
     }
   }
 
-  /** Stops taking messages, waits for handlers in flight, then stops the scheduler and sweeper. */
+  /**
+   * Stops taking messages, waits for handlers in flight, then stops the scheduler and sweeper. The
+   * transport and stores stay open (they may be shared); {@link Endpoint.close} closes them too.
+   */
   async stop(): Promise<void> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
@@ -124,6 +127,14 @@ export class Endpoint {
     await this.wiring?.sweeper.stop();
     this.state = 'stopped';
     this.logger.info('endpoint stopped', { endpoint: this.options.name });
+  }
+
+  /** Stops (see {@link Endpoint.stop}), then closes the transport and both stores. */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.transport.close();
+    await this.sagaStore.close();
+    await this.timeoutStore.close();
   }
 
   /** Runs one outbox sweep now (tests, tooling); returns the entries dispatched. */

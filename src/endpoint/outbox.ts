@@ -42,6 +42,21 @@ export class OutboxDispatcher {
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw new PartialDispatchError(done, failure.reason);
     let scheduled = false;
+    try {
+      await this.applyTimeouts(entries, done, () => (scheduled = true));
+    } catch (error) {
+      throw new PartialDispatchError(done, error);
+    } finally {
+      if (scheduled) this.onScheduled();
+    }
+    return done;
+  }
+
+  private async applyTimeouts(
+    entries: readonly OutboxEntry[],
+    done: string[],
+    onSchedule: () => void,
+  ): Promise<void> {
     for (const entry of entries) {
       if (entry.operation === 'schedule') {
         const message = entry.message!;
@@ -53,14 +68,12 @@ export class OutboxDispatcher {
           sagaType: message.headers[Headers.sagaType],
           sagaId: message.headers[Headers.sagaId],
         });
-        scheduled = true;
+        onSchedule();
       } else if (entry.operation === 'cancel') {
         await this.timeouts.cancel(entry.timeoutId!);
       }
       if (entry.operation === 'schedule' || entry.operation === 'cancel') done.push(entry.id);
     }
-    if (scheduled) this.onScheduled();
-    return done;
   }
 
   /**
@@ -143,8 +156,19 @@ export class OutboxSweeper {
     for (const record of stale) {
       // Only entries past the lease: younger ones may still be on their way out from their committer.
       const entries = record.outbox.filter((e) => e.createdAt.getTime() < cutoff);
-      await this.outbox.dispatchCommitted(record, entries);
-      dispatched += entries.length;
+      try {
+        await this.outbox.dispatchCommitted(record, entries);
+        dispatched += entries.length;
+      } catch (error) {
+        // One instance's failing entry (say, to a queue that is gone) must not stall the others.
+        const done = error instanceof PartialDispatchError ? error.dispatched.length : 0;
+        dispatched += done;
+        this.logger.error('outbox sweeper could not dispatch an instance’s entries; it will try again', {
+          sagaType: record.sagaType,
+          id: record.id,
+          error: (error as Error).message,
+        });
+      }
     }
     if (dispatched > 0) this.logger.warn('outbox sweeper dispatched entries left pending', { dispatched });
     await this.store.deleteExpiredTombstones(now);

@@ -4,15 +4,20 @@
  */
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
-import { BSON } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import { BSON, MongoClient } from 'mongodb';
 import {
   activity,
   Endpoint,
   type Endpoint as EndpointType,
   InMemorySagaStore,
   InMemoryTransport,
+  MongoSagaStore,
+  MongoTimeoutStore,
+  RabbitMqTransport,
   type SagaStore,
   silentLogger,
+  type TimeoutStore,
   type Transport,
   WORKFLOW_SAGA,
   Workflow,
@@ -37,6 +42,7 @@ export async function runWorkflowWorkload(
   store: SagaStore,
   n: number,
   window: number,
+  pollInterval = '2ms',
 ): Promise<Sample> {
   const t0 = performance.now();
   let started = 0;
@@ -45,7 +51,7 @@ export async function runWorkflowWorkload(
     while (started < n) {
       const id = `wf-${started++}-${t0}`;
       await client.start(ThreeSteps, 0, { id });
-      await client.result(id, { timeout: '2m', pollInterval: '2ms' });
+      await client.result(id, { timeout: '2m', pollInterval });
     }
   };
   await Promise.all(Array.from({ length: window }, runOne));
@@ -74,11 +80,13 @@ export function workflowEndpoint(
   transport: Transport,
   sagaStore: SagaStore,
   concurrency: number,
+  timeoutStore?: TimeoutStore,
 ): Endpoint {
   return new Endpoint({
     name,
     transport,
     sagaStore,
+    timeoutStore,
     workflows: [ThreeSteps],
     activities: [step],
     logger: silentLogger,
@@ -104,6 +112,39 @@ export function workflowRows(options: BenchOptions): BenchRow[] {
           );
         } finally {
           await endpoint.stop();
+        }
+      },
+    },
+    {
+      name: 'services/workflow',
+      description: 'Longhaul on RabbitMQ + FerretDB (gated): completed 3-activity workflows/s',
+      maxRounds: 1,
+      async run() {
+        const tag = randomUUID().slice(0, 8);
+        const url = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
+        const database = `lh_bench_wf_${tag}`;
+        const transport = new RabbitMqTransport({
+          url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+          prefix: `bench-${tag}.`,
+        });
+        const store = new MongoSagaStore({ url, database, logger: silentLogger });
+        const timeouts = new MongoTimeoutStore({ url, database, logger: silentLogger });
+        const endpoint = workflowEndpoint('bench-wf', transport, store, options.concurrency, timeouts);
+        await endpoint.start();
+        try {
+          return await runWorkflowWorkload(
+            endpoint,
+            store,
+            Math.max(20, Math.floor(options.n / 30)),
+            options.concurrency * 2,
+          );
+        } finally {
+          await endpoint.stop();
+          await transport.deleteDeclaredTopology();
+          const client = new MongoClient(url);
+          await client.db(database).dropDatabase();
+          await client.close();
+          await endpoint.close();
         }
       },
     },

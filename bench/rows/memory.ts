@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import {
   Bus,
   Endpoint,
+  type EndpointOptions,
   Event,
   Handles,
   type HandledMessage,
@@ -98,34 +99,35 @@ export async function runSagaWorkload(
   };
 }
 
+/** Runs workload S on a fresh endpoint built from `parts` (in-memory defaults for the rest). */
+export async function runSagaOnEndpoint(
+  options: BenchOptions,
+  parts: Pick<EndpointOptions, 'transport' | 'sagaStore' | 'timeoutStore'> = {},
+): Promise<Sample> {
+  const listeners: ((h: HandledMessage) => void)[] = [];
+  const endpoint = new Endpoint({
+    name: 'bench',
+    sagas: [BenchSaga],
+    transport: new InMemoryTransport(),
+    ...parts,
+    logger: silentLogger,
+    concurrency: options.concurrency,
+    onHandled: (h) => listeners.forEach((l) => l(h)),
+  });
+  await endpoint.start();
+  try {
+    return await runSagaWorkload(endpoint.bus, (l) => listeners.push(l), options.n, options.concurrency * 8);
+  } finally {
+    await endpoint.stop();
+  }
+}
+
 export function memoryRows(options: BenchOptions): BenchRow[] {
   return [
     {
       name: 'memory/saga',
       description: 'Longhaul in memory, one process: saga messages/s (start + 2 follow-ups, completes)',
-      async run() {
-        const listeners: ((h: HandledMessage) => void)[] = [];
-        const transport = new InMemoryTransport();
-        const endpoint = new Endpoint({
-          name: 'bench',
-          sagas: [BenchSaga],
-          transport,
-          logger: silentLogger,
-          concurrency: options.concurrency,
-          onHandled: (h) => listeners.forEach((l) => l(h)),
-        });
-        await endpoint.start();
-        try {
-          return await runSagaWorkload(
-            endpoint.bus,
-            (l) => listeners.push(l),
-            options.n,
-            options.concurrency * 8,
-          );
-        } finally {
-          await endpoint.stop();
-        }
-      },
+      run: () => runSagaOnEndpoint(options),
     },
   ];
 }

@@ -13,18 +13,12 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { MongoClient } from 'mongodb';
-import {
-  Endpoint,
-  type HandledMessage,
-  InMemoryTransport,
-  silentLogger,
-  systemClock,
-} from '../../src/index.js';
+import { silentLogger, systemClock } from '../../src/index.js';
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
 import { TimeoutScheduler } from '../../src/timeouts/scheduler.js';
 import { type BenchOptions, type BenchRow, percentile, type Sample } from '../lib.js';
-import { BenchSaga, runSagaWorkload } from './memory.js';
+import { runSagaOnEndpoint } from './memory.js';
 
 const URL = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
 /** Due timeouts per run of `mongodb/timeouts` (FerretDB takes minutes for the default). */
@@ -113,30 +107,9 @@ async function rawRun(options: BenchOptions): Promise<Sample> {
 }
 
 async function commitPathRun(options: BenchOptions): Promise<Sample> {
-  return withDatabase(async (client, database) => {
-    const listeners: ((h: HandledMessage) => void)[] = [];
-    const sagaStore = new MongoSagaStore({ client, database, logger: silentLogger });
-    const endpoint = new Endpoint({
-      name: 'bench',
-      sagas: [BenchSaga],
-      transport: new InMemoryTransport(),
-      sagaStore,
-      logger: silentLogger,
-      concurrency: options.concurrency,
-      onHandled: (h) => listeners.forEach((l) => l(h)),
-    });
-    await endpoint.start();
-    try {
-      return await runSagaWorkload(
-        endpoint.bus,
-        (l) => listeners.push(l),
-        options.n,
-        options.concurrency * 8,
-      );
-    } finally {
-      await endpoint.stop();
-    }
-  });
+  return withDatabase((client, database) =>
+    runSagaOnEndpoint(options, { sagaStore: new MongoSagaStore({ client, database, logger: silentLogger }) }),
+  );
 }
 
 async function timeoutsRun(): Promise<Sample> {

@@ -1,190 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Activity,
-  activity,
-  Event,
-  NonRetryableError,
-  OperationFailedError,
-  Workflow,
-  type WorkflowContext,
-} from '../../src/index.js';
+  allActivities,
+  allWorkflows,
+  Approval,
+  Approved,
+  Catching,
+  Changing,
+  Child,
+  code,
+  Compensating,
+  count,
+  Counter,
+  double,
+  FanOut,
+  Parent,
+  Pipeline,
+  Recorder,
+  Retrying,
+  runs,
+  Sleeper,
+} from './fixtures.js';
 import { SagaTestKit } from '../../src/testing/index.js';
 import { OperationResult } from '../../src/workflows/messages.js';
 
-const runs = new Map<string, number>();
-const count = (name: string): number => runs.get(name) ?? 0;
-const bump = (name: string): number => {
-  runs.set(name, count(name) + 1);
-  return count(name);
-};
-
-const double = activity('Double', (n: number) => {
-  bump('Double');
-  return n * 2;
-});
-const flaky = activity('Flaky', (key: string) => {
-  if (bump(`Flaky:${key}`) <= 2) throw new Error(`transient failure ${count(`Flaky:${key}`)}`);
-  return `ok after ${count(`Flaky:${key}`)}`;
-});
-const fatal = activity('Fatal', () => {
-  bump('Fatal');
-  throw new NonRetryableError('card declined');
-});
-const refund = activity('Refund', (orderId: string) => {
-  bump('Refund');
-  return `refunded ${orderId}`;
-});
-
-@Activity('Greet')
-class Greet {
-  execute(name: string): string {
-    bump('Greet');
-    return `hello ${name}`;
-  }
-}
-
-@Event('wf.Approved')
-class Approved {
-  constructor(readonly by: string) {}
-}
-
-@Workflow('Pipeline')
-class Pipeline {
-  async run(ctx: WorkflowContext, input: number): Promise<number> {
-    const a = await ctx.activity(double, input);
-    const b = await ctx.activity(double, a);
-    return ctx.activity(double, b);
-  }
-}
-
-@Workflow('Retrying')
-class Retrying {
-  async run(ctx: WorkflowContext, key: string): Promise<string> {
-    return ctx.activity(flaky, key, {
-      retry: { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 3 },
-    });
-  }
-}
-
-@Workflow('Catching')
-class Catching {
-  async run(ctx: WorkflowContext): Promise<string> {
-    try {
-      await ctx.activity(fatal, undefined, { retry: { maximumAttempts: 5 } });
-      return 'charged';
-    } catch (error) {
-      return `caught ${(error as OperationFailedError).failure.name}: ${(error as OperationFailedError).failure.message}`;
-    }
-  }
-}
-
-@Workflow('Sleeper')
-class Sleeper {
-  async run(ctx: WorkflowContext): Promise<{ slept: number }> {
-    const before = ctx.now();
-    await ctx.sleep('3d');
-    return { slept: ctx.now().getTime() - before.getTime() };
-  }
-}
-
-@Workflow('Approval')
-class Approval {
-  async run(ctx: WorkflowContext, timeout: string): Promise<string> {
-    const greeting = await ctx.activity(Greet, 'approver');
-    const approved = await ctx.waitForEvent(Approved, { timeout });
-    return approved ? `${greeting}: approved by ${approved.by}` : `${greeting}: timed out`;
-  }
-}
-
-@Workflow('Child')
-class Child {
-  async run(ctx: WorkflowContext, n: number): Promise<number> {
-    if (n < 0) throw new Error('negative input');
-    return ctx.activity(double, n);
-  }
-}
-
-@Workflow('Parent')
-class Parent {
-  async run(ctx: WorkflowContext, n: number): Promise<string> {
-    const ok = await ctx.child(Child, n);
-    try {
-      await ctx.child(Child, -1);
-      return `unexpected ${ok}`;
-    } catch (error) {
-      return `child gave ${ok}, then failed: ${(error as OperationFailedError).failure.message}`;
-    }
-  }
-}
-
-@Workflow('FanOut')
-class FanOut {
-  async run(ctx: WorkflowContext, n: number): Promise<number[]> {
-    return ctx.all(Array.from({ length: n }, (_, i) => ctx.activity(double, i)));
-  }
-}
-
-@Workflow('Compensating')
-class Compensating {
-  async run(ctx: WorkflowContext, orderId: string): Promise<string> {
-    await ctx.activity(double, 1);
-    try {
-      await ctx.sleep('1h'); // waiting to ship
-      return 'shipped';
-    } catch {
-      return ctx.cancelled ? await ctx.activity(refund, orderId) : 'failed';
-    }
-  }
-}
-
-@Workflow('Recorder')
-class Recorder {
-  async run(ctx: WorkflowContext): Promise<{ id: string; r: number; at: Date }> {
-    const id = ctx.uuid();
-    const r = ctx.random();
-    const at = ctx.now();
-    await ctx.sleep('1m');
-    return { id, r, at };
-  }
-}
-
-@Workflow('Counter')
-class Counter {
-  async run(ctx: WorkflowContext, input: { left: number; total: number }): Promise<number> {
-    const total = input.total + (await ctx.activity(double, 1));
-    if (input.left > 1) ctx.continueAsNew({ left: input.left - 1, total });
-    return total;
-  }
-}
-
-let variant: 'activity-first' | 'sleep-first' = 'activity-first';
-
-@Workflow('Changing')
-class Changing {
-  async run(ctx: WorkflowContext): Promise<string> {
-    if (variant === 'activity-first') await ctx.activity(double, 1);
-    else await ctx.sleep('1m');
-    await ctx.sleep('1h');
-    return 'done';
-  }
-}
-
-const all = [
-  Changing,
-  Pipeline,
-  Retrying,
-  Catching,
-  Sleeper,
-  Approval,
-  Child,
-  Parent,
-  FanOut,
-  Compensating,
-  Recorder,
-  Counter,
-];
-const start = () =>
-  SagaTestKit.start({ name: 'wf', workflows: all, activities: [double, flaky, fatal, refund, Greet] });
+const start = () => SagaTestKit.start({ name: 'wf', workflows: allWorkflows, activities: allActivities });
 
 describe('durable workflows (in memory, virtual clock)', () => {
   it('runs activities in sequence; replay never runs a completed activity again', async () => {
@@ -208,7 +47,7 @@ describe('durable workflows (in memory, virtual clock)', () => {
 
   it('retries a failing activity per its policy, with backoff, then succeeds', async () => {
     const kit = await start();
-    await kit.startWorkflow(Retrying, 'r1', { id: 'r-1' });
+    await kit.startWorkflow(Retrying, { key: 'r1', interval: '10s' }, { id: 'r-1' });
     expect(count('Flaky:r1')).toBe(1);
     await kit.advance('9s');
     expect(count('Flaky:r1')).toBe(1);
@@ -254,7 +93,7 @@ describe('durable workflows (in memory, virtual clock)', () => {
     // Raised before the instance reached the wait (the instance exists, its activity has not run).
     const kit2 = await SagaTestKit.start({
       name: 'wf2',
-      workflows: all,
+      workflows: allWorkflows,
       activities: [double],
       workflowOptions: { activityEndpoint: 'elsewhere' },
     });
@@ -280,10 +119,11 @@ describe('durable workflows (in memory, virtual clock)', () => {
 
   it('parks an instance whose code changed its operation order, with the reason in its status', async () => {
     const kit = await start();
-    variant = 'activity-first';
+    code.variant = 'activity-first';
     await kit.startWorkflow(Changing, undefined, { id: 'nd' });
-    variant = 'sleep-first'; // a deploy changed the code under the running instance
-    await kit.advance('1h');
+    code.variant = 'sleep-first'; // a deploy changed the code under the running instance
+    await kit.workflows.signal('nd', Approved, new Approved('anyone'));
+    await kit.idle();
     const status = await kit.workflows.status('nd');
     expect(status?.status).toBe('parked');
     expect(status?.reason).toMatch(/position 0 holds activity 'Double', but the code now asks for sleep/);

@@ -133,10 +133,10 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   if (!Array.isArray(delays))
     throw new ConfigurationError('recoverability.delays', 'expected an array of durations');
   const notFound = options.sagaOptions?.notFound ?? 'log';
-  if (notFound !== 'log' && notFound !== 'error') {
+  if (notFound !== 'log' && notFound !== 'error' && notFound !== 'retry') {
     throw new ConfigurationError(
       'sagaOptions.notFound',
-      `expected 'log' or 'error', got ${JSON.stringify(notFound)}`,
+      `expected 'log', 'error' or 'retry', got ${JSON.stringify(notFound)}`,
     );
   }
   return {

@@ -11,12 +11,18 @@ import { type TimeoutStore } from '../timeouts/timeout-store.js';
 import { type Clock } from '../util/clock.js';
 import { type Logger } from '../util/logger.js';
 
+/** How many recently dispatched entry ids a process remembers, to skip re-sending them. */
+const SENT_MEMORY = 10_000;
+
 /**
  * Carries out outbox entries: messages to the transport, timeouts to the timeout store. Used after
  * a commit, on redelivery of a handled message, by the sweeper, and (without a saga) by plain
  * handlers and the `Bus`.
  */
 export class OutboxDispatcher {
+  private readonly inFlight = new Set<string>();
+  private readonly sent = new Set<string>();
+
   constructor(
     private readonly transport: Transport,
     private readonly timeouts: TimeoutStore,
@@ -84,16 +90,34 @@ export class OutboxDispatcher {
     record: Pick<SagaRecord, 'sagaType' | 'id'>,
     entries: readonly OutboxEntry[],
   ): Promise<void> {
+    // An entry this process is sending right now is left to that call (it marks it); one it sent
+    // recently (a duplicate delivery loaded the record before the marking) is only marked again.
+    const alreadySent = entries.filter((e) => this.sent.has(e.id)).map((e) => e.id);
+    const toSend = entries.filter((e) => !this.sent.has(e.id) && !this.inFlight.has(e.id));
+    for (const entry of toSend) this.inFlight.add(entry.id);
     let done: string[];
     try {
-      done = await this.dispatch(entries);
+      done = await this.dispatch(toSend);
     } catch (error) {
-      if (error instanceof PartialDispatchError && error.dispatched.length > 0) {
-        await this.store.markDispatched(record.sagaType, record.id, error.dispatched);
+      const dispatched = error instanceof PartialDispatchError ? [...error.dispatched] : [];
+      this.remember(dispatched);
+      if (dispatched.length + alreadySent.length > 0) {
+        await this.store.markDispatched(record.sagaType, record.id, [...dispatched, ...alreadySent]);
       }
       throw error;
+    } finally {
+      for (const entry of toSend) this.inFlight.delete(entry.id);
     }
-    await this.store.markDispatched(record.sagaType, record.id, done);
+    this.remember(done);
+    await this.store.markDispatched(record.sagaType, record.id, [...done, ...alreadySent]);
+  }
+
+  /** Keeps the ids of the last {@link SENT_MEMORY} entries this process dispatched. */
+  private remember(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.sent.add(id);
+      if (this.sent.size > SENT_MEMORY) this.sent.delete(this.sent.values().next().value as string);
+    }
   }
 }
 

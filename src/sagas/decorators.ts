@@ -17,6 +17,15 @@ export interface CorrelationOptions<M> {
   correlateBy: CorrelateBy<M>;
 }
 
+/** Options of `@Handles`. */
+export interface HandlesOptions<M> extends CorrelationOptions<M> {
+  /**
+   * When no instance matches: `log` and acknowledge, `error` queue, or `retry` (for a message that
+   * can overtake the one starting the instance). @defaultValue the endpoint's `sagaOptions.notFound`
+   */
+  notFound?: 'log' | 'error' | 'retry';
+}
+
 /**
  * Declares a saga: a class whose decorated methods share one persisted state per correlation
  * value. The class is resolved from the Inversify container for every message, so constructor
@@ -57,7 +66,7 @@ export function StartedBy<M extends object>(
 /** The message is handled by the instance matching its correlation value (see the saga-not-found policy). */
 export function Handles<M extends object>(
   message: MessageClass<M>,
-  options: CorrelationOptions<M>,
+  options: HandlesOptions<M>,
 ): MethodDecorator<M> {
   return (target, method) =>
     recordSagaHandler(target, {
@@ -65,6 +74,7 @@ export function Handles<M extends object>(
       method,
       role: 'handle',
       correlateBy: options.correlateBy,
+      notFound: options.notFound,
     });
 }
 

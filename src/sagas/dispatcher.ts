@@ -1,5 +1,5 @@
 import { type OutgoingCollector } from '../bus/outgoing.js';
-import { ConcurrencyError, NonRetryableError, SagaNotFoundError } from '../errors.js';
+import { ConcurrencyError, LonghaulError, NonRetryableError, SagaNotFoundError } from '../errors.js';
 import { type Envelope, Headers } from '../messages/envelope.js';
 import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistence/saga-store.js';
 import { derivedId } from '../util/ids.js';
@@ -7,8 +7,12 @@ import { type Logger } from '../util/logger.js';
 import { SagaContextImpl } from './context.js';
 import { type SagaDefinition, type SagaHandlerDefinition } from './metadata.js';
 
-/** How the commit path treats a message that matches no instance and may not start one. */
-export type SagaNotFoundPolicy = 'log' | 'error';
+/**
+ * How the commit path treats a message that matches no instance and may not start one: `log` and
+ * acknowledge, `error` (straight to the error queue), or `retry` (the instance may not exist *yet*:
+ * immediate and delayed retries, then the error queue).
+ */
+export type SagaNotFoundPolicy = 'log' | 'error' | 'retry';
 
 /** What happened when one saga type handled one message (for tracing and tests). */
 export interface SagaOutcome {
@@ -89,7 +93,7 @@ export class SagaDispatcher {
         logger.info('timeout for a saga that no longer exists ignored', { saga: saga.name, id: envelope.id });
         return { saga: saga.name, result: 'timeout-ignored' };
       }
-      if (handler.role !== 'start') return this.notFound(saga, envelope, found.key);
+      if (handler.role !== 'start') return this.notFound(saga, handler, envelope, found.key);
       record = this.newRecord(saga, found.key);
     } else if (record.inbox.includes(envelope.id)) {
       // Handled before: never rerun; dispatch what that handling left pending (a crash after commit).
@@ -190,9 +194,17 @@ export class SagaDispatcher {
     return { record: await this.deps.store.findByCorrelation(saga.name, key), key };
   }
 
-  private notFound(saga: SagaDefinition, envelope: Envelope, key: string): SagaOutcome {
+  private notFound(
+    saga: SagaDefinition,
+    handler: SagaHandlerDefinition,
+    envelope: Envelope,
+    key: string,
+  ): SagaOutcome {
     const text = `No ${saga.name} instance for '${key}' (message ${envelope.type} ${envelope.id})`;
-    if (this.deps.options.notFound === 'error') throw new SagaNotFoundError(text);
+    const policy = handler.notFound ?? this.deps.options.notFound;
+    if (policy === 'error') throw new SagaNotFoundError(text);
+    if (policy === 'retry')
+      throw new LonghaulError('saga-not-found-yet', `${text}: retrying, it may not exist yet`);
     this.deps.logger.info(`${text}: acknowledged (saga-not-found policy 'log')`);
     return { saga: saga.name, result: 'not-found' };
   }

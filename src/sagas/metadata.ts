@@ -13,6 +13,8 @@ export interface SagaHandlerDefinition {
   readonly method: string | symbol;
   readonly role: HandlerRole;
   readonly correlateBy?: CorrelateBy<any>;
+  /** This handler's saga-not-found policy, overriding the endpoint's. */
+  readonly notFound?: 'log' | 'error' | 'retry';
 }
 
 /** What the decorators recorded about one saga class. */
@@ -33,6 +35,7 @@ interface PendingHandler {
   readonly method: string | symbol;
   readonly role: HandlerRole;
   readonly correlateBy?: CorrelateBy<any>;
+  readonly notFound?: 'log' | 'error' | 'retry';
 }
 
 /** @internal Records one decorated method on a class prototype. */

@@ -63,7 +63,7 @@ export class WorkflowEngine {
     await this.advance(ctx);
   }
 
-  @Handles(SignalWorkflow, { correlateBy: (m) => m.instanceId })
+  @Handles(SignalWorkflow, { correlateBy: (m) => m.instanceId, notFound: 'retry' })
   async signal(msg: SignalWorkflow, ctx: Ctx): Promise<void> {
     if (!this.running(ctx, msg)) return;
     const index = new HistoryIndex(ctx.state.history);
@@ -112,7 +112,7 @@ export class WorkflowEngine {
     await this.advance(ctx);
   }
 
-  @Handles(CancelWorkflow, { correlateBy: (m) => m.instanceId })
+  @Handles(CancelWorkflow, { correlateBy: (m) => m.instanceId, notFound: 'retry' })
   async cancel(msg: CancelWorkflow, ctx: Ctx): Promise<void> {
     if (!this.running(ctx, msg)) return;
     const index = new HistoryIndex(ctx.state.history);
@@ -129,7 +129,7 @@ export class WorkflowEngine {
     await this.advance(ctx);
   }
 
-  @Handles(TerminateWorkflow, { correlateBy: (m) => m.instanceId })
+  @Handles(TerminateWorkflow, { correlateBy: (m) => m.instanceId, notFound: 'retry' })
   async terminate(msg: TerminateWorkflow, ctx: Ctx): Promise<void> {
     if (ctx.state.status !== 'running' && ctx.state.status !== 'parked') return;
     const index = new HistoryIndex(ctx.state.history);

@@ -175,6 +175,32 @@ describe('the commit path', () => {
     expect(t.handled.at(-1)?.sagas[0]?.result).toBe('duplicate');
   });
 
+  it('two concurrent deliveries of one message emit its messages once, even while the first is still dispatching', async () => {
+    const t = await start({
+      concurrency: 2,
+      wrap: (inner) => ({
+        ...failingPublishes(inner, () => false),
+        publish: async (m) => {
+          await new Promise((resolve) => setTimeout(resolve, 30)); // a slow broker confirm
+          return inner.publish(m);
+        },
+      }),
+    });
+    await t.deliver(new AccountOpened('a-1'));
+    hooks.runs = 0;
+    const copy = codec.encode(envelopeFor(new Deposited('a-1', 10), 'dep-same'));
+    await Promise.all([t.transport.send(copy, 'unit'), t.transport.send(copy, 'unit')]);
+    await t.idle();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await t.idle();
+    expect(emitted(t.transport, 'cp.BalanceChanged')).toHaveLength(1);
+    expect(emitted(t.transport, 'cp.Notify')).toHaveLength(1);
+    expect((await t.sagaStore.findByCorrelation('Account', 'a-1'))?.state).toEqual({
+      balance: 10,
+      deposits: 1,
+    });
+  });
+
   it('a crash between commit and dispatch: the redelivery dispatches the pending outbox exactly once', async () => {
     let failPublishes = 1;
     const t = await start({

@@ -131,6 +131,17 @@ describe('durable workflows (in memory, virtual clock)', () => {
     expect(kit.errors()).toEqual([]);
   });
 
+  it('a signal that overtakes the start is retried until the instance exists', async () => {
+    const kit = await start();
+    await kit.workflows.signal('early', Approved, new Approved('eve'));
+    await kit.idle();
+    expect(kit.transport.waitingRetries).toBe(1); // immediate retries failed; a delayed one waits
+    await kit.startWorkflow(Approval, '1d', { id: 'early' });
+    await kit.advance('1s');
+    expect((await kit.workflows.status('early'))?.result).toBe('hello approver: approved by eve');
+    expect(kit.errors()).toEqual([]);
+  });
+
   it('returns null from a wait that times out', async () => {
     const kit = await start();
     await kit.startWorkflow(Approval, '3d', { id: 'late' });

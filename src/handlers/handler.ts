@@ -46,8 +46,8 @@ const DEFINITION = Symbol.for('longhaul.handler');
  * }
  * ```
  */
-export function HandlerFor<M extends object>(...messages: [MessageClass<M>, ...MessageClass<M>[]]) {
-  return (ctor: new (...args: any[]) => Handler<M>): void => {
+export function HandlerFor<C extends [MessageClass, ...MessageClass[]]>(...messages: C) {
+  return (ctor: new (...args: any[]) => Handler<InstanceType<C[number]>>): void => {
     injectable()(ctor);
     const definition: HandlerDefinition = {
       name: ctor.name,

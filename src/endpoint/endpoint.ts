@@ -211,6 +211,7 @@ export class Endpoint {
         endpoint: options.name,
         logger: this.logger,
         resolve: this.options.resolve ?? ((ctor) => new ctor()),
+        store: this.sagaStore,
       },
     );
     sagas.push(...workflowPieces.sagas);

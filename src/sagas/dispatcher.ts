@@ -14,6 +14,9 @@ import { type SagaDefinition, type SagaHandlerDefinition } from './metadata.js';
  */
 export type SagaNotFoundPolicy = 'log' | 'error' | 'retry';
 
+/** How long a duplicate delivery lets a concurrent committer finish dispatching before it helps. */
+const DUPLICATE_GRACE_MS = 250;
+
 /** What happened when one saga type handled one message (for tracing and tests). */
 export interface SagaOutcome {
   readonly saga: string;
@@ -97,8 +100,14 @@ export class SagaDispatcher {
       record = this.newRecord(saga, found.key);
     } else if (record.inbox.includes(envelope.id)) {
       // Handled before: never rerun; dispatch what that handling left pending (a crash after commit).
-      const pending = record.outbox.filter((e) => e.sourceMessageId === envelope.id);
-      if (pending.length > 0) await this.deps.dispatch(record, pending);
+      if (record.outbox.some((e) => e.sourceMessageId === envelope.id)) {
+        // The committer may still be dispatching them (this copy overtook its confirm): give it a
+        // moment, then send only what is still pending.
+        await new Promise((resolve) => setTimeout(resolve, DUPLICATE_GRACE_MS));
+        const now = await this.deps.store.findById(saga.name, record.id);
+        const pending = now?.outbox.filter((e) => e.sourceMessageId === envelope.id) ?? [];
+        if (pending.length > 0) await this.deps.dispatch(record, pending);
+      }
       return { saga: saga.name, sagaId: record.id, result: 'duplicate' };
     } else if (record.status === 'completed') {
       logger.info('message for a completed saga ignored', {

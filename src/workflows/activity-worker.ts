@@ -1,6 +1,9 @@
 import { NonRetryableError } from '../errors.js';
 import { type Handler, type HandlerContext } from '../handlers/handler.js';
+import { type SagaStore } from '../persistence/saga-store.js';
 import { type Logger } from '../util/logger.js';
+import { WORKFLOW_SAGA } from './engine.js';
+import { HistoryIndex, type WorkflowState } from './history.js';
 import { type ActivityContext, type ActivityRef } from './definitions.js';
 import { toFailure } from './failure.js';
 import { ExecuteActivity, OperationResult } from './messages.js';
@@ -19,7 +22,20 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
     private readonly resolve: (ctor: new (...args: any[]) => object) => object,
     private readonly endpoint: string,
     private readonly logger: Logger,
+    private readonly store: SagaStore,
   ) {}
+
+  /**
+   * True when the instance already holds an outcome for this operation (a redelivered or duplicated
+   * command after the result was committed): running the activity again would only repeat its effect.
+   */
+  private async alreadyDone(msg: ExecuteActivity): Promise<boolean> {
+    const record = await this.store.findByCorrelation(WORKFLOW_SAGA, msg.instanceId);
+    const state = record?.state as WorkflowState | null | undefined;
+    if (!state) return false; // not in this store (activities hosted apart): run it
+    if (state.generation !== msg.generation || state.status !== 'running') return true;
+    return new HistoryIndex([...state.history]).operations.get(msg.seq)?.outcome !== undefined;
+  }
 
   async handle(msg: ExecuteActivity, ctx: HandlerContext): Promise<void> {
     const ref = this.activities.get(msg.activity);
@@ -30,6 +46,13 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
           code: 'unknown-activity',
         },
       );
+    }
+    if (await this.alreadyDone(msg)) {
+      this.logger.info('activity already has an outcome; not run again', {
+        activity: msg.activity,
+        seq: msg.seq,
+      });
+      return;
     }
     const context: ActivityContext = {
       attempt: msg.attempt,

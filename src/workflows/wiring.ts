@@ -2,6 +2,7 @@ import { ConfigurationError } from '../errors.js';
 import { type HandlerDefinition } from '../handlers/handler.js';
 import { messageTypeOf, type MessageType } from '../messages/registry.js';
 import { type SagaDefinition, sagaDefinitionOf } from '../sagas/metadata.js';
+import { type SagaStore } from '../persistence/saga-store.js';
 import { type Logger } from '../util/logger.js';
 import { ActivityWorker } from './activity-worker.js';
 import { type RetryPolicy } from './context.js';
@@ -33,6 +34,7 @@ export function workflowParts(
     endpoint: string;
     logger: Logger;
     resolve: (ctor: new (...args: any[]) => object) => object;
+    store: SagaStore;
   },
 ): { sagas: SagaDefinition[]; handlers: HandlerDefinition[] } {
   const byName = new Map<string, WorkflowClass>();
@@ -77,7 +79,7 @@ export function workflowParts(
       name: 'longhaul.ActivityWorker',
       ctor: ActivityWorker,
       messageTypes: [messageTypeOf(ExecuteActivity) as unknown as MessageType],
-      instance: new ActivityWorker(activityMap, deps.resolve, deps.endpoint, deps.logger),
+      instance: new ActivityWorker(activityMap, deps.resolve, deps.endpoint, deps.logger, deps.store),
     });
   }
   return { sagas, handlers };

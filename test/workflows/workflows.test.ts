@@ -36,6 +36,20 @@ describe('durable workflows (in memory, virtual clock)', () => {
     expect(status?.history.operations).toBe(3);
   });
 
+  it('a redelivered activity command whose result is already recorded does not run the activity again', async () => {
+    const kit = await start();
+    runs.clear();
+    await kit.startWorkflow(Pipeline, 5, { id: 'redelivered' });
+    const first = kit.transport.log.find(
+      (r) =>
+        r.operation === 'send' && r.message.headers['longhaul.type'] === 'longhaul.workflow.ExecuteActivity',
+    );
+    await kit.transport.send(first!.message, 'wf'); // the broker hands the first command out again
+    await kit.idle();
+    expect(count('Double')).toBe(3);
+    expect((await kit.workflows.status('redelivered'))?.result).toBe(40);
+  });
+
   it('a second start with the same id keeps the one instance', async () => {
     const kit = await start();
     runs.clear();

@@ -22,26 +22,38 @@ export interface CodecOptions {
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const DATE_TAG = '$date';
+/** A one-key object whose key is `$date`, `$$date`, …: the date tag, or user data that looks like it. */
+const TAG_LIKE = /^\$+date$/;
+
+/** The key of a plain one-key object if it looks like the date tag. */
+function tagLikeKey(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Date)
+    return undefined;
+  const keys = Object.keys(value);
+  return keys.length === 1 && TAG_LIKE.test(keys[0] as string) ? keys[0] : undefined;
+}
 
 function encodeValue(this: unknown, key: string, value: unknown): unknown {
   const raw = (this as Record<string, unknown>)[key];
-  return raw instanceof Date ? { [DATE_TAG]: raw.toISOString() } : value;
+  if (raw instanceof Date) return { [DATE_TAG]: raw.toISOString() };
+  // User data shaped like the tag gets one more `$`, so it can never be read back as a Date.
+  const tagLike = tagLikeKey(value);
+  return tagLike === undefined ? value : { [`$${tagLike}`]: (value as Record<string, unknown>)[tagLike] };
 }
 
 function decodeValue(key: string, value: unknown): unknown {
   if (FORBIDDEN_KEYS.has(key)) {
     throw new DecodeError('forbidden-key', `The body contains the forbidden key '${key}'`);
   }
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const keys = Object.keys(value);
-    const tagged = (value as Record<string, unknown>)[DATE_TAG];
-    if (keys.length === 1 && typeof tagged === 'string') {
-      const date = new Date(tagged);
-      if (Number.isNaN(date.getTime())) throw new DecodeError('undecodable-body', `Invalid date '${tagged}'`);
-      return date;
-    }
-  }
-  return value;
+  const tagLike = tagLikeKey(value);
+  if (tagLike === undefined) return value;
+  const inner = (value as Record<string, unknown>)[tagLike];
+  if (tagLike !== DATE_TAG) return { [tagLike.slice(1)]: inner }; // escaped user data
+  if (typeof inner !== 'string')
+    throw new DecodeError('undecodable-body', 'A date tag must hold an ISO string');
+  const date = new Date(inner);
+  if (Number.isNaN(date.getTime())) throw new DecodeError('undecodable-body', `Invalid date '${inner}'`);
+  return date;
 }
 
 /** JSON text of a value, with `Date`s kept as `{"$date": ISO}` so they round-trip. */
@@ -113,7 +125,7 @@ export class MessageCodec {
         cause: error,
       });
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || parsed instanceof Date) {
       throw new DecodeError('undecodable-body', 'The body is not a JSON object');
     }
     const body = Object.assign(Object.create(type.ctor.prototype as object) as object, parsed);

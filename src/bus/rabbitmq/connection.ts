@@ -36,15 +36,26 @@ export function backoffDelay(
   return base / 2 + (Math.random() * base) / 2;
 }
 
+/** `decodeURIComponent`, or the text as it is when it holds a `%` that is not an escape. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** Turns an amqplib connect failure into an error that names the problem, without the password. */
 export function connectionErrorOf(error: unknown, options: ResolvedRabbitMqOptions): RabbitMqConnectionError {
   const url = options.url.reveal();
-  const password = decodeURIComponent(url.password);
   const raw = error instanceof Error ? error.message : String(error);
-  const detail = password.length > 0 ? raw.split(password).join('***') : raw;
+  let detail = raw;
+  for (const secret of new Set([url.password, safeDecode(url.password)])) {
+    if (secret.length > 0) detail = detail.split(secret).join('***');
+  }
   const code = (error as { code?: unknown } | null)?.code;
-  const user = decodeURIComponent(url.username) || 'guest';
-  const vhost = decodeURIComponent(url.pathname.slice(1)) || '/';
+  const user = safeDecode(url.username) || 'guest';
+  const vhost = safeDecode(url.pathname.slice(1)) || '/';
   const at = options.safeUrl;
   if ((typeof code === 'string' && NETWORK_CODES.has(code)) || /ETIMEDOUT|ECONNREFUSED/.test(detail)) {
     return new RabbitMqConnectionError(

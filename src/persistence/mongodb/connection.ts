@@ -52,6 +52,19 @@ export class MongoConnection {
   private connecting?: Promise<void>;
   private closed = false;
 
+  /** What logs and `util.inspect` show: hosts, database and collection, never the credentials. */
+  describe(): string {
+    return `mongodb://${this.hosts}/${this.db.databaseName}.${this.collectionName}`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `MongoConnection(${this.describe()})`;
+  }
+
+  toJSON(): string {
+    return this.describe();
+  }
+
   constructor(options: MongoStoreOptions & { collection?: string }, defaultCollection: string) {
     if (typeof options !== 'object' || options === null) {
       throw new ConfigurationError('options', 'expected an object with `url` or `client`');

@@ -81,6 +81,15 @@ const PENDING_ROUNDS = 5;
  * ```
  */
 export class MongoSagaStore implements SagaStore {
+  /** Shows where the store is, never the credentials its client holds. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `MongoSagaStore(${this.connection.describe()})`;
+  }
+
+  toJSON(): string {
+    return `MongoSagaStore(${this.connection.describe()})`;
+  }
+
   private readonly connection: MongoConnection;
   private readonly collection: Collection<SagaDocument>;
 

@@ -73,6 +73,15 @@ const CLAIM_PARALLELISM = 8;
  * ```
  */
 export class MongoTimeoutStore implements TimeoutStore {
+  /** Shows where the store is, never the credentials its client holds. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `MongoTimeoutStore(${this.connection.describe()})`;
+  }
+
+  toJSON(): string {
+    return `MongoTimeoutStore(${this.connection.describe()})`;
+  }
+
   private readonly connection: MongoConnection;
   private readonly collection: Collection<TimeoutDocument>;
 

@@ -108,6 +108,7 @@ export {
   type RabbitMqTransportOptions,
   type RabbitMqReconnectOptions,
   type QueueType,
+  type RabbitMqTlsOptions,
   RabbitMqErrorQueues,
   type ErrorQueueMessage,
   type ReplayResult,

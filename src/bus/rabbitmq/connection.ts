@@ -177,6 +177,7 @@ export class ConnectionManager {
     let model: ChannelModel;
     try {
       model = await amqp.connect(url.href, {
+        ...options.tls(),
         noDelay: true,
         timeout: options.connectTimeoutMs,
         clientProperties: { connection_name: options.connectionName },

@@ -8,6 +8,7 @@ export {
   type RabbitMqTransportOptions,
   type RabbitMqReconnectOptions,
   type QueueType,
+  type RabbitMqTlsOptions,
   type ResolvedRabbitMqOptions,
   resolveRabbitMqOptions,
   redactUrl,

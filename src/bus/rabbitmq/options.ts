@@ -1,3 +1,4 @@
+import { type ConnectionOptions } from 'node:tls';
 import { ConfigurationError } from '../../errors.js';
 import { type Duration, toMillis } from '../../util/duration.js';
 import { consoleLogger, type Logger } from '../../util/logger.js';
@@ -67,7 +68,27 @@ export interface RabbitMqTransportOptions {
   connectionName?: string;
   /** Where connection loss, reconnection and delivery problems are logged. @defaultValue console at level `info` */
   logger?: Logger;
+  /**
+   * TLS settings for an `amqps://` URL, passed to Node's `tls.connect` (a private CA, a client
+   * certificate for mutual TLS, the server name to verify). Only allowed with `amqps://`.
+   * @defaultValue none: Node's trusted CAs, the URL's host as the server name
+   */
+  tls?: RabbitMqTlsOptions;
 }
+
+/** The TLS settings {@link RabbitMqTransportOptions.tls} passes through. */
+export type RabbitMqTlsOptions = Pick<
+  ConnectionOptions,
+  | 'ca'
+  | 'cert'
+  | 'key'
+  | 'pfx'
+  | 'passphrase'
+  | 'servername'
+  | 'rejectUnauthorized'
+  | 'minVersion'
+  | 'ciphers'
+>;
 
 /** {@link RabbitMqTransportOptions} validated, with defaults applied and durations in milliseconds. */
 export interface ResolvedRabbitMqOptions {
@@ -89,6 +110,8 @@ export interface ResolvedRabbitMqOptions {
   readonly publishTimeoutMs: number;
   readonly connectionName: string;
   readonly logger: Logger;
+  /** Kept out of `inspect`/`JSON` output: it may hold a private key. */
+  readonly tls: () => RabbitMqTlsOptions | undefined;
 }
 
 const PREFIX = /^[A-Za-z0-9_.:-]{0,100}$/;
@@ -265,6 +288,12 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
       `expected 1–255 characters, got ${JSON.stringify(connectionName)}`,
     );
   }
+  const tls = options.tls;
+  if (tls !== undefined) {
+    if (typeof tls !== 'object' || tls === null)
+      throw new ConfigurationError('tls', 'expected an object of TLS options');
+    if (url.protocol !== 'amqps:') throw new ConfigurationError('tls', 'TLS options need an amqps:// URL');
+  }
   const logger = options.logger ?? consoleLogger('info');
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof logger?.[level] !== 'function') {
@@ -285,5 +314,6 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
     publishTimeoutMs: positiveDuration(options.publishTimeout, 'publishTimeout', '30s'),
     connectionName,
     logger,
+    tls: () => tls,
   };
 }

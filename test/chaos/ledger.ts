@@ -1,0 +1,94 @@
+/**
+ * The effect ledger: one document per side effect, `_id` = the deterministic id of the message
+ * that caused it (the unique `_id` index is what makes a plain handler's effect idempotent). A
+ * second attempt with the same message id is refused by that index (error 11000) and counted in
+ * `chaos_suppressed`, never hidden. A business effect applied twice under two different message
+ * ids would pass the index, and is what the final check looks for (same kind + order twice).
+ */
+import { type Collection, MongoClient, MongoServerError } from 'mongodb';
+
+export type EffectKind = 'charge' | 'ship' | 'completed' | 'cancelled';
+
+export interface EffectDocument {
+  _id: string;
+  kind: EffectKind;
+  orderId: string;
+  worker: string;
+  at: Date;
+}
+
+export interface SuppressedDocument {
+  _id: EffectKind;
+  count: number;
+}
+
+export const EFFECTS = 'chaos_effects';
+export const SUPPRESSED = 'chaos_suppressed';
+
+let client: MongoClient | undefined;
+
+function collections(): { effects: Collection<EffectDocument>; suppressed: Collection<SuppressedDocument> } {
+  const url = process.env.LH_MONGODB_URL;
+  const database = process.env.LH_DATABASE;
+  if (!url || !database) throw new Error('LH_MONGODB_URL and LH_DATABASE must be set');
+  if (!client) {
+    client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, serverMonitoringMode: monitoring() });
+    watchClient(client, 'ledger', (line) =>
+      process.stderr.write(`${new Date().toISOString()} ledger ${line}\n`),
+    );
+  }
+  const db = client.db(database);
+  return {
+    effects: db.collection<EffectDocument>(EFFECTS),
+    suppressed: db.collection<SuppressedDocument>(SUPPRESSED),
+  };
+}
+
+/**
+ * Applies (records) the effect of `messageId` once. Returns false when the ledger already holds it:
+ * a duplicate attempt (redelivery, a rerun after a crash, an injected duplicate), suppressed.
+ * Throws on any other failure, so the handler fails and its message is retried.
+ */
+export async function recordEffect(kind: EffectKind, messageId: string, orderId: string): Promise<boolean> {
+  const { effects, suppressed } = collections();
+  try {
+    await effects.insertOne({
+      _id: messageId,
+      kind,
+      orderId,
+      worker: process.env.LH_WORKER ?? `pid-${process.pid}`,
+      at: new Date(),
+    });
+    return true;
+  } catch (error) {
+    if (!(error instanceof MongoServerError) || error.code !== 11000) throw error;
+    await suppressed.updateOne({ _id: kind }, { $inc: { count: 1 } }, { upsert: true });
+    return false;
+  }
+}
+
+/**
+ * The driver's server monitoring mode for the workers' clients (`LH_CHAOS_MONITORING`, default the
+ * driver's own `auto`), to compare modes across a store restart; see docs/reliability.md.
+ */
+export function monitoring(): 'auto' | 'poll' | 'stream' {
+  const mode = process.env.LH_CHAOS_MONITORING ?? 'auto';
+  if (mode !== 'auto' && mode !== 'poll' && mode !== 'stream')
+    throw new Error(`bad LH_CHAOS_MONITORING ${mode}`);
+  return mode;
+}
+
+/** Logs a client's server description changes and failed heartbeats. */
+export function watchClient(mongo: MongoClient, name: string, log: (line: string) => void): void {
+  mongo.on('serverDescriptionChanged', (e) =>
+    log(
+      `${name} server ${e.previousDescription.type} -> ${e.newDescription.type} ${e.newDescription.error?.message ?? ''}`,
+    ),
+  );
+  mongo.on('serverHeartbeatFailed', (e) => log(`${name} heartbeat failed: ${e.failure.message}`));
+}
+
+export async function closeLedger(): Promise<void> {
+  await client?.close();
+  client = undefined;
+}

@@ -1,0 +1,289 @@
+/**
+ * The chaos harness: `npm run chaos -- --sagas N --workers K --seconds S [--seed X]`.
+ *
+ * Starts its own FerretDB (scripts/test-store.sh on --store-port/+1) and RabbitMQ vhost, K worker
+ * processes running the chaos order saga and its handlers on one endpoint queue, then starts N
+ * orders over the first 70% of S seconds while injecting faults at seeded random moments of the S
+ * seconds; then waits for quiescence and checks that every effect happened exactly once and
+ * nothing is left pending. Prints a report (last line `CHAOS-REPORT <json>`); exits 1 on any
+ * violation. See docs/reliability.md.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { Endpoint, RabbitMqTransport, silentLogger } from '../../src/index.js';
+import { settled, snapshot, type Snapshot, verdict, type Verdict } from './check.js';
+import { ChaosBroker, ChaosStore, type WorkerEnv, WorkerProcess } from './cluster.js';
+import {
+  FAULT_KINDS,
+  type FaultContext,
+  type FaultTally,
+  inject,
+  newTally,
+  persistently,
+  planFaults,
+  seededRandom,
+} from './faults.js';
+import { type WorkerStats } from './worker.js';
+import { OrderPlaced, SLOW } from './scenario.js';
+
+const { values: args } = parseArgs({
+  options: {
+    sagas: { type: 'string', default: '1000' },
+    workers: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '60' },
+    seed: { type: 'string' },
+    'slow-fraction': { type: 'string', default: '0.1' },
+    overdue: { type: 'string', default: '2s' },
+    'store-port': { type: 'string', default: process.env.LONGHAUL_CHAOS_STORE_PORT ?? '27028' },
+    'quiesce-timeout': { type: 'string', default: '600' },
+    keep: { type: 'boolean', default: false },
+  },
+  allowPositionals: false,
+});
+const N = Number(args.sagas);
+const K = Number(args.workers);
+const S = Number(args.seconds);
+const seed = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
+const quiesceMs = Number(args['quiesce-timeout']) * 1000;
+for (const [name, value] of Object.entries({ N, K, S, seed, quiesceMs }))
+  if (!Number.isInteger(value) || value < 1) throw new Error(`bad argument ${name}: ${value}`);
+
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const random = seededRandom(seed);
+const tag = randomUUID().slice(0, 8);
+const endpointName = 'shop';
+const prefix = `chaos-${tag}.`;
+const database = `lh_chaos_${tag}`;
+const store = new ChaosStore(Number(args['store-port']));
+const broker = new ChaosBroker(`longhaul-chaos-${tag}`, process.env.RABBITMQ_URL);
+const logDir = `/tmp/longhaul-chaos-${tag}`;
+const orders = Array.from({ length: N }, (_, i) =>
+  random() < Number(args['slow-fraction']) ? `${SLOW}${i}` : `o-${i}`,
+);
+const startWindowMs = Math.round(S * 700);
+const plan = planFaults(S, startWindowMs, random);
+
+log(
+  `chaos: seed ${seed}, ${N} sagas (${orders.filter((o) => o.startsWith(SLOW)).length} slow), ${K} workers, ${S}s`,
+);
+log(`chaos: run ${tag}; worker logs in ${logDir}; store on port ${store.port}; vhost ${broker.vhost}`);
+
+const began = Date.now();
+const workers: WorkerProcess[] = [];
+const tally: FaultTally = newTally();
+const placed = new Map<string, number>();
+let mongo: MongoClient | undefined;
+let driver: { endpoint: Endpoint; transport: RabbitMqTransport } | undefined;
+let exitCode = 1;
+
+async function startOrders(): Promise<void> {
+  const tickMs = 100;
+  let next = 0;
+  for (let tick = 0; next < N; tick++) {
+    const due = Math.min(N, Math.ceil(((tick + 1) * tickMs * N) / startWindowMs));
+    const batch = orders.slice(next, due);
+    next = due;
+    await Promise.all(
+      batch.map(async (orderId) => {
+        const total = (orderId.length % 97) + 1;
+        await persistently(() =>
+          driver!.endpoint.bus.publish(new OrderPlaced(orderId, total), { messageId: `placed-${orderId}` }),
+        );
+        placed.set(orderId, total);
+      }),
+    );
+    const wait = began + (tick + 1) * tickMs - Date.now();
+    if (wait > 0) await sleep(wait);
+    if (Date.now() - began > startWindowMs + 10 * 60_000)
+      throw new Error('could not start the sagas in time');
+  }
+}
+
+async function injectFaults(ctx: FaultContext): Promise<void> {
+  for (const fault of plan) {
+    const wait = faultsBegan + fault.atMs - Date.now();
+    if (wait > 0) await sleep(wait);
+    log(`chaos: +${((Date.now() - began) / 1000).toFixed(1)}s ${fault.kind}`);
+    await inject(fault.kind, ctx, tally);
+  }
+}
+
+function sumStats(): WorkerStats {
+  const total: Record<string, number> = {};
+  for (const w of allWorkers)
+    for (const [k, v] of Object.entries(w.stats ?? {})) total[k] = (total[k] ?? 0) + Number(v);
+  return total as unknown as WorkerStats;
+}
+
+const allWorkers: WorkerProcess[] = [];
+let faultsBegan = 0;
+
+async function main(): Promise<void> {
+  await store.start();
+  await broker.create();
+  mongo = new MongoClient(store.url, { serverSelectionTimeoutMS: 15_000 });
+  const db = mongo.db(database);
+  const env: WorkerEnv = {
+    rabbitUrl: broker.url,
+    mongoUrl: store.url,
+    database,
+    prefix,
+    endpoint: endpointName,
+    overdue: args.overdue!,
+    logDir,
+  };
+  const spawned = await Promise.all(
+    Array.from({ length: K }, (_, i) => WorkerProcess.spawn(`w${i + 1}`, env)),
+  );
+  workers.push(...spawned);
+  const transport = new RabbitMqTransport({
+    url: broker.url,
+    prefix,
+    connectionName: `${prefix}driver`,
+    logger: silentLogger,
+    reconnect: { initialDelay: '100ms', maxDelay: '2s' },
+  });
+  const endpoint = new Endpoint({ name: `${endpointName}-driver`, transport, logger: silentLogger });
+  await endpoint.start();
+  driver = { endpoint, transport };
+  const trackedWorkers = new Proxy(workers, {
+    set(target, key, value: WorkerProcess) {
+      if (value instanceof WorkerProcess) allWorkers.push(value);
+      return Reflect.set(target, key, value);
+    },
+  });
+  allWorkers.push(...workers);
+  const ctx: FaultContext = {
+    random,
+    workers: trackedWorkers,
+    workerEnv: env,
+    broker,
+    store,
+    db,
+    bus: endpoint.bus,
+    endpoint: endpointName,
+    placed,
+    log,
+  };
+  faultsBegan = Date.now();
+  await Promise.all([startOrders(), injectFaults(ctx)]);
+  const faultsEnded = Date.now();
+  log(`chaos: +${((faultsEnded - began) / 1000).toFixed(1)}s all ${N} sagas started, all faults injected`);
+
+  let last: Snapshot | undefined;
+  let quiet = 0;
+  let polls = 0;
+  while (Date.now() - faultsEnded < quiesceMs) {
+    try {
+      last = await snapshot(db, broker);
+      quiet = settled(last, orders) ? quiet + 1 : 0;
+    } catch (error) {
+      log(`chaos: snapshot failed (${(error as Error).message}); retrying`);
+      quiet = 0;
+    }
+    if (quiet >= 2) break; // settled twice in a row, 3 s apart
+    if (last && ++polls % 10 === 0) log(`chaos: waiting: ${JSON.stringify(last)}`);
+    await sleep(3000);
+  }
+  const quiescedAt = Date.now();
+  await sleep(2000); // anything still in flight would show now
+  const result = await verdict(db, broker, orders);
+  if (quiet < 2)
+    result.violations.unshift(`no quiescence within ${quiesceMs / 1000}s: ${JSON.stringify(last)}`);
+  report(result, {
+    seconds: (quiescedAt - began) / 1000,
+    afterFaults: (quiescedAt - faultsEnded) / 1000,
+  });
+  exitCode = result.violations.length === 0 ? 0 : 1;
+}
+
+function report(result: Verdict, time: { seconds: number; afterFaults: number }): void {
+  const stats = sumStats();
+  const full = {
+    seed,
+    sagaCount: N,
+    workers: K,
+    seconds: S,
+    faults: tally.injected,
+    schedulerKillsHoldingLeases: tally.schedulerKillsHoldingLeases,
+    leasesHeldAtKill: tally.leasesHeldAtKill,
+    connectionsClosed: tally.connectionsClosed,
+    storeDowntimeMs: tally.storeDowntimeMs,
+    duplicatesInjected: tally.duplicatesInjected,
+    workerStats: stats,
+    ...result,
+    runSeconds: time.seconds,
+    quiescenceAfterFaultsSeconds: time.afterFaults,
+  };
+  const line = (label: string, value: unknown): void => log(`  ${label.padEnd(44)} ${String(value)}`);
+  log('\nchaos report');
+  line('seed', seed);
+  line('sagas (slow ones time out as designed)', `${N} (${result.sagas.cancelledByTimeout} slow)`);
+  line('sagas completed', result.sagas.completed);
+  line('workers', K);
+  for (const kind of FAULT_KINDS) line(`faults: ${kind}`, tally.injected[kind]);
+  line(
+    '  scheduler kills holding leases (leases)',
+    `${tally.schedulerKillsHoldingLeases} (${tally.leasesHeldAtKill})`,
+  );
+  line('  connections closed by the broker', tally.connectionsClosed);
+  line('  store downtime (ms)', tally.storeDowntimeMs);
+  line('  duplicates injected', JSON.stringify(tally.duplicatesInjected));
+  line('effects applied', JSON.stringify(result.effects));
+  line(
+    'duplicate attempts suppressed by the ledger',
+    JSON.stringify(result.duplicateAttemptsSuppressedByLedger),
+  );
+  line('duplicates suppressed by saga inboxes (≥)', stats.inboxDuplicates ?? 0);
+  line('messages ignored by completed sagas (≥)', stats.completedIgnored ?? 0);
+  line('commit conflicts retried (≥)', stats.conflicts ?? 0);
+  line('handler failures retried (≥)', stats.handlerFailures ?? 0);
+  line('outbox entries dispatched by the sweeper (≥)', stats.sweptEntries ?? 0);
+  line('EFFECTS LOST', result.effectsLost);
+  line('EFFECTS APPLIED TWICE', result.effectsAppliedTwice);
+  line('unexpected effects', result.unexpectedEffects);
+  line('error queue', result.errorQueue);
+  line('outbox entries pending', result.outboxPending);
+  line('timeouts undelivered / leaked', `${result.timeoutsUndelivered} / ${result.timeoutsLeaked}`);
+  line('messages left in queues', result.messagesLeftInQueues);
+  line('time to quiescence (s, from start)', time.seconds.toFixed(1));
+  line('time to quiescence (s, after last fault)', time.afterFaults.toFixed(1));
+  log(result.violations.length === 0 ? 'PASS' : `FAIL:\n  ${result.violations.join('\n  ')}`);
+  log(`CHAOS-REPORT ${JSON.stringify(full)}`);
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.all(workers.map((w) => w.stop()));
+  if (args.keep) return log(`chaos: --keep: left database ${database}, vhost ${broker.vhost}, store running`);
+  const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      await fn();
+    } catch (error) {
+      log(`chaos: cleanup: ${what} failed: ${(error as Error).message}`);
+    }
+  };
+  await step('driver', async () => {
+    await driver?.endpoint.stop();
+    await driver?.transport.deleteDeclaredTopology();
+    await driver?.transport.close();
+  });
+  await step('database', async () => {
+    await mongo?.db(database).dropDatabase();
+    await mongo?.close();
+  });
+  await step('vhost', () => broker.delete());
+  await step('store', () => store.stop());
+}
+
+try {
+  await main();
+} catch (error) {
+  log(`chaos: aborted: ${(error as Error).stack ?? String(error)}`);
+  exitCode = 1;
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);

@@ -1,0 +1,153 @@
+/**
+ * A chaos worker process: one endpoint on RabbitMQ + the chaos FerretDB running the chaos saga and
+ * its handlers (scenario.ts), with its timeout scheduler and outbox sweeper.
+ *
+ * stdout protocol (one line each): `ready`; `stats <json>` every second (counts since start);
+ * `leased <n>` when armed and holding timeout leases. SIGUSR2 arms the worker: its next claim of
+ * due timeouts is announced and then held (up to 30 s) so the driver can SIGKILL it while it holds
+ * the leases. SIGTERM stops it gracefully.
+ */
+import 'reflect-metadata';
+import { MongoClient } from 'mongodb';
+import {
+  type ClaimedTimeout,
+  Endpoint,
+  type HandledMessage,
+  type Logger,
+  RabbitMqTransport,
+} from '../../src/index.js';
+import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
+import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
+import { closeLedger, monitoring, watchClient } from './ledger.js';
+import { ChaosOrderFulfilment, chaosHandlers } from './scenario.js';
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+
+export interface WorkerStats {
+  /** Saga messages found in the instance's inbox (or its tombstone's): not handled again. */
+  inboxDuplicates: number;
+  /** Messages for a completed saga that were not in its inbox (ignored). */
+  completedIgnored: number;
+  timeoutIgnored: number;
+  /** Commit attempts lost to a concurrent writer and rerun. */
+  conflicts: number;
+  committed: number;
+  handlerFailures: number;
+  sweptEntries: number;
+  timeoutDeliveryFailures: number;
+  errors: number;
+}
+
+const stats: WorkerStats = {
+  inboxDuplicates: 0,
+  completedIgnored: 0,
+  timeoutIgnored: 0,
+  conflicts: 0,
+  committed: 0,
+  handlerFailures: 0,
+  sweptEntries: 0,
+  timeoutDeliveryFailures: 0,
+  errors: 0,
+};
+
+function onHandled(handled: HandledMessage): void {
+  for (const outcome of handled.sagas) {
+    stats.conflicts += outcome.conflicts ?? 0;
+    if (outcome.result === 'duplicate') stats.inboxDuplicates++;
+    else if (outcome.result === 'completed-ignored') stats.completedIgnored++;
+    else if (outcome.result === 'timeout-ignored') stats.timeoutIgnored++;
+    else if (outcome.result === 'committed') stats.committed++;
+  }
+}
+
+/** Counts what the endpoint reports and writes warnings and errors to stderr (the run's log file). */
+const worker = env('LH_WORKER');
+const write = (level: string, message: string, fields?: Record<string, unknown>): void => {
+  process.stderr.write(
+    `${new Date().toISOString()} ${worker} ${level} ${message} ${fields ? JSON.stringify(fields) : ''}\n`,
+  );
+};
+const logger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: (message, fields) => {
+    if (message === 'handler failed') stats.handlerFailures++;
+    else if (message.startsWith('outbox sweeper dispatched'))
+      stats.sweptEntries += Number(fields?.dispatched ?? 0);
+    else if (message.startsWith('timeout delivery failed')) stats.timeoutDeliveryFailures++;
+    write('WARN', message, fields);
+  },
+  error: (message, fields) => {
+    stats.errors++;
+    write('ERROR', message, fields);
+  },
+};
+
+let armed = false;
+process.on('SIGUSR2', () => (armed = true));
+
+/** The Mongo timeout store, with the hold described in the file header. */
+class ArmableTimeoutStore extends MongoTimeoutStore {
+  override async claimDue(
+    now: Date,
+    limit: number,
+    owner: string,
+    leaseMs: number,
+  ): Promise<ClaimedTimeout[]> {
+    const claimed = await super.claimDue(now, limit, owner, leaseMs);
+    if (armed && claimed.length > 0) {
+      armed = false;
+      process.stdout.write(`leased ${claimed.length}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 30_000));
+    }
+    return claimed;
+  }
+}
+
+/** One client for both stores, with its topology changes in the log (store-restart diagnosis). */
+const client = new MongoClient(env('LH_MONGODB_URL'), {
+  serverSelectionTimeoutMS: 5000,
+  serverMonitoringMode: monitoring(),
+});
+watchClient(client, 'store', (line) => write('INFO', line));
+const mongo = { client, database: env('LH_DATABASE') };
+const endpoint = new Endpoint({
+  name: env('LH_ENDPOINT'),
+  transport: new RabbitMqTransport({
+    url: env('LH_RABBITMQ_URL'),
+    prefix: env('LH_PREFIX'),
+    connectionName: `${env('LH_PREFIX')}${worker}`,
+    logger,
+    reconnect: { initialDelay: '100ms', maxDelay: '2s' },
+  }),
+  sagaStore: new MongoSagaStore(mongo),
+  timeoutStore: new ArmableTimeoutStore(mongo),
+  sagas: [ChaosOrderFulfilment],
+  handlers: chaosHandlers,
+  concurrency: Number(process.env.LH_CONCURRENCY ?? '8'),
+  logger,
+  onHandled,
+  recoverability: { immediateRetries: 2, delays: ['1s', '5s', '20s'] },
+  timeouts: { pollInterval: '200ms', lease: '5s' },
+  outbox: { sweepInterval: '1s', lease: '3s' },
+});
+
+await endpoint.start();
+process.stdout.write('ready\n');
+const reporter = setInterval(() => process.stdout.write(`stats ${JSON.stringify(stats)}\n`), 1000);
+
+process.on('SIGTERM', () => {
+  void (async () => {
+    clearInterval(reporter);
+    await endpoint.stop();
+    process.stdout.write(`stats ${JSON.stringify(stats)}\n`);
+    await endpoint.transport.close();
+    await client.close();
+    await closeLedger();
+    process.exit(0);
+  })();
+});

@@ -1,30 +1,20 @@
 /**
- * MongoDB rows, against MONGODB_URL (default: the gated FerretDB test store on 27018; start it with
- * `scripts/test-store.sh start`). Each run uses its own database and drops it.
- *
- * - `mongodb/raw`: the driver alone doing what one saga message minimally costs — one read by
- *   correlation key, then one version-checked write (an insert for the first message) — for
- *   workload S's 3 messages per saga, `concurrency` sagas at a time.
- * - `mongodb/commit-path`: workload S (see `memory.ts`) through a Longhaul Endpoint on the
- *   in-memory transport and the MongoSagaStore.
- * - `mongodb/timeouts`: 10,000 due timeouts (env LONGHAUL_BENCH_TIMEOUTS), preloaded and not
- *   timed, claimed and delivered by one TimeoutScheduler on the MongoTimeoutStore: timeouts/s.
+ * The raw store limit, against MONGODB_URL (default: the gated FerretDB test store on 27018; start
+ * it with `scripts/test-store.sh start`): the driver alone doing what one saga message minimally
+ * costs — one read by correlation key, then one version-checked write (an insert for the first
+ * message) — 3 messages per saga, `concurrency` sagas at a time. Each run uses its own database and
+ * drops it. The rows using it are in `saga.ts`; the timeout rows in `timeouts.ts`.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { MongoClient } from 'mongodb';
-import { silentLogger, systemClock } from '../../src/index.js';
-import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
-import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
-import { TimeoutScheduler } from '../../src/timeouts/scheduler.js';
-import { type BenchOptions, type BenchRow, percentile, type Sample } from '../lib.js';
-import { runSagaOnEndpoint } from './memory.js';
+import { type BenchOptions, percentile, type Sample } from '../lib.js';
 
 const URL = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
-/** Due timeouts per run of `mongodb/timeouts` (FerretDB takes minutes for the default). */
-const TIMEOUTS = Number(process.env.LONGHAUL_BENCH_TIMEOUTS ?? 10_000);
 
-async function withDatabase<T>(run: (client: MongoClient, database: string) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  run: (client: MongoClient, database: string) => Promise<T>,
+): Promise<T> {
   const client = new MongoClient(URL, { serverSelectionTimeoutMS: 5000 });
   const database = `lh_bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
   try {
@@ -50,7 +40,7 @@ interface RawSaga {
   updatedAt: Date;
 }
 
-async function rawRun(options: BenchOptions): Promise<Sample> {
+export async function rawRun(options: BenchOptions): Promise<Sample> {
   return withDatabase(async (client, database) => {
     const sagas = client.db(database).collection<RawSaga>('sagas');
     await sagas.createIndex({ sagaType: 1, correlationKey: 1 }, { unique: true });
@@ -104,87 +94,4 @@ async function rawRun(options: BenchOptions): Promise<Sample> {
       invalid: failures > 0 ? `${failures} version-checked updates did not match` : undefined,
     };
   });
-}
-
-async function commitPathRun(options: BenchOptions): Promise<Sample> {
-  return withDatabase((client, database) =>
-    runSagaOnEndpoint(options, { sagaStore: new MongoSagaStore({ client, database, logger: silentLogger }) }),
-  );
-}
-
-async function timeoutsRun(): Promise<Sample> {
-  return withDatabase(async (client, database) => {
-    const store = new MongoTimeoutStore({ client, database, logger: silentLogger });
-    await store.init();
-    const now = Date.now();
-    const collection = client.db(database).collection(store.collectionName);
-    for (let start = 0; start < TIMEOUTS; start += 1000) {
-      // The store's own layout (see mongo-timeout-store.ts), loaded in bulk: scheduling is not timed.
-      await collection.insertMany(
-        Array.from({ length: Math.min(1000, TIMEOUTS - start) }, (_, j) => {
-          const id = `bench-timeout-${start + j}`;
-          return {
-            _id: id as never,
-            dueAt: new Date(now - 60_000 + start + j),
-            destination: 'bench',
-            message: { messageId: id, headers: { 'longhaul%2Etype': 'bench.Due' }, body: '{}' },
-            sagaType: 'BenchSaga',
-            sagaId: `s-${start + j}`,
-            leaseOwner: null,
-            leaseUntil: null,
-          };
-        }),
-      );
-    }
-    const delivered = new Set<string>();
-    let duplicates = 0;
-    const scheduler = new TimeoutScheduler(
-      store,
-      async (t) => {
-        if (delivered.has(t.id)) duplicates++;
-        delivered.add(t.id);
-      },
-      systemClock,
-      silentLogger,
-      { pollIntervalMs: 1000, batchSize: 1000, leaseMs: 120_000 },
-    );
-    const t0 = performance.now();
-    for (let idle = 0; delivered.size < TIMEOUTS && idle < 3;) {
-      const { claimed } = await scheduler.runOnce();
-      idle = claimed === 0 ? idle + 1 : 0;
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const invalid =
-      delivered.size !== TIMEOUTS || duplicates > 0
-        ? `delivered ${delivered.size} of ${TIMEOUTS}, ${duplicates} twice`
-        : undefined;
-    return {
-      messagesPerSecond: delivered.size / seconds,
-      extra: { timeouts: TIMEOUTS, batch: 1000, seconds: Number(seconds.toFixed(2)) },
-      invalid,
-    };
-  });
-}
-
-/** The MongoDB rows (see the file header). */
-export function mongoRows(options: BenchOptions): BenchRow[] {
-  return [
-    {
-      name: 'mongodb/raw',
-      description:
-        'driver alone: per message one read + one version-checked write (insert first), 3 per saga, messages/s',
-      run: () => rawRun(options),
-    },
-    {
-      name: 'mongodb/commit-path',
-      description: 'Longhaul Endpoint, in-memory transport + MongoSagaStore: workload S messages/s',
-      run: () => commitPathRun(options),
-    },
-    {
-      name: 'mongodb/timeouts',
-      description: `${TIMEOUTS} due timeouts claimed and delivered by one TimeoutScheduler (batch 1000): timeouts/s`,
-      maxRounds: 1, // minutes per round on FerretDB
-      run: () => timeoutsRun(),
-    },
-  ];
 }

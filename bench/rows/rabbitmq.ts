@@ -132,7 +132,7 @@ function sample(options: BenchOptions, elapsedMs: number, handled: Tally, outIds
   };
 }
 
-async function runRaw(options: BenchOptions): Promise<Sample> {
+export async function runRaw(options: BenchOptions): Promise<Sample> {
   const prefix = `bench-raw-${randomUUID().slice(0, 8)}.`;
   const inQueue = `${prefix}in`;
   const outQueue = `${prefix}out`;
@@ -185,7 +185,7 @@ async function runRaw(options: BenchOptions): Promise<Sample> {
   }
 }
 
-async function runTransport(options: BenchOptions): Promise<Sample> {
+export async function runTransport(options: BenchOptions): Promise<Sample> {
   const transport = new RabbitMqTransport({
     url: URL,
     prefix: `bench-lh-${randomUUID().slice(0, 8)}.`,
@@ -228,18 +228,15 @@ async function runTransport(options: BenchOptions): Promise<Sample> {
   }
 }
 
-/** The RabbitMQ rows: `rabbitmq/raw` (amqplib alone) and `rabbitmq/longhaul-transport`. */
+/**
+ * The transport-only row (the raw broker rows of workload S are in `saga.ts`): the raw workload
+ * through the RabbitMqTransport, to show what the transport alone costs.
+ */
 export function rabbitRows(options: BenchOptions): BenchRow[] {
   return [
     {
-      name: 'rabbitmq/raw',
-      description:
-        'amqplib alone: consume, publish one follow-up with a confirm, ack (prefetch = concurrency)',
-      run: () => runRaw(options),
-    },
-    {
       name: 'rabbitmq/longhaul-transport',
-      description: 'RabbitMqTransport: consume, send one follow-up (confirmed), ack by disposition',
+      description: `RabbitMqTransport alone, ${options.queueType}: consume, send one follow-up (confirmed), ack by disposition`,
       run: () => runTransport(options),
     },
   ];

@@ -97,7 +97,7 @@ export function workflowEndpoint(
 export function workflowRows(options: BenchOptions): BenchRow[] {
   return [
     {
-      name: 'memory/workflow',
+      name: 'W/longhaul/memory',
       description: 'Longhaul in memory, one process: completed 3-activity workflows/s',
       async run() {
         const store = new InMemorySagaStore();
@@ -116,7 +116,7 @@ export function workflowRows(options: BenchOptions): BenchRow[] {
       },
     },
     {
-      name: 'services/workflow',
+      name: 'W/longhaul/rabbitmq-classic+ferretdb',
       description: 'Longhaul on RabbitMQ + FerretDB (gated): completed 3-activity workflows/s',
       maxRounds: 1,
       async run() {
@@ -126,6 +126,7 @@ export function workflowRows(options: BenchOptions): BenchRow[] {
         const transport = new RabbitMqTransport({
           url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
           prefix: `bench-${tag}.`,
+          logger: silentLogger,
         });
         const store = new MongoSagaStore({ url, database, logger: silentLogger });
         const timeouts = new MongoTimeoutStore({ url, database, logger: silentLogger });

@@ -1,0 +1,296 @@
+/**
+ * Workload S, defined once for every saga row (Longhaul's and the peer's):
+ *
+ * N sagas; each is started by an event (`Started`, published by the driver), sends one command
+ * (`DoStep`) that a plain handler answers with an event (`StepDone`), which the saga handles and
+ * then completes. That is 3 messages per saga, all through one endpoint's queue: 3 consumes,
+ * 3 publishes (the driver's, the saga's, the handler's) and 3 acks; on the store, the start is a
+ * lookup + insert (+ marking its outbox entry dispatched) and `StepDone` a lookup + conditional
+ * write (a tombstone), the plain handler touching no state.
+ *
+ * At most `window` sagas are in flight; the driver starts the next one when one completes.
+ * Latency is per message: from the moment it was produced (published by the driver, or emitted by
+ * the handler before it) to the moment its handler ran.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import amqp from 'amqplib';
+import {
+  Command,
+  Endpoint,
+  type EndpointOptions,
+  Event,
+  Handles,
+  HandlerFor,
+  type HandlerContext,
+  RabbitMqTransport,
+  Saga,
+  type SagaContext,
+  type SagaStore,
+  silentLogger,
+  StartedBy,
+} from '../src/index.js';
+import { percentile, type Sample } from './lib.js';
+
+export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const MONGODB_URL = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
+/** Messages per saga in workload S. */
+export const MESSAGES_PER_SAGA = 3;
+/** A run that has not finished after this long is called off and reported invalid. */
+export const RUN_LIMIT_MS = Number(process.env.LONGHAUL_BENCH_RUN_LIMIT_MS ?? 240_000);
+
+/** The three steps of one saga, as the tracker names them. */
+export type Step = 'started' | 'command' | 'done';
+
+/**
+ * Shared bookkeeping of one run of workload S, whatever executes it: when each message was
+ * produced and handled, distinct messages handled, duplicates, completions.
+ */
+export class SagaTracker {
+  private readonly producedAt = new Map<string, number>();
+  private readonly handled = new Set<string>();
+  readonly latencies: number[] = [];
+  executions = 0;
+  completed = 0;
+  private readonly completedIds = new Set<string>();
+  private resolveDone: () => void = () => undefined;
+  readonly done: Promise<void>;
+  startedAt = 0;
+  finishedAt = 0;
+
+  constructor(
+    readonly n: number,
+    private readonly startNext: () => void,
+  ) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  produced(sagaId: string, step: Step): void {
+    this.producedAt.set(`${sagaId}/${step}`, performance.now());
+  }
+
+  /** A handler for `step` of `sagaId` starts running (on every execution, retries included). */
+  handling(sagaId: string, step: Step): void {
+    const key = `${sagaId}/${step}`;
+    this.executions++;
+    if (this.handled.has(key)) return;
+    this.handled.add(key);
+    const at = this.producedAt.get(key);
+    if (at !== undefined) this.latencies.push(performance.now() - at);
+  }
+
+  /** The saga `sagaId` has completed and its completion is stored. */
+  complete(sagaId: string): void {
+    if (this.completedIds.has(sagaId)) return;
+    this.completedIds.add(sagaId);
+    this.completed++;
+    if (this.completed === this.n) {
+      this.finishedAt = performance.now();
+      this.resolveDone();
+    } else this.startNext();
+  }
+
+  get distinctHandled(): number {
+    return this.handled.size;
+  }
+
+  /** Waits for all completions, or `limitMs`; resolves false on the latter. */
+  async finished(limitMs = RUN_LIMIT_MS): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), limitMs)));
+    try {
+      return await Promise.race([this.done.then(() => true), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The sample of this run. `problems` are extra validity findings (queue depths, id counts);
+   * any of them, or a distinct-message count other than 3 N, makes the run invalid.
+   */
+  sample(problems: string[] = [], extra: Record<string, number | string> = {}): Sample {
+    const end = this.finishedAt || performance.now();
+    const seconds = (end - this.startedAt) / 1000;
+    const expected = MESSAGES_PER_SAGA * this.n;
+    const found = [...problems];
+    if (this.completed !== this.n) found.push(`${this.completed} of ${this.n} sagas completed`);
+    if (this.distinctHandled !== expected)
+      found.push(`handled ${this.distinctHandled} distinct messages, expected ${expected}`);
+    return {
+      messagesPerSecond: this.distinctHandled / seconds,
+      p50Ms: percentile(this.latencies, 50),
+      p99Ms: percentile(this.latencies, 99),
+      extra: {
+        sagas: this.n,
+        seconds: Number(seconds.toFixed(2)),
+        reruns: this.executions - this.distinctHandled,
+        ...extra,
+      },
+      ...(found.length > 0 ? { invalid: found.join('; ') } : {}),
+    };
+  }
+}
+
+/** The tracker of the run in progress (handlers are built by the framework, not by us). */
+let current: SagaTracker | undefined;
+function tracker(): SagaTracker {
+  if (!current) throw new Error('no workload S run in progress');
+  return current;
+}
+
+@Event('bench.s.Started')
+export class Started {
+  constructor(readonly sagaId: string) {}
+}
+@Command('bench.s.DoStep')
+export class DoStep {
+  constructor(readonly sagaId: string) {}
+}
+@Event('bench.s.StepDone')
+export class StepDone {
+  constructor(readonly sagaId: string) {}
+}
+
+interface BenchState {
+  sagaId: string;
+  payload: string;
+}
+
+@Saga('bench.s.Saga')
+export class WorkloadSaga {
+  @StartedBy(Started, { correlateBy: (m) => m.sagaId })
+  async started(m: Started, ctx: SagaContext<BenchState>): Promise<void> {
+    tracker().handling(m.sagaId, 'started');
+    ctx.state = { sagaId: m.sagaId, payload: 'x'.repeat(64) };
+    tracker().produced(m.sagaId, 'command');
+    await ctx.send(new DoStep(m.sagaId));
+  }
+
+  @Handles(StepDone, { correlateBy: (m) => m.sagaId })
+  done(m: StepDone, ctx: SagaContext<BenchState>): void {
+    tracker().handling(m.sagaId, 'done');
+    ctx.complete();
+  }
+}
+
+@HandlerFor(DoStep)
+export class DoStepHandler {
+  async handle(m: DoStep, ctx: HandlerContext): Promise<void> {
+    tracker().handling(m.sagaId, 'command');
+    tracker().produced(m.sagaId, 'done');
+    await ctx.publish(new StepDone(m.sagaId));
+  }
+}
+
+/** The parts a Longhaul row varies; the rest is in-memory. */
+export type LonghaulParts = Pick<EndpointOptions, 'transport' | 'sagaStore' | 'timeoutStore'>;
+
+/** Window of sagas in flight for `concurrency`. */
+export const windowFor = (concurrency: number): number => concurrency * 4;
+
+/** Counts of the messages in a broker queue (for the end-of-run depth check). */
+export async function queueDepths(queues: readonly string[]): Promise<Record<string, number>> {
+  const connection = await amqp.connect(RABBITMQ_URL);
+  const depths: Record<string, number> = {};
+  try {
+    for (const queue of queues) {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        depths[queue] = (await channel.checkQueue(queue)).messageCount;
+        await channel.close();
+      } catch {
+        depths[queue] = Number.NaN;
+      }
+    }
+  } finally {
+    await connection.close();
+  }
+  return depths;
+}
+
+/** Problems with end-of-run queue depths (every queue must be empty). */
+export function depthProblems(depths: Record<string, number>): string[] {
+  return Object.entries(depths)
+    .filter(([, count]) => count !== 0)
+    .map(([queue, count]) => `queue ${queue} holds ${count} message(s) at the end`);
+}
+
+/**
+ * Runs workload S once on a fresh Longhaul endpoint built from `parts`. With a RabbitMqTransport,
+ * also checks the endpoint and error queues are empty at the end and deletes the topology.
+ */
+export async function runLonghaulS(
+  n: number,
+  concurrency: number,
+  parts: LonghaulParts = {},
+  options: {
+    /** Called with the endpoint's saga store before it starts (to load instances). */
+    sagaStoreBefore?: (store: SagaStore) => Promise<void>;
+    /** Closes the transport and stores at the end. @defaultValue true */
+    close?: boolean;
+  } = {},
+): Promise<Sample> {
+  const envelopeIds = new Set<string>();
+  let next = 0;
+  const run = randomUUID().slice(0, 8);
+  const startOne = (): void => {
+    if (next >= n) return;
+    const sagaId = `s-${run}-${next++}`;
+    t.produced(sagaId, 'started');
+    endpoint.bus.publish(new Started(sagaId)).catch((error: unknown) => {
+      console.error(`bench: publishing ${sagaId} failed`, error);
+    });
+  };
+  const t = new SagaTracker(n, startOne);
+  const endpoint: Endpoint = new Endpoint({
+    name: 'bench-s',
+    sagas: [WorkloadSaga],
+    handlers: [DoStepHandler],
+    ...parts,
+    logger: silentLogger,
+    concurrency,
+    onHandled: (h) => {
+      envelopeIds.add(h.envelope.id);
+      if (h.envelope.body instanceof StepDone && h.sagas.length > 0) t.complete(h.envelope.body.sagaId);
+    },
+  });
+  if (options.sagaStoreBefore) await options.sagaStoreBefore(endpoint.sagaStore);
+  current = t;
+  await endpoint.start();
+  const problems: string[] = [];
+  let depths: Record<string, number> = {};
+  try {
+    t.startedAt = performance.now();
+    for (let i = 0; i < Math.min(windowFor(concurrency), n); i++) startOne();
+    if (!(await t.finished())) problems.push(`not finished within ${RUN_LIMIT_MS} ms`);
+  } finally {
+    await endpoint.stop();
+    current = undefined;
+    if (endpoint.transport instanceof RabbitMqTransport) {
+      const names = endpoint.transport.names;
+      depths = await queueDepths([names.queue('bench-s'), names.errorQueue('bench-s')]);
+      problems.push(...depthProblems(depths));
+      await endpoint.transport.deleteDeclaredTopology();
+    }
+    if (options.close ?? true) await endpoint.close();
+  }
+  if (envelopeIds.size !== MESSAGES_PER_SAGA * n)
+    problems.push(
+      `onHandled saw ${envelopeIds.size} distinct envelope ids, expected ${MESSAGES_PER_SAGA * n}`,
+    );
+  return t.sample(problems, { window: windowFor(concurrency) });
+}
+
+/** A fresh RabbitMqTransport with its own prefix (its topology is deleted after the run). */
+export function benchTransport(queueType: 'classic' | 'quorum', prefetch: number): RabbitMqTransport {
+  return new RabbitMqTransport({
+    url: RABBITMQ_URL,
+    prefix: `bench-${randomUUID().slice(0, 8)}.`,
+    queueType,
+    prefetch,
+    logger: silentLogger,
+  });
+}

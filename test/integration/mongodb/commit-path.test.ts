@@ -4,8 +4,7 @@
  * a document that cannot be decoded.
  */
 import { randomUUID } from 'node:crypto';
-import { type MongoClient } from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ConcurrencyError,
   Endpoint,
@@ -21,7 +20,7 @@ import {
   StartedBy,
 } from '../../../src/index.js';
 import { MongoSagaStore } from '../../../src/persistence/mongodb/index.js';
-import { databaseFor, rawClient, storeOptions } from './support.js';
+import { databaseFor, suiteFixture, storeOptions } from './support.js';
 
 @Event('mongo-commit.Increment')
 class Increment {
@@ -81,18 +80,8 @@ class LoadBarrierStore extends MongoSagaStore {
 }
 
 describe('MongoDB saga store on the commit path', () => {
-  let raw: MongoClient;
-  const cleanup: (() => Promise<void>)[] = [];
-
-  beforeAll(async () => {
-    raw = await rawClient();
-  });
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-  });
-  afterAll(async () => {
-    await raw?.close();
-  });
+  const fixture = suiteFixture();
+  const cleanup = fixture.cleanup;
 
   async function start(
     store: MongoSagaStore,
@@ -118,7 +107,7 @@ describe('MongoDB saga store on the commit path', () => {
     cleanup.push(async () => {
       await endpoint.stop();
       await store.close();
-      await raw.db(database).dropDatabase();
+      await fixture.raw.db(database).dropDatabase();
     });
     return { endpoint, transport, handled };
   }
@@ -161,7 +150,7 @@ describe('MongoDB saga store on the commit path', () => {
 
     // All ten loaded "no instance" and inserted: the unique indexes let one insert through.
     expect(store.insertConflicts).toBe(9);
-    const docs = await raw
+    const docs = await fixture.raw
       .db(database)
       .collection(store.collectionName)
       .find({ sagaType: 'MongoCounter', correlationKey: 'c-2' })
@@ -179,7 +168,7 @@ describe('MongoDB saga store on the commit path', () => {
     await store.init();
     cleanup.push(async () => {
       await store.close();
-      await raw.db(database).dropDatabase();
+      await fixture.raw.db(database).dropDatabase();
     });
     const at = new Date('2026-05-01T00:00:00Z');
     const results = await Promise.allSettled(
@@ -205,7 +194,7 @@ describe('MongoDB saga store on the commit path', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConcurrencyError);
     expect(
-      await raw.db(database).collection(store.collectionName).countDocuments({ sagaType: 'Direct' }),
+      await fixture.raw.db(database).collection(store.collectionName).countDocuments({ sagaType: 'Direct' }),
     ).toBe(1);
   });
 
@@ -220,7 +209,7 @@ describe('MongoDB saga store on the commit path', () => {
       const { endpoint, transport } = await start(store, database, 4);
       await endpoint.bus.publish(new Increment('c-3', 1));
       await transport.whenIdle();
-      const collection = raw.db(database).collection(store.collectionName);
+      const collection = fixture.raw.db(database).collection(store.collectionName);
       await collection.updateOne({ sagaType: 'MongoCounter', correlationKey: 'c-3' }, corrupt);
       const before = await collection.findOne({ sagaType: 'MongoCounter', correlationKey: 'c-3' });
 

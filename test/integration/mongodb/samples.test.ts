@@ -2,8 +2,7 @@
  * Both samples end to end on the MongoDB saga and timeout stores (gated test store) with the
  * in-memory transport and a virtual clock that fires their timeouts.
  */
-import { type MongoClient } from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Endpoint,
   Headers,
@@ -31,7 +30,7 @@ import {
   UserDeleted,
 } from '../../../samples/user-registration/messages.js';
 import { createAccounts } from '../../../samples/user-registration/setup.js';
-import { databaseFor, eventually, rawClient, storeOptions } from './support.js';
+import { databaseFor, eventually, suiteFixture, storeOptions } from './support.js';
 
 interface Rig {
   clock: VirtualClock;
@@ -42,17 +41,8 @@ interface Rig {
 }
 
 describe('samples on the MongoDB stores', () => {
-  let raw: MongoClient;
-  const cleanup: (() => Promise<void>)[] = [];
-  beforeAll(async () => {
-    raw = await rawClient();
-  });
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-  });
-  afterAll(async () => {
-    await raw?.close();
-  });
+  const fixture = suiteFixture();
+  const cleanup = fixture.cleanup;
 
   function rig(): Rig {
     const database = databaseFor('samples');
@@ -63,7 +53,7 @@ describe('samples on the MongoDB stores', () => {
     cleanup.push(async () => {
       await sagaStore.close();
       await timeoutStore.close();
-      await raw.db(database).dropDatabase();
+      await fixture.raw.db(database).dropDatabase();
     });
     return {
       clock,

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type MongoStoreOptions } from '../../../src/persistence/mongodb/index.js';
 import { silentLogger } from '../../../src/index.js';
 
@@ -37,4 +38,29 @@ export async function eventually(check: () => Promise<boolean> | boolean, ms = 2
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/**
+ * Registers a suite's hooks: one raw driver client for the suite, and cleanup steps that run (last
+ * first) after each test. Read `raw` inside tests.
+ */
+export function suiteFixture(): { readonly raw: MongoClient; readonly cleanup: (() => Promise<void>)[] } {
+  let client: MongoClient | undefined;
+  const cleanup: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    client = await rawClient();
+  });
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+  return {
+    get raw(): MongoClient {
+      if (!client) throw new Error('the raw client is only available inside tests');
+      return client;
+    },
+    cleanup,
+  };
 }

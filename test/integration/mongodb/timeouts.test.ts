@@ -3,13 +3,12 @@
  * schedulers racing over many due timeouts, a claimer that dies holding leases, far-away timeouts,
  * and a stored timeout that cannot be decoded.
  */
-import { type MongoClient } from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ClaimedTimeout, systemClock, silentLogger, type Logger } from '../../../src/index.js';
 import { TimeoutScheduler } from '../../../src/timeouts/scheduler.js';
 import { type TimeoutRecord } from '../../../src/timeouts/timeout-store.js';
 import { MongoTimeoutStore } from '../../../src/timeouts/mongodb/index.js';
-import { databaseFor, eventually, rawClient, storeOptions } from './support.js';
+import { databaseFor, eventually, suiteFixture, storeOptions } from './support.js';
 
 const DAY = 86_400_000;
 
@@ -25,18 +24,8 @@ function timeout(id: string, dueAt: Date, sagaId = 's-1'): TimeoutRecord {
 }
 
 describe('MongoDB timeout store with schedulers', () => {
-  let raw: MongoClient;
-  const cleanup: (() => Promise<void>)[] = [];
-
-  beforeAll(async () => {
-    raw = await rawClient();
-  });
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-  });
-  afterAll(async () => {
-    await raw?.close();
-  });
+  const fixture = suiteFixture();
+  const cleanup = fixture.cleanup;
 
   /** Stores sharing one database, each with its own client (as separate processes would). */
   let database = '';
@@ -50,7 +39,7 @@ describe('MongoDB timeout store with schedulers', () => {
     const name = database;
     cleanup.push(async () => {
       for (const store of list) await store.close();
-      await raw.db(name).dropDatabase();
+      await fixture.raw.db(name).dropDatabase();
     });
     return list;
   }
@@ -148,7 +137,7 @@ describe('MongoDB timeout store with schedulers', () => {
     const now = Date.now();
     await store.schedule(timeout('broken', new Date(now - 2000)));
     await store.schedule(timeout('fine', new Date(now - 1000)));
-    await raw
+    await fixture.raw
       .db(database)
       .collection<{ _id: string }>(store.collectionName)
       .updateOne({ _id: 'broken' }, { $set: { message: 'not a message' } });

@@ -32,7 +32,12 @@ function collections(): { effects: Collection<EffectDocument>; suppressed: Colle
   const database = process.env.LH_DATABASE;
   if (!url || !database) throw new Error('LH_MONGODB_URL and LH_DATABASE must be set');
   if (!client) {
-    client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, serverMonitoringMode: monitoring() });
+    client = new MongoClient(url, {
+      serverSelectionTimeoutMS: 10_000,
+      serverMonitoringMode: monitoring(),
+      socketTimeoutMS: 15_000,
+      connectTimeoutMS: 5_000,
+    });
     watchClient(client, 'ledger', (line) =>
       process.stderr.write(`${new Date().toISOString()} ledger ${line}\n`),
     );

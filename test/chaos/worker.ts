@@ -112,6 +112,10 @@ class ArmableTimeoutStore extends MongoTimeoutStore {
 const client = new MongoClient(env('LH_MONGODB_URL'), {
   serverSelectionTimeoutMS: 5000,
   serverMonitoringMode: monitoring(),
+  // A connection to a store that restarted can stay open and silent: fail such operations
+  // instead of waiting forever, so retries reach the new server.
+  socketTimeoutMS: 15_000,
+  connectTimeoutMS: 5_000,
 });
 watchClient(client, 'store', (line) => write('INFO', line));
 const mongo = { client, database: env('LH_DATABASE') };

@@ -9,6 +9,7 @@ import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Endpoint, type Handler, HandlerFor, RabbitMqTransport, silentLogger } from '../../../src/index.js';
 import { MongoSagaStore } from '../../../src/persistence/mongodb/index.js';
+import { eventually as until } from '../../conformance/transport.js';
 import { MpCompleted, MpStarted, TwoSteps } from './scenario.js';
 
 const rabbitUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -58,14 +59,6 @@ async function startWorker(r: Run, name: string): Promise<ChildProcess> {
     child.once('exit', (code) => reject(new Error(`worker ${name} exited with ${code} before it was ready`)));
   });
   return child;
-}
-
-async function until(predicate: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The test process's own endpoint: publishes, observes completions, reads the store. */

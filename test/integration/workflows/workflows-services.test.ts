@@ -31,6 +31,7 @@ import {
   runs,
   Sleeper,
 } from '../../workflows/fixtures.js';
+import { eventually } from '../../conformance/transport.js';
 
 const tag = randomUUID().slice(0, 8);
 const mongoUrl = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
@@ -69,13 +70,8 @@ afterAll(async () => {
 
 const result = (id: string) => client.result(id, { timeout: '60s', pollInterval: '100ms' });
 
-async function until(predicate: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = (predicate: () => Promise<boolean>, what: string): Promise<void> =>
+  eventually(predicate, 60_000, what);
 
 describe('durable workflows on RabbitMQ + FerretDB', () => {
   it('runs three activities; a second start with the same id keeps the one instance', async () => {

@@ -13,6 +13,8 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/signal"
 	"syscall"
@@ -31,7 +33,12 @@ func main() {
 	noGate := flag.Bool("no-gate", false, "FerretDB itself listens on -listen (no write serialization)")
 	ping := flag.String("ping", "", "only ping the server at this address; exit status 0 if it answers ok")
 	verbose := flag.Bool("v", false, "show FerretDB's warnings and errors (it logs every failed command)")
+	pprofAddr := flag.String("pprof", "", "optional address serving Go's /debug/pprof (where FerretDB spends its CPU)")
 	flag.Parse()
+
+	if *pprofAddr != "" {
+		go func() { log.Print(http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 
 	if *ping != "" {
 		if err := Ping(*ping, 3*time.Second); err != nil {

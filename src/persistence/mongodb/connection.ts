@@ -9,6 +9,7 @@ import {
 import { ConfigurationError } from '../../errors.js';
 import { type Duration, toMillis } from '../../util/duration.js';
 import { consoleLogger, type Logger } from '../../util/logger.js';
+import { installDriverGuard } from './driver-guard.js';
 import { MongoStoreUnavailableError } from './errors.js';
 
 /**
@@ -94,6 +95,8 @@ export class MongoConnection {
     if (typeof logger?.warn !== 'function') {
       throw new ConfigurationError('logger', 'expected a Logger (debug, info, warn, error)');
     }
+    // A network close at the wrong moment can hang a driver command forever (driver-guard.ts).
+    installDriverGuard();
     this.collectionName = collection;
     this.logger = logger;
     this.owned = options.client === undefined;

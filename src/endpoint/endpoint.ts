@@ -236,8 +236,8 @@ export class Endpoint {
         leaseMs: options.timeoutLeaseMs,
       },
     );
-    const outbox = new OutboxDispatcher(this.transport, this.timeoutStore, this.sagaStore, () =>
-      scheduler.poke(),
+    const outbox = new OutboxDispatcher(this.transport, this.timeoutStore, this.sagaStore, (dueAt) =>
+      scheduler.poke(dueAt),
     );
     const sagaDispatcher = new SagaDispatcher({
       store: this.sagaStore,

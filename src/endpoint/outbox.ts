@@ -27,7 +27,8 @@ export class OutboxDispatcher {
     private readonly transport: Transport,
     private readonly timeouts: TimeoutStore,
     private readonly store: SagaStore,
-    private readonly onScheduled: () => void,
+    /** Told the earliest due time of the timeouts a dispatch scheduled. */
+    private readonly onScheduled: (dueAt: Date) => void,
   ) {}
 
   /**
@@ -47,13 +48,15 @@ export class OutboxDispatcher {
     const done = messages.filter((_, i) => results[i]?.status === 'fulfilled').map((e) => e.id);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw new PartialDispatchError(done, failure.reason);
-    let scheduled = false;
+    let earliest: Date | undefined;
     try {
-      await this.applyTimeouts(entries, done, () => (scheduled = true));
+      await this.applyTimeouts(entries, done, (dueAt) => {
+        if (!earliest || dueAt < earliest) earliest = dueAt;
+      });
     } catch (error) {
       throw new PartialDispatchError(done, error);
     } finally {
-      if (scheduled) this.onScheduled();
+      if (earliest) this.onScheduled(earliest);
     }
     return done;
   }
@@ -61,7 +64,7 @@ export class OutboxDispatcher {
   private async applyTimeouts(
     entries: readonly OutboxEntry[],
     done: string[],
-    onSchedule: () => void,
+    onSchedule: (dueAt: Date) => void,
   ): Promise<void> {
     for (const entry of entries) {
       if (entry.operation === 'schedule') {
@@ -74,7 +77,7 @@ export class OutboxDispatcher {
           sagaType: message.headers[Headers.sagaType],
           sagaId: message.headers[Headers.sagaId],
         });
-        onSchedule();
+        onSchedule(entry.dueAt!);
       } else if (entry.operation === 'cancel') {
         await this.timeouts.cancel(entry.timeoutId!);
       }

@@ -23,6 +23,10 @@ export class TimeoutScheduler {
   private abort = new AbortController();
   private wake = new AbortController();
   private loop?: Promise<void>;
+  /** When the current sleep ends (ms since epoch); -Infinity while looking at the store. */
+  private sleepingUntil = -Infinity;
+  /** The earliest due time poked while looking, so the sleep after the look ends by then. */
+  private earliestPoked = Infinity;
 
   constructor(
     private readonly store: TimeoutStore,
@@ -38,9 +42,15 @@ export class TimeoutScheduler {
     this.loop = this.run();
   }
 
-  /** Looks at the store again now (a timeout was just scheduled). */
-  poke(): void {
-    this.wake.abort();
+  /**
+   * A timeout due at `dueAt` was just scheduled: look at the store by then. A look already planned
+   * before `dueAt` is enough, so a timeout due in 15 minutes costs no extra look (each look is a
+   * query, and on FerretDB a scan of the collection). Without `dueAt`, look now.
+   */
+  poke(dueAt?: Date): void {
+    const due = dueAt?.getTime() ?? -Infinity;
+    if (due < this.earliestPoked) this.earliestPoked = due;
+    if (due < this.sleepingUntil) this.wake.abort();
   }
 
   async stop(): Promise<void> {
@@ -78,6 +88,8 @@ export class TimeoutScheduler {
   private async run(): Promise<void> {
     while (!this.abort.signal.aborted) {
       this.wake = new AbortController();
+      this.sleepingUntil = -Infinity;
+      this.earliestPoked = Infinity;
       let sleepMs = this.options.pollIntervalMs;
       try {
         const { claimed } = await this.runOnce();
@@ -91,6 +103,9 @@ export class TimeoutScheduler {
         this.logger.error('timeout scheduler failed to read the store', { error: (error as Error).message });
       }
       if (this.abort.signal.aborted) break;
+      const now = this.clock.now().getTime();
+      sleepMs = Math.max(0, Math.min(sleepMs, this.earliestPoked - now));
+      this.sleepingUntil = now + sleepMs;
       await this.clock.sleep(sleepMs, AbortSignal.any([this.abort.signal, this.wake.signal]));
     }
   }

@@ -13,6 +13,8 @@ import {
   VirtualClock,
 } from '../../src/index.js';
 import { TimeoutScheduler } from '../../src/timeouts/scheduler.js';
+import { type ClaimedTimeout } from '../../src/timeouts/timeout-store.js';
+import { yieldToEventLoop } from '../../src/util/clock.js';
 import { emitted, startEndpoint } from '../support/endpoint.js';
 
 @Event('tm.Started')
@@ -185,5 +187,60 @@ describe('timeouts', () => {
     expect(delivered).toHaveLength(50);
     expect(new Set(delivered).size).toBe(50);
     expect(store.size).toBe(0);
+  });
+
+  it('a scheduled timeout wakes the scheduler only if it falls due before its next planned look', async () => {
+    const clock = new VirtualClock();
+    let looks = 0;
+    class CountingStore extends InMemoryTimeoutStore {
+      override claimDue(now: Date, limit: number, owner: string, leaseMs: number): Promise<ClaimedTimeout[]> {
+        looks++;
+        return super.claimDue(now, limit, owner, leaseMs);
+      }
+    }
+    const store = new CountingStore();
+    const delivered: string[] = [];
+    const scheduler = new TimeoutScheduler(
+      store,
+      async (t) => void delivered.push(t.id),
+      clock,
+      silentLogger,
+      {
+        pollIntervalMs: 10_000,
+        batchSize: 10,
+        leaseMs: 30_000,
+      },
+    );
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 5; i++) await yieldToEventLoop();
+    };
+    const schedule = async (id: string, inMs: number): Promise<void> => {
+      const dueAt = new Date(clock.now().getTime() + inMs);
+      await store.schedule({
+        id,
+        dueAt,
+        destination: 'x',
+        message: { messageId: id, headers: {}, body: '{}' },
+      });
+      scheduler.poke(dueAt);
+      await settle();
+    };
+    scheduler.start();
+    await settle();
+    expect(looks).toBe(1); // the first look, then asleep until +10 s
+
+    await schedule('in-an-hour', 3_600_000);
+    expect(looks).toBe(1); // the look planned at +10 s comes first: no extra query
+
+    await schedule('in-2s', 2000);
+    expect(looks).toBe(2); // due before the planned look: looked again, now sleeps until +2 s
+    await clock.advance('2s');
+    await settle();
+    expect(delivered).toEqual(['in-2s']);
+
+    scheduler.poke(); // no due time: look now
+    await settle();
+    expect(looks).toBe(4);
+    await scheduler.stop();
   });
 });

@@ -91,6 +91,39 @@ export function watchClient(mongo: MongoClient, name: string, log: (line: string
     ),
   );
   mongo.on('serverHeartbeatFailed', (e) => log(`${name} heartbeat failed: ${e.failure.message}`));
+  // A server that stays Unknown for 15 s is how the driver hang of driver-guard.ts showed itself;
+  // log what its monitor is doing (driver internals, read defensively) for the next such hunt.
+  let unknownSince: number | undefined;
+  let reported = false;
+  mongo.on('serverDescriptionChanged', (e) => {
+    if (e.newDescription.type !== 'Unknown') [unknownSince, reported] = [undefined, false];
+    else unknownSince ??= Date.now();
+  });
+  setInterval(() => {
+    if (unknownSince === undefined || reported || Date.now() - unknownSince < 15_000) return;
+    reported = true;
+    log(`${name} server Unknown for 15 s; monitor: ${JSON.stringify(monitorState(mongo))}`);
+  }, 2000).unref();
+}
+
+interface MonitorInternals {
+  s?: { state?: string };
+  monitorId?: { toJSON?: () => unknown };
+  connection?: { closed?: boolean; socket?: { destroyed?: boolean }; error?: { message?: string } } | null;
+}
+
+/** The first server's monitor state (undefined fields if the driver's internals differ). */
+function monitorState(mongo: MongoClient): Record<string, unknown> {
+  const topology = (mongo as unknown as { topology?: { s?: { servers?: Map<string, unknown> } } }).topology;
+  const server = [...(topology?.s?.servers?.values() ?? [])][0] as { monitor?: MonitorInternals } | undefined;
+  const monitor = server?.monitor;
+  return {
+    state: monitor?.s?.state,
+    interval: monitor?.monitorId?.toJSON?.(),
+    connectionClosed: monitor?.connection?.closed,
+    socketDestroyed: monitor?.connection?.socket?.destroyed,
+    connectionError: monitor?.connection?.error?.message,
+  };
 }
 
 export async function closeLedger(): Promise<void> {

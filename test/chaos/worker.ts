@@ -136,8 +136,10 @@ const endpoint = new Endpoint({
   logger,
   onHandled,
   recoverability: { immediateRetries: 2, delays: ['1s', '5s', '20s'] },
-  timeouts: { pollInterval: '200ms', lease: '5s' },
-  outbox: { sweepInterval: '1s', lease: '3s' },
+  // The default poll (1s) and a sweep twice as often as the default (LH_CHAOS_POLL/SWEEP to vary):
+  // each look is a scan on FerretDB, and 200ms/1s with three workers kept its CPU busy scanning.
+  timeouts: { pollInterval: process.env.LH_CHAOS_POLL ?? '1s', lease: '5s' },
+  outbox: { sweepInterval: process.env.LH_CHAOS_SWEEP ?? '5s', lease: '3s' },
 });
 
 await endpoint.start();

@@ -126,9 +126,11 @@ export class RabbitMqErrorQueues {
   private describe(endpoint: string, message: GetMessage): ErrorQueueMessage {
     const wire = wireOf(message);
     const { headers } = wire;
-    const brokerReason = (message.properties.headers as Record<string, unknown> | undefined)?.[
-      'x-first-death-reason'
-    ];
+    // Own property only: amqplib decodes header tables into plain objects (a `__proto__` key…).
+    const brokerHeaders = (message.properties.headers ?? {}) as Record<string, unknown>;
+    const brokerReason = Object.hasOwn(brokerHeaders, 'x-first-death-reason')
+      ? brokerHeaders['x-first-death-reason']
+      : undefined;
     const attempts = Number.parseInt(headers[Headers.errorAttempts] ?? '', 10);
     return {
       ...wire,

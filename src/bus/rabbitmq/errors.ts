@@ -16,9 +16,16 @@ export class RabbitMqConnectionError extends LonghaulError {
   }
 }
 
-/** The broker refused (nacked) a publish, or it was not confirmed in time. Retryable. */
+/**
+ * The broker refused (nacked) a publish, it was not confirmed in time, its channel kept closing, or
+ * the user may not write to the exchange (`access-refused`, not tried again). Retryable as a message.
+ */
 export class RabbitMqPublishError extends LonghaulError {
-  constructor(code: 'nacked' | 'timeout' | 'channel-closed', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'nacked' | 'timeout' | 'channel-closed' | 'access-refused',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`rabbitmq/${code}`, message, options);
   }
 }

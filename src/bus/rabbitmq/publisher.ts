@@ -2,7 +2,7 @@ import { type ConfirmChannel, type Message, type Options } from 'amqplib';
 import { UnroutableError } from '../../errors.js';
 import { type Logger } from '../../util/logger.js';
 import { type ConnectionManager } from './connection.js';
-import { RabbitMqPublishError, TransportClosedError } from './errors.js';
+import { RabbitMqPublishError, replyCodeOf, TransportClosedError } from './errors.js';
 
 /** Where a message goes: an exchange and routing key (`''` and a queue name for one queue). */
 export interface PublishTarget {
@@ -91,6 +91,14 @@ export class ConfirmPublisher {
           );
         }
         if (this.connection.isClosed) throw new TransportClosedError();
+        if (last.kind === 'lost' && replyCodeOf(last.error) === 403) {
+          // ACCESS_REFUSED: the user may not write there; a new channel would be refused alike.
+          throw new RabbitMqPublishError(
+            'access-refused',
+            `RabbitMQ refused message ${id} to ${target.describe}: ${(last.error as Error).message}`,
+            { cause: last.error },
+          );
+        }
       }
       const cause = last.kind === 'lost' ? last.error : undefined;
       throw new RabbitMqPublishError(

@@ -1,9 +1,11 @@
 /** Publisher confirms: pipelined publishes with flow control, and a broker nack seen by the caller. */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Headers, type WireMessage } from '../../../src/index.js';
+import { Headers, type Logger, type WireMessage } from '../../../src/index.js';
 import { RabbitMqPublishError } from '../../../src/bus/rabbitmq/index.js';
-import { dropConnections, eventually, queueDepth, rawChannel, TestBed } from './support.js';
+import { dropConnections, eventually, queueDepth, rawChannel, TestBed, url } from './support.js';
 
 function wire(size: number): WireMessage {
   const id = randomUUID();
@@ -68,5 +70,37 @@ describe('RabbitMQ publisher', () => {
       await eventually(() => ids.size === 500, 'every message in the queue', 5_000);
     });
     expect([...ids].sort()).toEqual(messages.map((m) => m.messageId).sort());
+  });
+
+  it('gives up at once, with a clear error, on a publish the user may not write (403 ACCESS_REFUSED)', async () => {
+    const rabbitmqctl = (...args: string[]): Promise<unknown> =>
+      promisify(execFile)('rabbitmqctl', ['-q', ...args], { timeout: 20_000 });
+    const user = `lh_readonly_${randomUUID().slice(0, 8)}`;
+    await rabbitmqctl('add_user', user, 'readonly-secret');
+    try {
+      // May declare and read anything, write nowhere (not even the default exchange).
+      await rabbitmqctl('set_permissions', '-p', '/', user, '.*', '^$', '.*');
+      await bed.transport().declareEndpoint({ name: 'sink', subscriptions: [] });
+      const warnings: string[] = [];
+      const logger: Logger = {
+        debug: () => {},
+        info: () => {},
+        warn: (message) => void warnings.push(message),
+        error: () => {},
+      };
+      const at = new URL(url);
+      at.username = user;
+      at.password = 'readonly-secret';
+      const readOnly = bed.transport({ url: at.href, logger });
+      const refused = readOnly.send(wire(10), 'sink');
+      await expect(refused).rejects.toBeInstanceOf(RabbitMqPublishError);
+      await expect(refused).rejects.toMatchObject({ code: 'rabbitmq/access-refused' });
+      await expect(refused).rejects.toThrow(/ACCESS_REFUSED/);
+      // One refusal, not three channels opened and refused alike.
+      expect(warnings.filter((w) => w === 'RabbitMQ closed the publish channel')).toHaveLength(1);
+      expect(await queueDepth(bed.queue('sink'))).toBe(0);
+    } finally {
+      await rabbitmqctl('delete_user', user).catch(() => undefined);
+    }
   });
 });

@@ -150,3 +150,28 @@ describe.each(['classic', 'quorum'] as QueueType[])('RabbitMQ recoverability (%s
     await eventually(() => attempts.length === 1, 'a good message after the poison');
   });
 });
+
+describe('error queue listing', () => {
+  let bed: TestBed;
+  beforeEach(() => (bed = new TestBed()));
+  afterEach(() => bed.dispose());
+
+  it("takes the broker's dead-letter reason from the message's own headers only", async () => {
+    const transport = bed.transport();
+    await transport.declareEndpoint({ name: 'parked', subscriptions: [] });
+    const queue = `${bed.queue('parked')}.error`;
+    await rawChannel(async (channel) => {
+      const publish = (messageId: string, headers: Record<string, unknown>): boolean =>
+        channel.sendToQueue(queue, Buffer.from('{}'), { messageId, headers, persistent: true });
+      publish('dead-lettered', { 'x-first-death-reason': 'expired' });
+      // amqplib decodes a `__proto__` table key into the headers object's prototype.
+      publish('forged', { ['__proto__']: { 'x-first-death-reason': 'forged' } });
+      await channel.waitForConfirms();
+    });
+    await eventually(async () => (await transport.errorQueues.count('parked')) === 2, 'two parked');
+    const reasons = Object.fromEntries(
+      (await transport.errorQueues.list('parked')).map((m) => [m.messageId, m.reason]),
+    );
+    expect(reasons).toEqual({ 'dead-lettered': 'rabbitmq/expired', forged: 'unknown' });
+  });
+});

@@ -27,6 +27,13 @@ export class TimeoutScheduler {
   private sleepingUntil = -Infinity;
   /** The earliest due time poked while looking, so the sleep after the look ends by then. */
   private earliestPoked = Infinity;
+  /**
+   * The earliest due time in the store as last read (or poked since; Infinity: none), so an idle
+   * look need not ask again while it lies ahead: timeouts this process schedules lower it, those of
+   * other processes are their schedulers' to deliver, and any left due by a dead one is claimed by
+   * the next look.
+   */
+  private knownNextDue = -Infinity;
 
   constructor(
     private readonly store: TimeoutStore,
@@ -50,6 +57,7 @@ export class TimeoutScheduler {
   poke(dueAt?: Date): void {
     const due = dueAt?.getTime() ?? -Infinity;
     if (due < this.earliestPoked) this.earliestPoked = due;
+    if (due < this.knownNextDue) this.knownNextDue = due;
     if (due < this.sleepingUntil) this.wake.abort();
   }
 
@@ -94,11 +102,11 @@ export class TimeoutScheduler {
       try {
         const { claimed } = await this.runOnce();
         if (claimed === this.options.batchSize) continue; // a full batch: more may be due
-        const next = await this.store.nextDueAt();
-        if (next) {
-          const until = next.getTime() - this.clock.now().getTime();
-          if (until > 0) sleepMs = Math.min(sleepMs, until);
+        if (claimed > 0 || this.knownNextDue <= this.clock.now().getTime()) {
+          this.knownNextDue = (await this.store.nextDueAt())?.getTime() ?? Infinity;
         }
+        const until = this.knownNextDue - this.clock.now().getTime();
+        if (until > 0) sleepMs = Math.min(sleepMs, until);
       } catch (error) {
         this.logger.error('timeout scheduler failed to read the store', { error: (error as Error).message });
       }

@@ -192,10 +192,15 @@ describe('timeouts', () => {
   it('a scheduled timeout wakes the scheduler only if it falls due before its next planned look', async () => {
     const clock = new VirtualClock();
     let looks = 0;
+    let peeks = 0;
     class CountingStore extends InMemoryTimeoutStore {
       override claimDue(now: Date, limit: number, owner: string, leaseMs: number): Promise<ClaimedTimeout[]> {
         looks++;
         return super.claimDue(now, limit, owner, leaseMs);
+      }
+      override nextDueAt(): Promise<Date | undefined> {
+        peeks++;
+        return super.nextDueAt();
       }
     }
     const store = new CountingStore();
@@ -241,6 +246,19 @@ describe('timeouts', () => {
     scheduler.poke(); // no due time: look now
     await settle();
     expect(looks).toBe(4);
+
+    // Idle looks every 10 s claim nothing and do not ask for the next due time again: it is known
+    // (the hour-away timeout) until it passes.
+    const peeksBefore = peeks;
+    for (let i = 0; i < 3; i++) {
+      await clock.advance('10s');
+      await settle();
+    }
+    expect(looks).toBe(7);
+    expect(peeks).toBe(peeksBefore);
+    await clock.advance('1h');
+    await settle();
+    expect(delivered).toEqual(['in-2s', 'in-an-hour']);
     await scheduler.stop();
   });
 });

@@ -21,42 +21,50 @@ export function expectedEffects(orderId: string): EffectKind[] {
 }
 
 export interface Snapshot {
-  sagas: number;
-  activeSagas: number;
-  effects: number;
-  outboxPending: number;
-  timeoutsLeft: number;
   queued: number;
   errorQueue: number;
+  /** The store's counts, read only once the queues are empty (on FerretDB each count is a scan). */
+  store?: {
+    sagas: number;
+    activeSagas: number;
+    effects: number;
+    outboxPending: number;
+    timeoutsLeft: number;
+  };
 }
 
-/** Cheap counts, polled until the run settles. */
+/** The queues' depths, and the store's counts when the queues are empty; polled until the run settles. */
 export async function snapshot(db: Db, broker: ChaosBroker): Promise<Snapshot> {
-  const sagas = db.collection('longhaul_sagas');
   const depths = await broker.queueDepths();
   const errorQueue = Object.entries(depths)
     .filter(([name]) => name.endsWith('.error'))
     .reduce((sum, [, n]) => sum + n, 0);
+  const queued = Object.values(depths).reduce((sum, n) => sum + n, 0) - errorQueue;
+  if (queued > 0) return { queued, errorQueue };
+  const sagas = db.collection('longhaul_sagas');
   return {
-    sagas: await sagas.countDocuments({ sagaType: SAGA_TYPE }),
-    activeSagas: await sagas.countDocuments({ sagaType: SAGA_TYPE, status: 'active' }),
-    effects: await db.collection(EFFECTS).countDocuments({}),
-    outboxPending: await sagas.countDocuments({ outboxSince: { $exists: true } }),
-    timeoutsLeft: await db.collection('longhaul_timeouts').countDocuments({}),
-    queued: Object.values(depths).reduce((sum, n) => sum + n, 0) - errorQueue,
+    queued,
     errorQueue,
+    store: {
+      sagas: await sagas.countDocuments({ sagaType: SAGA_TYPE }),
+      activeSagas: await sagas.countDocuments({ sagaType: SAGA_TYPE, status: 'active' }),
+      effects: await db.collection(EFFECTS).countDocuments({}),
+      outboxPending: await sagas.countDocuments({ outboxSince: { $exists: true } }),
+      timeoutsLeft: await db.collection('longhaul_timeouts').countDocuments({}),
+    },
   };
 }
 
 export function settled(s: Snapshot, orders: readonly string[]): boolean {
   const effects = orders.reduce((sum, id) => sum + expectedEffects(id).length, 0);
   return (
-    s.sagas >= orders.length &&
-    s.activeSagas === 0 &&
-    s.effects >= effects &&
-    s.outboxPending === 0 &&
-    s.timeoutsLeft === 0 &&
-    s.queued === 0
+    s.queued === 0 &&
+    s.store !== undefined &&
+    s.store.sagas >= orders.length &&
+    s.store.activeSagas === 0 &&
+    s.store.effects >= effects &&
+    s.store.outboxPending === 0 &&
+    s.store.timeoutsLeft === 0
   );
 }
 

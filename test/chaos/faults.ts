@@ -147,8 +147,10 @@ async function injectDuplicates(ctx: FaultContext, tally: FaultTally): Promise<v
   }
   const effects = ctx.db.collection<EffectDocument>(EFFECTS);
   for (const kind of ['charge', 'ship', 'completed'] as const) {
-    const recent = await effects.find({ kind }).sort({ at: -1 }).limit(300).toArray();
-    for (const effect of sample(recent, 10, random)) {
+    // No sort: on FerretDB a sorted read decodes the whole (growing) ledger; an unsorted one stops
+    // after 300. Re-sending old effects' messages tests the same suppression.
+    const applied = await effects.find({ kind }).limit(300).toArray();
+    for (const effect of sample(applied, 10, random)) {
       const messageId = effect._id;
       if (kind === 'charge') {
         const total = ctx.placed.get(effect.orderId) ?? 1;

@@ -278,6 +278,15 @@ async function cleanup(): Promise<void> {
   await step('store', () => store.stop());
 }
 
+// Asked to stop (a CI backstop, Ctrl-C): no worker may outlive the run.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    log(`chaos: ${signal}: killing the workers and exiting`);
+    for (const w of allWorkers) if (w.alive) w.child.kill('SIGKILL');
+    process.exit(1);
+  });
+}
+
 try {
   await main();
 } catch (error) {

@@ -35,17 +35,24 @@ export interface PlannedFault {
 }
 
 /**
- * Every kind at least once, more in longer runs, at random moments of the fault window (`seconds`).
+ * Every kind at least once, more in longer runs, at random moments of the fault window (`seconds`):
+ * one per 30/40/60/15/60 s of each kind, times `spacing` (the long run uses 3: at spacing 1 a
+ * 15-minute run kills a worker every few seconds, faster than a replacement gets going).
  * Scheduler kills fall while sagas are still starting, so slow orders' timeouts are coming due.
  */
-export function planFaults(seconds: number, startWindowMs: number, random: () => number): PlannedFault[] {
+export function planFaults(
+  seconds: number,
+  startWindowMs: number,
+  random: () => number,
+  spacing = 1,
+): PlannedFault[] {
   const windowMs = seconds * 1000;
   const per: Record<FaultKind, number> = {
-    'worker-kill': 30,
-    'broker-close': 40,
-    'store-restart': 60,
-    duplicates: 15,
-    'scheduler-kill': 60,
+    'worker-kill': 30 * spacing,
+    'broker-close': 40 * spacing,
+    'store-restart': 60 * spacing,
+    duplicates: 15 * spacing,
+    'scheduler-kill': 60 * spacing,
   };
   const plan: PlannedFault[] = [];
   for (const kind of FAULT_KINDS) {

@@ -1,5 +1,5 @@
 /**
- * The chaos harness: `npm run chaos -- --sagas N --workers K --seconds S [--seed X]`.
+ * The chaos harness: `npm run chaos -- --sagas N --workers K --seconds S [--seed X] [--fault-spacing F]`.
  *
  * Starts its own FerretDB (scripts/test-store.sh on --store-port/+1) and RabbitMQ vhost, K worker
  * processes running the chaos order saga and its handlers on one endpoint queue, then starts N
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     overdue: { type: 'string', default: '2s' },
     'store-port': { type: 'string', default: process.env.LONGHAUL_CHAOS_STORE_PORT ?? '27028' },
     'quiesce-timeout': { type: 'string', default: '600' },
+    'fault-spacing': { type: 'string', default: '1' },
     keep: { type: 'boolean', default: false },
   },
   allowPositionals: false,
@@ -64,7 +65,9 @@ const orders = Array.from({ length: N }, (_, i) =>
   random() < Number(args['slow-fraction']) ? `${SLOW}${i}` : `o-${i}`,
 );
 const startWindowMs = Math.round(S * 700);
-const plan = planFaults(S, startWindowMs, random);
+const spacing = Number(args['fault-spacing']);
+if (!(spacing >= 1)) throw new Error(`bad argument fault-spacing: ${args['fault-spacing']}`);
+const plan = planFaults(S, startWindowMs, random, spacing);
 
 log(
   `chaos: seed ${seed}, ${N} sagas (${orders.filter((o) => o.startsWith(SLOW)).length} slow), ${K} workers, ${S}s`,
@@ -207,6 +210,7 @@ function report(result: Verdict, time: { seconds: number; afterFaults: number })
     sagaCount: N,
     workers: K,
     seconds: S,
+    faultSpacing: spacing,
     faults: tally.injected,
     schedulerKillsHoldingLeases: tally.schedulerKillsHoldingLeases,
     leasesHeldAtKill: tally.leasesHeldAtKill,

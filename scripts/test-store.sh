@@ -16,6 +16,7 @@
 #   LONGHAUL_STORE_PG_DB        PostgreSQL database (ferretdb) on 127.0.0.1:5432, user postgres
 #   LONGHAUL_STORE_TIMEOUT      seconds to wait for the first ping (60)
 #   LONGHAUL_STORE_VERBOSE=1    FerretDB logs its warnings/errors (every failed command) to the log
+#   LONGHAUL_STORE_SLOW_WRITES=200ms  log writes that hold the write gate longer than that
 #   LONGHAUL_STORE_PPROF=addr   serve Go's /debug/pprof there (e.g. 127.0.0.1:6060: where FerretDB spends its CPU)
 set -euo pipefail
 
@@ -111,6 +112,7 @@ start() {
   esac
   if [[ "${LONGHAUL_STORE_VERBOSE:-}" == 1 ]]; then args+=(-v); fi
   if [[ -n "${LONGHAUL_STORE_PPROF:-}" ]]; then args+=(-pprof "$LONGHAUL_STORE_PPROF"); fi
+  if [[ -n "${LONGHAUL_STORE_SLOW_WRITES:-}" ]]; then args+=(-log-slow-writes "$LONGHAUL_STORE_SLOW_WRITES"); fi
   if [[ "$backend" == postgresql ]]; then
     args+=(-handler postgresql -postgresql-url "$PG_URL")
   else

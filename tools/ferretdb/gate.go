@@ -22,6 +22,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"strings"
 	"sync"
@@ -44,10 +45,14 @@ var writeCommands = map[string]bool{
 	"bulkwrite": true, "committransaction": true, "aborttransaction": true,
 }
 
-// Gate lets one write command at a time through; nil means "no gate".
-type Gate struct{ sem chan struct{} }
+// Gate lets one write command at a time through; nil means "no gate". With
+// slow > 0 it logs each write that held it longer (command name, time held).
+type Gate struct {
+	sem  chan struct{}
+	slow time.Duration
+}
 
-func NewGate() *Gate { return &Gate{sem: make(chan struct{}, 1)} }
+func NewGate(slow time.Duration) *Gate { return &Gate{sem: make(chan struct{}, 1), slow: slow} }
 
 // conn is one proxied client connection; held/waitFor track a write of this
 // connection that holds the gate until the reply with responseTo == waitFor.
@@ -56,12 +61,14 @@ type conn struct {
 	mu      sync.Mutex
 	held    bool
 	waitFor int32
+	since   time.Time
+	command string
 }
 
-func (c *conn) acquire(requestID int32) {
+func (c *conn) acquire(requestID int32, command string) {
 	c.gate.sem <- struct{}{}
 	c.mu.Lock()
-	c.held, c.waitFor = true, requestID
+	c.held, c.waitFor, c.since, c.command = true, requestID, time.Now(), command
 	c.mu.Unlock()
 }
 
@@ -73,6 +80,9 @@ func (c *conn) release(responseTo int32, force bool) {
 	if c.held && (force || responseTo == c.waitFor) {
 		c.held = false
 		<-c.gate.sem
+		if held := time.Since(c.since); c.gate.slow > 0 && held > c.gate.slow {
+			log.Printf("gate: %s held the write gate for %s", c.command, held.Round(time.Millisecond))
+		}
 	}
 }
 
@@ -141,7 +151,8 @@ func (c *conn) forwardRequests(client, server net.Conn) {
 		}
 		gated := c.gate != nil && isWrite(msg)
 		if gated {
-			c.acquire(int32(binary.LittleEndian.Uint32(msg[4:])))
+			name, _ := commandName(msg)
+			c.acquire(int32(binary.LittleEndian.Uint32(msg[4:])), name)
 		}
 		_, err = server.Write(msg)
 		if gated && (err != nil || opFlags(msg)&flagMoreToCome != 0) {

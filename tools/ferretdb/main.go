@@ -34,6 +34,7 @@ func main() {
 	ping := flag.String("ping", "", "only ping the server at this address; exit status 0 if it answers ok")
 	verbose := flag.Bool("v", false, "show FerretDB's warnings and errors (it logs every failed command)")
 	pprofAddr := flag.String("pprof", "", "optional address serving Go's /debug/pprof (where FerretDB spends its CPU)")
+	slowWrite := flag.Duration("log-slow-writes", 0, "log each write that holds the gate longer than this (0: never)")
 	flag.Parse()
 
 	if *pprofAddr != "" {
@@ -89,7 +90,7 @@ func main() {
 		}
 	}
 	if !*noGate {
-		if err := serve(ctx, *listen, backendAddr, NewGate()); err != nil {
+		if err := serve(ctx, *listen, backendAddr, NewGate(*slowWrite)); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -16,6 +16,7 @@
 #   LONGHAUL_STORE_PG_DB        PostgreSQL database (ferretdb) on 127.0.0.1:5432, user postgres
 #   LONGHAUL_STORE_TIMEOUT      seconds to wait for the first ping (60)
 #   LONGHAUL_STORE_VERBOSE=1    FerretDB logs its warnings/errors (every failed command) to the log
+#   LONGHAUL_STORE_PG_SYNC=on   PostgreSQL flushes its WAL on every commit (default off, as MongoDB w:1)
 #   LONGHAUL_STORE_SLOW_WRITES=200ms  log writes that hold the write gate longer than that
 #   LONGHAUL_STORE_PPROF=addr   serve Go's /debug/pprof there (e.g. 127.0.0.1:6060: where FerretDB spends its CPU)
 set -euo pipefail
@@ -82,6 +83,10 @@ ensure_pg() {
   if [[ "$(pg -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != 1 ]]; then
     pg -c "CREATE DATABASE \"$PG_DB\"" || return 1
   fi
+  # MongoDB acknowledges a w:1 write before its journal is flushed (flushed every 100 ms); the
+  # same on PostgreSQL is synchronous_commit=off (WAL flushed within 600 ms). With a flush per
+  # commit, every write through the gate also waited for an fsync. LONGHAUL_STORE_PG_SYNC=on keeps it.
+  pg -c "ALTER DATABASE \"$PG_DB\" SET synchronous_commit = '${LONGHAUL_STORE_PG_SYNC:-off}'" >/dev/null || return 1
 }
 
 start() {

@@ -2,7 +2,7 @@ import { type OutgoingCollector } from '../bus/outgoing.js';
 import { ConcurrencyError, LonghaulError, NonRetryableError, SagaNotFoundError } from '../errors.js';
 import { type Envelope, Headers } from '../messages/envelope.js';
 import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistence/saga-store.js';
-import { derivedId } from '../util/ids.js';
+import { sagaInstanceId } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
 import { SagaContextImpl } from './context.js';
 import { type SagaDefinition, type SagaHandlerDefinition } from './metadata.js';
@@ -237,9 +237,7 @@ export class SagaDispatcher {
 }
 
 /** The instance id of a saga type's instance for a correlation value (stable, so reruns agree). */
-export function sagaInstanceId(sagaType: string, correlationKey: string): string {
-  return derivedId('saga', sagaType, correlationKey);
-}
+export { sagaInstanceId };
 
 function correlationKeyOf(saga: SagaDefinition, handler: SagaHandlerDefinition, envelope: Envelope): string {
   let value: unknown;

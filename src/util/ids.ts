@@ -19,3 +19,8 @@ export function derivedId(...parts: readonly (string | number)[]): string {
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
+
+/** The instance id of a saga type's instance for a correlation value (stable, so reruns agree). */
+export function sagaInstanceId(sagaType: string, correlationKey: string): string {
+  return derivedId('saga', sagaType, correlationKey);
+}

@@ -47,6 +47,7 @@
  */
 import { type Collection, type Filter, type UpdateFilter } from 'mongodb';
 import { ConcurrencyError, NonRetryableError } from '../../errors.js';
+import { sagaInstanceId } from '../../util/ids.js';
 import { type InstanceFilter, type SagaCommit, type SagaRecord, type SagaStore } from '../saga-store.js';
 import { MongoConnection, type MongoStoreOptions } from './connection.js';
 import { CorruptDocumentError } from './errors.js';
@@ -118,7 +119,18 @@ export class MongoSagaStore implements SagaStore {
     ]);
   }
 
+  /**
+   * First by `_id`, built from the id the dispatcher gives every instance it creates (derived from
+   * the type and the correlation value), then by the correlation index for an instance created
+   * under another id. On FerretDB, which pushes down only `_id`, the correlation query scans the
+   * collection; the `_id` lookup keeps every message after a saga's first off that path.
+   */
   async findByCorrelation(sagaType: string, correlationKey: string): Promise<SagaRecord | undefined> {
+    const derived = await this.collection.findOne({
+      _id: documentId(sagaType, sagaInstanceId(sagaType, correlationKey)),
+    });
+    if (derived?.sagaType === sagaType && derived.correlationKey === correlationKey)
+      return this.decode(derived);
     const doc = await this.collection.findOne({ sagaType, correlationKey });
     return doc ? this.decode(doc) : undefined;
   }

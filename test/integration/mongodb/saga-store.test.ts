@@ -18,6 +18,7 @@ import {
   UnsupportedValueError,
 } from '../../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../../src/timeouts/mongodb/index.js';
+import { sagaInstanceId } from '../../../src/util/ids.js';
 import { databaseFor, mongoUrl, rawClient, storeOptions } from './support.js';
 
 const t0 = new Date('2026-04-01T12:00:00.000Z');
@@ -253,6 +254,30 @@ describe('MongoDB saga store', () => {
       record: record('a', 2, {}, { createdAt: at(1) }),
     });
     expect((await store.findById('Shop.Order', 'id-a'))?.labels).toBeUndefined();
+  });
+
+  it('finds an instance by correlation with one _id read when its id is the derived one, else by the index', async () => {
+    database = databaseFor('lookup');
+    const client = new MongoClient(mongoUrl, { monitorCommands: true });
+    store = new MongoSagaStore({ client, database, logger: silentLogger });
+    await store.init();
+    const derived = { ...record('derived', 1, { n: 1 }), id: sagaInstanceId('Shop.Order', 'derived') };
+    await store.commit({ expectedVersion: 0, newOutbox: [], record: derived });
+    await store.commit({ expectedVersion: 0, newOutbox: [], record: record('other-id', 1, { n: 2 }) });
+    const finds: object[] = [];
+    client.on('commandStarted', (event) => {
+      if (event.commandName === 'find') finds.push(event.command.filter as object);
+    });
+
+    expect((await store.findByCorrelation('Shop.Order', 'derived'))?.state).toEqual({ n: 1 });
+    expect(finds).toEqual([{ _id: `Shop.Order/${derived.id}` }]);
+    finds.length = 0;
+    // Created under another id: the _id read misses, the correlation query finds it.
+    expect((await store.findByCorrelation('Shop.Order', 'other-id'))?.id).toBe('id-other-id');
+    expect(finds).toHaveLength(2);
+    expect(await store.findByCorrelation('Shop.Order', 'nobody')).toBeUndefined();
+    await store.close();
+    await client.close();
   });
 
   it('uses a client it is given without closing it, and the collection prefix', async () => {

@@ -103,7 +103,15 @@ export interface SagaStore {
   /** Prepares the store (indexes). Idempotent. */
   init(): Promise<void>;
   /** The instance of `sagaType` correlated to `correlationKey`, if any. */
-  findByCorrelation(sagaType: string, correlationKey: string): Promise<SagaRecord | undefined>;
+  findByCorrelation(
+    sagaType: string,
+    correlationKey: string,
+    /**
+     * The id the instance has if the dispatcher created it (`sagaInstanceId(type, key)`); a store
+     * may then look only there (one `_id` read instead of a correlation query).
+     */
+    hint?: { readonly id: string },
+  ): Promise<SagaRecord | undefined>;
   /** The instance of `sagaType` with id `id`, if any. */
   findById(sagaType: string, id: string): Promise<SagaRecord | undefined>;
   /** Writes one commit atomically, or throws `ConcurrencyError`. */

@@ -200,7 +200,8 @@ export class SagaDispatcher {
       return { record, key: record?.correlationKey ?? targetId };
     }
     const key = correlationKeyOf(saga, handler, envelope);
-    return { record: await this.deps.store.findByCorrelation(saga.name, key), key };
+    const id = sagaInstanceId(saga.name, key);
+    return { record: await this.deps.store.findByCorrelation(saga.name, key, { id }), key };
   }
 
   private notFound(

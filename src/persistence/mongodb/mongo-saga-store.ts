@@ -120,17 +120,23 @@ export class MongoSagaStore implements SagaStore {
   }
 
   /**
-   * First by `_id`, built from the id the dispatcher gives every instance it creates (derived from
-   * the type and the correlation value), then by the correlation index for an instance created
-   * under another id. On FerretDB, which pushes down only `_id`, the correlation query scans the
-   * collection; the `_id` lookup keeps every message after a saga's first off that path.
+   * By `_id` when the caller knows the instance's id (`hint`: the dispatcher, whose instances all
+   * have the id derived from type and correlation value). Otherwise first by that derived `_id`,
+   * then by the correlation index for an instance created under another id. On FerretDB, which
+   * pushes down only `_id`, the correlation query scans the collection (92 ms with 4,288 instances,
+   * against 11.5 ms by `_id`), so the saga messages of the commit path never use it.
    */
-  async findByCorrelation(sagaType: string, correlationKey: string): Promise<SagaRecord | undefined> {
+  async findByCorrelation(
+    sagaType: string,
+    correlationKey: string,
+    hint?: { readonly id: string },
+  ): Promise<SagaRecord | undefined> {
     const derived = await this.collection.findOne({
-      _id: documentId(sagaType, sagaInstanceId(sagaType, correlationKey)),
+      _id: documentId(sagaType, hint?.id ?? sagaInstanceId(sagaType, correlationKey)),
     });
     if (derived?.sagaType === sagaType && derived.correlationKey === correlationKey)
       return this.decode(derived);
+    if (hint) return undefined;
     const doc = await this.collection.findOne({ sagaType, correlationKey });
     return doc ? this.decode(doc) : undefined;
   }

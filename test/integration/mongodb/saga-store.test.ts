@@ -256,7 +256,7 @@ describe('MongoDB saga store', () => {
     expect((await store.findById('Shop.Order', 'id-a'))?.labels).toBeUndefined();
   });
 
-  it('finds an instance by correlation with one _id read when its id is the derived one, else by the index', async () => {
+  it('finds an instance by correlation with one _id read when its id is the derived one or hinted, else by the index', async () => {
     database = databaseFor('lookup');
     const client = new MongoClient(mongoUrl, { monitorCommands: true });
     store = new MongoSagaStore({ client, database, logger: silentLogger });
@@ -276,6 +276,12 @@ describe('MongoDB saga store', () => {
     expect((await store.findByCorrelation('Shop.Order', 'other-id'))?.id).toBe('id-other-id');
     expect(finds).toHaveLength(2);
     expect(await store.findByCorrelation('Shop.Order', 'nobody')).toBeUndefined();
+    // With the id as a hint (the dispatcher's call) only that _id is read.
+    finds.length = 0;
+    expect((await store.findByCorrelation('Shop.Order', 'derived', { id: derived.id }))?.version).toBe(1);
+    const hint = { id: sagaInstanceId('Shop.Order', 'other-id') };
+    expect(await store.findByCorrelation('Shop.Order', 'other-id', hint)).toBeUndefined();
+    expect(finds).toHaveLength(2);
     await store.close();
     await client.close();
   });

@@ -205,3 +205,20 @@ function checkClient(options: MongoStoreOptions): MongoClient {
   }
   return client as MongoClient;
 }
+
+/**
+ * Runs `fn` on every item, at most `parallelism` at a time (chunk by chunk), and resolves with the
+ * results in the items' order: per-document writes by `_id`, which FerretDB pushes down.
+ * @internal
+ */
+export async function mapInChunks<T, R>(
+  items: readonly T[],
+  parallelism: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += parallelism) {
+    results.push(...(await Promise.all(items.slice(i, i + parallelism).map(fn))));
+  }
+  return results;
+}

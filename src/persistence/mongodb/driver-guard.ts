@@ -10,7 +10,7 @@
  * forever; on the server monitor's connection the monitor stays "checking" forever, ignores every
  * request to check again, and the server stays `Unknown`, so every later operation on the client
  * fails server selection — for the rest of the process's life. Reproduced by stopping FerretDB
- * under load (docs/reliability.md) and deterministically by test/integration/mongodb-driver-guard.
+ * under load (docs/reliability.md) and deterministically by test/integration/mongodb/driver-guard.test.ts.
  *
  * The guard: `writeCommand` also fails, with the connection's own network error, as soon as the
  * connection closes before the write completed (or at once if it is already closed). The driver then

@@ -49,7 +49,7 @@ import { type Collection, type Filter, type UpdateFilter } from 'mongodb';
 import { ConcurrencyError, NonRetryableError } from '../../errors.js';
 import { sagaInstanceId } from '../../util/ids.js';
 import { type InstanceFilter, type SagaCommit, type SagaRecord, type SagaStore } from '../saga-store.js';
-import { MongoConnection, type MongoStoreOptions } from './connection.js';
+import { mapInChunks, MongoConnection, type MongoStoreOptions } from './connection.js';
 import { CorruptDocumentError } from './errors.js';
 import {
   decodeSaga,
@@ -285,14 +285,10 @@ export class MongoSagaStore implements SagaStore {
         .limit(TOMBSTONES_PER_SWEEP)
         .toArray()
     ).map((doc) => doc._id);
-    let deleted = 0;
-    for (let i = 0; i < ids.length; i += DELETE_PARALLELISM) {
-      const results = await Promise.all(
-        ids.slice(i, i + DELETE_PARALLELISM).map((_id) => this.collection.deleteOne({ _id, ...expired })),
-      );
-      deleted += results.reduce((sum, r) => sum + r.deletedCount, 0);
-    }
-    return deleted;
+    const results = await mapInChunks(ids, DELETE_PARALLELISM, (_id) =>
+      this.collection.deleteOne({ _id, ...expired }),
+    );
+    return results.reduce((sum, r) => sum + r.deletedCount, 0);
   }
 
   async close(): Promise<void> {

@@ -28,7 +28,11 @@ import {
   encodeMessage,
   type MessageDocument,
 } from '../../persistence/mongodb/saga-document.js';
-import { MongoConnection, type MongoStoreOptions } from '../../persistence/mongodb/connection.js';
+import {
+  mapInChunks,
+  MongoConnection,
+  type MongoStoreOptions,
+} from '../../persistence/mongodb/connection.js';
 import { CorruptDocumentError } from '../../persistence/mongodb/errors.js';
 import { DecodeProblem, describe } from '../../persistence/mongodb/value-codec.js';
 import { type ClaimedTimeout, type TimeoutRecord, type TimeoutStore } from '../timeout-store.js';
@@ -148,21 +152,16 @@ export class MongoTimeoutStore implements TimeoutStore {
         if (record) decodable.push({ doc, record });
       }
       let lost = 0;
-      for (let i = 0; i < decodable.length; i += CLAIM_PARALLELISM) {
-        const chunk = decodable.slice(i, i + CLAIM_PARALLELISM);
-        const results = await Promise.all(
-          chunk.map(({ doc }) =>
-            this.collection.updateOne(
-              { _id: doc._id, ...claimable },
-              { $set: { leaseOwner: owner, leaseUntil } },
-            ),
-          ),
-        );
-        chunk.forEach((candidate, j) => {
-          if (results[j]?.matchedCount === 1) claimed.push(candidate);
-          else lost++;
-        });
-      }
+      const results = await mapInChunks(decodable, CLAIM_PARALLELISM, ({ doc }) =>
+        this.collection.updateOne(
+          { _id: doc._id, ...claimable },
+          { $set: { leaseOwner: owner, leaseUntil } },
+        ),
+      );
+      decodable.forEach((candidate, j) => {
+        if (results[j]?.matchedCount === 1) claimed.push(candidate);
+        else lost++;
+      });
       if (candidates.length < wanted || lost === 0) break;
     }
     return claimed

@@ -17,6 +17,7 @@
 #   LONGHAUL_STORE_TIMEOUT      seconds to wait for the first ping (60)
 #   LONGHAUL_STORE_VERBOSE=1    FerretDB logs its warnings/errors (every failed command) to the log
 #   LONGHAUL_STORE_PG_SYNC=on   PostgreSQL flushes its WAL on every commit (default off, as MongoDB w:1)
+#   LONGHAUL_STORE_PG_INDEXES=off  no GIN twins of FerretDB's indexes: equality finds scan (default on)
 #   LONGHAUL_STORE_SLOW_WRITES=200ms  log writes that hold the write gate longer than that
 #   LONGHAUL_STORE_PPROF=addr   serve Go's /debug/pprof there (e.g. 127.0.0.1:6060: where FerretDB spends its CPU)
 set -euo pipefail
@@ -87,6 +88,14 @@ ensure_pg() {
   # same on PostgreSQL is synchronous_commit=off (WAL flushed within 600 ms). With a flush per
   # commit, every write through the gate also waited for an fsync. LONGHAUL_STORE_PG_SYNC=on keeps it.
   pg -c "ALTER DATABASE \"$PG_DB\" SET synchronous_commit = '${LONGHAUL_STORE_PG_SYNC:-off}'" >/dev/null || return 1
+  # Equality finds (by _id above all) answered from an index, as on MongoDB, instead of scanning the
+  # collection: GIN twins of FerretDB's indexes, and custom plans so the planner can match them
+  # (tools/ferretdb/postgresql-indexes.sql says why). LONGHAUL_STORE_PG_INDEXES=off leaves them out.
+  local twins="${LONGHAUL_STORE_PG_INDEXES:-on}" plans=force_custom_plan
+  [[ "$twins" == on ]] || plans=auto
+  pg -c "ALTER DATABASE \"$PG_DB\" SET plan_cache_mode = $plans" >/dev/null || return 1
+  PGOPTIONS='-c client_min_messages=warning' pg -d "$PG_DB" -v twins="$twins" \
+    -f "$TOOL_DIR/postgresql-indexes.sql" >/dev/null || return 1
 }
 
 start() {

@@ -32,22 +32,17 @@ export class OutboxDispatcher {
   ) {}
 
   /**
-   * Dispatches entries: messages concurrently, then timeout changes in order. Resolves with the ids
-   * of the entries carried out; rejects (after trying them all) if any failed, carrying those ids.
+   * Dispatches entries: timeout changes first, in order, then the messages concurrently. Resolves
+   * with the ids of the entries carried out; rejects if any failed, carrying the ids that were.
+   *
+   * Timeouts go first so that whatever the messages cause happens after the commit's timeouts are
+   * stored: a reply that cancels a timeout requested in the same commit (a payment answered
+   * before its deadline was stored) would otherwise find nothing to cancel, and the late schedule
+   * would leave the timeout stored until it comes due. A failed timeout write sends none of the
+   * messages; the retry dispatches them all.
    */
   async dispatch(entries: readonly OutboxEntry[]): Promise<string[]> {
-    const messages = entries.filter((e) => e.operation === 'publish' || e.operation === 'send');
-    const results = await Promise.allSettled(
-      messages.map((entry) => {
-        const wire = fromStoredMessage(entry.message!);
-        return entry.operation === 'publish'
-          ? this.transport.publish(wire)
-          : this.transport.send(wire, entry.destination!);
-      }),
-    );
-    const done = messages.filter((_, i) => results[i]?.status === 'fulfilled').map((e) => e.id);
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw new PartialDispatchError(done, failure.reason);
+    const done: string[] = [];
     let earliest: Date | undefined;
     try {
       await this.applyTimeouts(entries, done, (dueAt) => {
@@ -58,6 +53,18 @@ export class OutboxDispatcher {
     } finally {
       if (earliest) this.onScheduled(earliest);
     }
+    const messages = entries.filter((e) => e.operation === 'publish' || e.operation === 'send');
+    const results = await Promise.allSettled(
+      messages.map((entry) => {
+        const wire = fromStoredMessage(entry.message!);
+        return entry.operation === 'publish'
+          ? this.transport.publish(wire)
+          : this.transport.send(wire, entry.destination!);
+      }),
+    );
+    done.push(...messages.filter((_, i) => results[i]?.status === 'fulfilled').map((e) => e.id));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw new PartialDispatchError(done, failure.reason);
     return done;
   }
 

@@ -95,15 +95,24 @@ export class OutboxDispatcher {
   /**
    * Dispatches a saga's committed entries, then removes them from its outbox; when some failed,
    * still removes those that went out, so a retry re-sends only the rest.
+   *
+   * `record` is the instance as of the commit or later. A timeout it no longer lists was cancelled
+   * or has fired since its entry was committed: a redelivery or the sweeper storing it now would
+   * bring it back, to come due long after its saga moved on. Such an entry is only removed.
+   * Resolves with the number of entries carried out by this call.
    */
   async dispatchCommitted(
-    record: Pick<SagaRecord, 'sagaType' | 'id'>,
+    record: Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>,
     entries: readonly OutboxEntry[],
-  ): Promise<void> {
-    // An entry this process is sending right now is left to that call (it marks it); one it sent
-    // recently (a duplicate delivery loaded the record before the marking) is only marked again.
-    const alreadySent = entries.filter((e) => this.sent.has(e.id)).map((e) => e.id);
-    const toSend = entries.filter((e) => !this.sent.has(e.id) && !this.inFlight.has(e.id));
+  ): Promise<number> {
+    const live = new Set(record.timeouts.map((t) => t.id));
+    // Only marked: timeouts withdrawn since the commit, and entries this process sent recently (a
+    // duplicate delivery loaded the record before the marking). An entry this process is sending
+    // right now is left to that call (it marks it).
+    const onlyMark = entries
+      .filter((e) => this.sent.has(e.id) || (e.operation === 'schedule' && !live.has(e.id)))
+      .map((e) => e.id);
+    const toSend = entries.filter((e) => !onlyMark.includes(e.id) && !this.inFlight.has(e.id));
     for (const entry of toSend) this.inFlight.add(entry.id);
     let done: string[];
     try {
@@ -111,15 +120,16 @@ export class OutboxDispatcher {
     } catch (error) {
       const dispatched = error instanceof PartialDispatchError ? [...error.dispatched] : [];
       this.remember(dispatched);
-      if (dispatched.length + alreadySent.length > 0) {
-        await this.store.markDispatched(record.sagaType, record.id, [...dispatched, ...alreadySent]);
+      if (dispatched.length + onlyMark.length > 0) {
+        await this.store.markDispatched(record.sagaType, record.id, [...dispatched, ...onlyMark]);
       }
       throw error;
     } finally {
       for (const entry of toSend) this.inFlight.delete(entry.id);
     }
     this.remember(done);
-    await this.store.markDispatched(record.sagaType, record.id, [...done, ...alreadySent]);
+    await this.store.markDispatched(record.sagaType, record.id, [...done, ...onlyMark]);
+    return done.length;
   }
 
   /** Keeps the ids of the last {@link SENT_MEMORY} entries this process dispatched. */
@@ -191,8 +201,7 @@ export class OutboxSweeper {
       // Only entries past the lease: younger ones may still be on their way out from their committer.
       const entries = record.outbox.filter((e) => e.createdAt.getTime() < cutoff);
       try {
-        await this.outbox.dispatchCommitted(record, entries);
-        dispatched += entries.length;
+        dispatched += await this.outbox.dispatchCommitted(record, entries);
       } catch (error) {
         // One instance's failing entry (say, to a queue that is gone) must not stall the others.
         const done = error instanceof PartialDispatchError ? error.dispatched.length : 0;

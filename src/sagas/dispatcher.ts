@@ -40,9 +40,12 @@ export interface SagaDispatcherDeps {
   readonly resolve: (ctor: new (...args: any[]) => object) => object;
   /** Makes the collector for one handler run in one instance. */
   readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
-  /** Dispatches committed outbox entries and marks them dispatched. */
+  /**
+   * Dispatches committed outbox entries and marks them dispatched; `record` is the instance as of
+   * the commit or later (a timeout it no longer lists is not stored again).
+   */
   readonly dispatch: (
-    record: Pick<SagaRecord, 'sagaType' | 'id'>,
+    record: Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>,
     entries: readonly OutboxEntry[],
   ) => Promise<void>;
   readonly options: {
@@ -106,7 +109,7 @@ export class SagaDispatcher {
         await new Promise((resolve) => setTimeout(resolve, DUPLICATE_GRACE_MS));
         const now = await this.deps.store.findById(saga.name, record.id);
         const pending = now?.outbox.filter((e) => e.sourceMessageId === envelope.id) ?? [];
-        if (pending.length > 0) await this.deps.dispatch(record, pending);
+        if (now && pending.length > 0) await this.deps.dispatch(now, pending);
       }
       return { saga: saga.name, sagaId: record.id, result: 'duplicate' };
     } else if (record.status === 'completed') {
@@ -151,27 +154,24 @@ export class SagaDispatcher {
     if (context.completed) context.cancelRemaining(firedTimeout);
     const outgoing = context.outgoing.entries;
     const version = record.version + 1;
-    await store.commit({
-      expectedVersion: record.version,
-      newOutbox: outgoing,
-      record: {
-        sagaType: saga.name,
-        id: record.id,
-        correlationKey: record.correlationKey,
-        version,
-        status: context.completed ? 'completed' : 'active',
-        state: context.completed ? null : context.state,
-        inbox: [...record.inbox, envelope.id].slice(-options.inboxSize),
-        timeouts: context.completed ? [] : context.remainingTimeouts(firedTimeout),
-        createdAt: record.createdAt,
-        updatedAt: now,
-        retainUntil: context.completed ? new Date(now.getTime() + options.tombstoneRetentionMs) : undefined,
-        labels: context.labels ?? record.labels,
-      },
-    });
+    const committed: Omit<SagaRecord, 'outbox'> = {
+      sagaType: saga.name,
+      id: record.id,
+      correlationKey: record.correlationKey,
+      version,
+      status: context.completed ? 'completed' : 'active',
+      state: context.completed ? null : context.state,
+      inbox: [...record.inbox, envelope.id].slice(-options.inboxSize),
+      timeouts: context.completed ? [] : context.remainingTimeouts(firedTimeout),
+      createdAt: record.createdAt,
+      updatedAt: now,
+      retainUntil: context.completed ? new Date(now.getTime() + options.tombstoneRetentionMs) : undefined,
+      labels: context.labels ?? record.labels,
+    };
+    await store.commit({ expectedVersion: record.version, newOutbox: outgoing, record: committed });
     // Only this commit's entries: older pending ones belong to a handler still dispatching them,
     // to a redelivery of their own message, or to the sweeper once their lease has passed.
-    if (outgoing.length > 0) await this.deps.dispatch(record, outgoing);
+    if (outgoing.length > 0) await this.deps.dispatch(committed, outgoing);
     return {
       saga: saga.name,
       sagaId: record.id,

@@ -1,10 +1,13 @@
 /**
- * The order in which a commit's outbox is carried out: its timeouts are stored before its messages
- * go out, so nothing the messages cause can overtake them.
+ * How a commit's outbox is carried out: its timeouts are stored before its messages go out, so
+ * nothing the messages cause can overtake them; and a redelivery or the sweeper, carrying out
+ * entries left pending, does not store a timeout that the saga has cancelled since.
  */
 import { describe, expect, it } from 'vitest';
 import {
   Command,
+  Endpoint,
+  type EndpointOptions,
   Event,
   type Handler,
   type HandlerContext,
@@ -13,6 +16,7 @@ import {
   OnTimeout,
   Saga,
   type SagaContext,
+  silentLogger,
   StartedBy,
   type TimeoutRecord,
 } from '../../src/index.js';
@@ -74,6 +78,39 @@ const start = (extra: Parameters<typeof startEndpoint>[0] = {}): Promise<TestEnd
     ...extra,
   });
 
+/** The first marking of dispatched entries is lost, as when the process dies just before it. */
+function loseFirstMarking(t: TestEndpoint): void {
+  const mark = t.sagaStore.markDispatched.bind(t.sagaStore);
+  let lost = false;
+  t.sagaStore.markDispatched = async (...args) => {
+    if (!lost) return void (lost = true);
+    return mark(...args);
+  };
+}
+
+/**
+ * Another worker process on the same queue and stores, which never saw the first one's dispatches.
+ * Stops the first, so the broker's redeliveries go to this one.
+ */
+async function failOver(t: TestEndpoint, outbox: EndpointOptions['outbox']): Promise<Endpoint> {
+  await t.endpoint.stop();
+  const other = new Endpoint({
+    name: 'unit',
+    transport: t.transport,
+    sagaStore: t.sagaStore,
+    timeoutStore: t.timeoutStore,
+    clock: t.clock,
+    sagas: [PaymentSaga],
+    handlers: [PaymentService],
+    routes: { 'ob.Charge': 'unit' },
+    logger: silentLogger,
+    timeouts: { pollInterval: Infinity },
+    outbox,
+  });
+  await other.start();
+  return other;
+}
+
 /** Wraps the endpoint's timeout store's `schedule` (the endpoint holds this very instance). */
 function aroundSchedule(
   t: TestEndpoint,
@@ -123,5 +160,40 @@ describe('the outbox', () => {
     expect((await t.sagaStore.findByCorrelation('ob.Payment', 'o-2'))?.status).toBe('completed');
     expect(await t.timeoutStore.nextDueAt()).toBeUndefined();
     expect(t.transport.errors('unit')).toHaveLength(0);
+  });
+
+  it('a redelivery of the starting message after the answer does not bring back the cancelled timeout', async () => {
+    const t = await start();
+    loseFirstMarking(t);
+    const placed = await t.deliver(new Placed('o-3'));
+    // The answer came back and cancelled the timeout; the entries of the first commit are still pending.
+    const done = await t.sagaStore.findByCorrelation('ob.Payment', 'o-3');
+    expect(done?.status).toBe('completed');
+    expect(done?.outbox.map((e) => e.operation).sort()).toEqual(['schedule', 'send']);
+    expect(await t.timeoutStore.nextDueAt()).toBeUndefined();
+
+    await failOver(t, { sweepInterval: Infinity });
+    await t.deliverWire(placed); // redelivered to the other worker: a duplicate, which helps with the pending entries
+    await new Promise((resolve) => setTimeout(resolve, 400)); // past the duplicate's grace period
+    await t.idle();
+
+    expect(await t.timeoutStore.nextDueAt()).toBeUndefined();
+    expect((await t.sagaStore.findByCorrelation('ob.Payment', 'o-3'))?.outbox).toEqual([]);
+  });
+
+  it('the sweeper does not store a timeout cancelled after its entry was left pending', async () => {
+    const t = await start({ outbox: { sweepInterval: Infinity, lease: '30s' } });
+    loseFirstMarking(t);
+    await t.deliver(new Placed('o-4'));
+    expect((await t.sagaStore.findByCorrelation('ob.Payment', 'o-4'))?.status).toBe('completed');
+
+    const other = await failOver(t, { sweepInterval: Infinity, lease: '30s' });
+    await t.clock.advance('31s');
+    const swept = await other.sweepOutbox();
+    await t.idle();
+
+    expect(await t.timeoutStore.nextDueAt()).toBeUndefined();
+    expect(swept).toBe(1); // the Charge again (its handler must be idempotent), not the timeout
+    expect((await t.sagaStore.findByCorrelation('ob.Payment', 'o-4'))?.outbox).toEqual([]);
   });
 });

@@ -145,7 +145,7 @@ export function scaleRows(concurrency: number, sizes: ScaleSizes): BenchRow[] {
   for (const [i, stored] of sizes.ferretdb.entries()) {
     rows.push({
       name: `scale/ferretdb-${i === 0 ? 'small' : 'large'}`,
-      description: `workload S, in-memory transport + MongoSagaStore on FerretDB (${sizes.storeN} sagas), ${stored} idle instances stored (FerretDB v1 scans)`,
+      description: `workload S, in-memory transport + MongoSagaStore on FerretDB (${sizes.storeN} sagas), ${stored} idle instances stored`,
       maxRounds: 2,
       run: () => ferretRun(stored, sizes.storeN, concurrency),
     });

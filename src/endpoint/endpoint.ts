@@ -246,7 +246,7 @@ export class Endpoint {
       now,
       resolve,
       collector,
-      dispatch: async (record, entries) => void (await outbox.dispatchCommitted(record, entries)),
+      dispatch: (record, entries) => outbox.dispatchCommitted(record, entries),
       options,
     });
     const dispatcher = new MessageDispatcher(sagas, handlers, sagaDispatcher, {

@@ -47,7 +47,7 @@ export interface SagaDispatcherDeps {
   readonly dispatch: (
     record: Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>,
     entries: readonly OutboxEntry[],
-  ) => Promise<void>;
+  ) => Promise<unknown>;
   readonly options: {
     readonly conflictRetries: number;
     readonly inboxSize: number;

@@ -70,13 +70,15 @@ class PaymentService implements Handler<Charge> {
   }
 }
 
+/** What every worker of these tests runs. */
+const worker = {
+  sagas: [PaymentSaga],
+  handlers: [PaymentService],
+  routes: { 'ob.Charge': 'unit' },
+} satisfies Partial<EndpointOptions>;
+
 const start = (extra: Parameters<typeof startEndpoint>[0] = {}): Promise<TestEndpoint> =>
-  startEndpoint({
-    sagas: [PaymentSaga],
-    handlers: [PaymentService],
-    routes: { 'ob.Charge': 'unit' },
-    ...extra,
-  });
+  startEndpoint({ ...worker, ...extra });
 
 /** The first marking of dispatched entries is lost, as when the process dies just before it. */
 function loseFirstMarking(t: TestEndpoint): void {
@@ -100,9 +102,7 @@ async function failOver(t: TestEndpoint, outbox: EndpointOptions['outbox']): Pro
     sagaStore: t.sagaStore,
     timeoutStore: t.timeoutStore,
     clock: t.clock,
-    sagas: [PaymentSaga],
-    handlers: [PaymentService],
-    routes: { 'ob.Charge': 'unit' },
+    ...worker,
     logger: silentLogger,
     timeouts: { pollInterval: Infinity },
     outbox,
@@ -129,10 +129,10 @@ describe('the outbox', () => {
       await schedule();
       order.push('timeout stored');
     });
-    const publish = t.transport.send.bind(t.transport);
+    const send = t.transport.send.bind(t.transport);
     t.transport.send = async (message, destination) => {
       if (message.headers['longhaul.type'] === 'ob.Charge') order.push('charge sent');
-      return publish(message, destination);
+      return send(message, destination);
     };
 
     await t.deliver(new Placed('o-1'));

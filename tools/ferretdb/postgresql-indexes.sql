@@ -7,8 +7,8 @@
 -- lookup with 5,000 saga instances), where MongoDB answers from its `_id` index.
 --
 -- This gives every such btree index a GIN twin over the same expressions (jsonb_path_ops answers
--- `@>`), now through an event trigger on every index FerretDB creates, and once here for the indexes
--- that exist already. `plan_cache_mode = force_custom_plan` (set on the database by
+-- `@>`): an event trigger adds one for every index FerretDB creates, and this script adds them once
+-- for the indexes that exist already. `plan_cache_mode = force_custom_plan` (set on the database by
 -- scripts/test-store.sh) lets the planner see the field name, which FerretDB passes as a statement
 -- parameter, so it can match the index expression. Run by scripts/test-store.sh on the store's
 -- database at every start; idempotent. With `-v twins=off` it removes the trigger and the twins

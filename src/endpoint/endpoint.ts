@@ -4,7 +4,7 @@ import { OutgoingCollector } from '../bus/outgoing.js';
 import { withRecoverability } from '../bus/pipeline/recoverability.js';
 import { Router } from '../bus/router.js';
 import { type Consumer, type Delivery, type Disposition, type Transport } from '../bus/transport.js';
-import { ConfigurationError, LonghaulError } from '../errors.js';
+import { ConcurrencyError, ConfigurationError, LonghaulError, rootError } from '../errors.js';
 import { handlerDefinitionOf } from '../handlers/handler.js';
 import { MessageCodec } from '../messages/codec.js';
 import { type Envelope } from '../messages/envelope.js';
@@ -176,13 +176,21 @@ export class Endpoint {
         const handled = await this.wire().dispatcher.dispatch(envelope);
         this.options.onHandled?.(handled);
       },
-      (error, attempt) =>
-        this.logger.warn('handler failed', {
+      (error, attempt, next) => {
+        const fields = {
           type: envelope.type,
           messageId: envelope.id,
           attempt,
+          next,
           error: (error as Error).message,
-        }),
+        };
+        // A version conflict that an immediate retry reruns on fresh state is ordinary under load.
+        if (rootError(error) instanceof ConcurrencyError && next === 'immediate-retry') {
+          this.logger.debug('version conflicts persisted, retrying at once', fields);
+        } else if (rootError(error) instanceof ConcurrencyError) {
+          this.logger.warn('version conflict retries exhausted', fields);
+        } else this.logger.warn('handler failed', fields);
+      },
     );
   }
 

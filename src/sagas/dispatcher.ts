@@ -63,6 +63,9 @@ export interface SagaDispatcherDeps {
  * a version conflict, then dispatch the outbox.
  */
 export class SagaDispatcher {
+  /** Duplicate deliveries an inbox recognised since this dispatcher was built (logged with each). */
+  private duplicates = 0;
+
   constructor(private readonly deps: SagaDispatcherDeps) {}
 
   async handle(
@@ -111,6 +114,14 @@ export class SagaDispatcher {
         const pending = now?.outbox.filter((e) => e.sourceMessageId === envelope.id) ?? [];
         if (now && pending.length > 0) await this.deps.dispatch(now, pending);
       }
+      this.duplicates++;
+      logger.debug('duplicate message acknowledged, handled before', {
+        saga: saga.name,
+        sagaId: record.id,
+        type: envelope.type,
+        messageId: envelope.id,
+        duplicates: this.duplicates,
+      });
       return { saga: saga.name, sagaId: record.id, result: 'duplicate' };
     } else if (record.status === 'completed') {
       logger.info('message for a completed saga ignored', {

@@ -37,6 +37,9 @@ export function delayedRetriesOf(headers: Readonly<Record<string, string>>): num
   return Number.isFinite(value) && value > 0 ? value : 0;
 }
 
+/** What follows a failed attempt: another attempt now, a delayed retry, or the error queue. */
+export type NextStep = 'immediate-retry' | 'delayed-retry' | 'error-queue';
+
 /**
  * Runs `attempt` with immediate retries, then answers with a delayed retry or the error queue:
  * a {@link NonRetryableError} (and a decode failure) goes to the error queue at once.
@@ -47,7 +50,7 @@ export async function withRecoverability(
   source: string,
   now: () => Date,
   attempt: () => Promise<void>,
-  onFailure: (error: unknown, attempt: number) => void,
+  onFailure: (error: unknown, attempt: number, next: NextStep) => void,
 ): Promise<Disposition> {
   const delayed = delayedRetriesOf(headers);
   const before = delayed * (policy.immediateRetries + 1);
@@ -56,15 +59,20 @@ export async function withRecoverability(
       await attempt();
       return { kind: 'ack' };
     } catch (error) {
-      onFailure(error, before + run);
       if (isNonRetryable(error)) {
+        onFailure(error, before + run, 'error-queue');
         return { kind: 'error', headers: errorHeaders(error, before + run, source, now()) };
       }
-      if (run <= policy.immediateRetries) continue;
+      if (run <= policy.immediateRetries) {
+        onFailure(error, before + run, 'immediate-retry');
+        continue;
+      }
       const delayMs = policy.delaysMs[delayed];
       if (delayMs !== undefined) {
+        onFailure(error, before + run, 'delayed-retry');
         return { kind: 'retry', delayMs, headers: { [Headers.delayedRetries]: String(delayed + 1) } };
       }
+      onFailure(error, before + run, 'error-queue');
       return { kind: 'error', headers: errorHeaders(error, before + run, source, now()) };
     }
   }

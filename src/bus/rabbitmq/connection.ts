@@ -45,6 +45,12 @@ function safeDecode(text: string): string {
   }
 }
 
+/** Whether `host` (a URL's host name) is this machine: `localhost`, `127.x.x.x` or `::1`. */
+function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
 /** Turns an amqplib connect failure into an error that names the problem, without the password. */
 export function connectionErrorOf(error: unknown, options: ResolvedRabbitMqOptions): RabbitMqConnectionError {
   const url = options.url.reveal();
@@ -67,8 +73,10 @@ export function connectionErrorOf(error: unknown, options: ResolvedRabbitMqOptio
   if (/ACCESS.REFUSED/.test(detail)) {
     return new RabbitMqConnectionError(
       'authentication',
-      `RabbitMQ at ${at} refused the login of user '${user}': wrong user name or password ` +
-        `(the 'guest' user may only connect from localhost)`,
+      `RabbitMQ at ${at} refused the login of user '${user}': wrong user name or password` +
+        (user === 'guest' && !isLoopback(url.hostname)
+          ? ` (the 'guest' user may only connect from localhost: create a user for remote access)`
+          : ''),
       { cause: error },
     );
   }

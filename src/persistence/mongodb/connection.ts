@@ -112,17 +112,25 @@ export class MongoConnection {
 
   /** Connects (once; again after a failure), or throws {@link MongoStoreUnavailableError}. */
   connect(): Promise<void> {
+    const startedAt = Date.now();
     this.connecting ??= this.client.connect().then(
       () => undefined,
       (error: unknown) => {
         this.connecting = undefined;
-        const timeout = this.client.options.serverSelectionTimeoutMS;
         const detail = this.redact(error instanceof Error ? error.message : String(error));
         const cause = new Error(detail);
         cause.name = error instanceof Error ? error.name : 'Error';
         throw new MongoStoreUnavailableError(
           this.hosts,
-          `Cannot connect to MongoDB at ${this.hosts} (database '${this.db.databaseName}') within ${timeout} ms: ${detail}`,
+          connectFailureMessage({
+            hosts: this.hosts,
+            database: this.db.databaseName,
+            elapsedMs: Date.now() - startedAt,
+            timeoutMs: this.client.options.serverSelectionTimeoutMS,
+            errorName: cause.name,
+            errorCode: (error as { code?: unknown } | null)?.code,
+            detail,
+          }),
           { cause },
         );
       },
@@ -153,6 +161,38 @@ export class MongoConnection {
     if (!password) return text;
     return text.split(password).join('***').split(encodeURIComponent(password)).join('***');
   }
+}
+
+/**
+ * The message of a failed connect: what went wrong and after how long, as it happened. A refused
+ * login is named as such with the real elapsed time; only a server selection that ran out says
+ * "within <timeout> ms".
+ * @internal
+ */
+export function connectFailureMessage(failure: {
+  readonly hosts: string;
+  readonly database: string;
+  readonly elapsedMs: number;
+  readonly timeoutMs: number;
+  readonly errorName: string;
+  readonly errorCode?: unknown;
+  readonly detail: string;
+}): string {
+  const where = `MongoDB at ${failure.hosts} (database '${failure.database}')`;
+  const after = `after ${Math.round(failure.elapsedMs)} ms`;
+  const login =
+    failure.errorCode === 18 ||
+    failure.errorCode === 'AuthenticationFailed' ||
+    /authentication|auth failed|SCRAM|unauthorized/i.test(failure.detail);
+  if (login) {
+    return `${where} refused the login ${after}: ${failure.detail} (check the user, password, authSource and mechanism)`;
+  }
+  const timedOut =
+    failure.errorName === 'MongoServerSelectionError' && failure.elapsedMs >= failure.timeoutMs * 0.9;
+  if (timedOut) {
+    return `Cannot connect to ${where} within ${failure.timeoutMs} ms: ${failure.detail}`;
+  }
+  return `Cannot connect to ${where} (failed ${after}): ${failure.detail}`;
 }
 
 function createClient(options: MongoStoreOptions): MongoClient {

@@ -68,6 +68,7 @@ export { HandlerFor, type Handler, type HandlerContext } from './handlers/handle
 
 export { Endpoint } from './endpoint/endpoint.js';
 export { type EndpointOptions } from './endpoint/options.js';
+export { WorkflowNotHostedError } from './endpoint/workflow-targeting.js';
 export { type HandledMessage } from './endpoint/message-dispatcher.js';
 
 export { longhaulModule, LonghaulTypes } from './di/module.js';

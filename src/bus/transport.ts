@@ -70,6 +70,8 @@ export interface Transport {
   send(message: WireMessage, endpoint: string): Promise<void>;
   /** Starts handling the endpoint's queue. */
   consume(endpoint: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Consumer>;
+  /** Opens connections now, failing with the reason (a send-only endpoint's start calls it). Optional. */
+  start?(): Promise<void>;
   /** Closes connections; consumers must have been stopped first. */
   close(): Promise<void>;
 }

@@ -23,7 +23,9 @@ import { type EndpointOptions, resolveOptions, type ResolvedOptions } from './op
 import { OutboxDispatcher, OutboxSweeper } from './outbox.js';
 import { fromStoredMessage } from '../persistence/saga-store.js';
 import { WorkflowClient } from '../workflows/client.js';
+import { workflowNameOf } from '../workflows/definitions.js';
 import { workflowParts } from '../workflows/wiring.js';
+import { workflowTargeting } from './workflow-targeting.js';
 
 /**
  * A running unit of message handling: one input queue, the sagas and handlers that consume it, the
@@ -99,15 +101,23 @@ export class Endpoint {
       await this.sagaStore.init();
       await this.timeoutStore.init();
       const handled = wiring.dispatcher.handledTypes();
-      const subscriptions = handled.filter((type) => defaultRegistry.lookup(type)?.kind === 'event');
-      await this.transport.declareEndpoint({ name: options.name, subscriptions });
-      this.consumer = await this.transport.consume(options.name, (d) => this.onDelivery(d), {
-        concurrency: options.concurrency,
-      });
+      if (handled.length > 0) {
+        const subscriptions = handled.filter((type) => defaultRegistry.lookup(type)?.kind === 'event');
+        await this.transport.declareEndpoint({ name: options.name, subscriptions });
+        this.consumer = await this.transport.consume(options.name, (d) => this.onDelivery(d), {
+          concurrency: options.concurrency,
+        });
+      } else {
+        // Send-only: it handles nothing, so it declares no queue; connect now to fail fast.
+        await this.transport.start?.();
+      }
       wiring.scheduler.start();
       wiring.sweeper.start();
       this.state = 'running';
-      this.logger.info('endpoint started', { endpoint: options.name, handles: handled.length });
+      this.logger.info(handled.length > 0 ? 'endpoint started' : 'send-only endpoint started (no queue)', {
+        endpoint: options.name,
+        handles: handled.length,
+      });
     } catch (error) {
       this.state = 'new';
       throw error;
@@ -264,7 +274,13 @@ export class Endpoint {
       now,
     });
     const bus = new Bus(this.codec, router, now, (entries) => outbox.dispatch(entries), options.name);
-    const workflows = new WorkflowClient(bus, this.sagaStore, options.name);
+    const hostedWorkflows = new Set((this.options.workflows ?? []).map((w) => workflowNameOf(w)));
+    const workflows = new WorkflowClient(
+      bus,
+      this.sagaStore,
+      options.name,
+      workflowTargeting(options.name, hostedWorkflows, this.options.workflowRoutes ?? {}),
+    );
     const sweeper = new OutboxSweeper(this.sagaStore, outbox, this.clock, this.logger, {
       intervalMs: options.sweepIntervalMs,
       leaseMs: options.outboxLeaseMs,

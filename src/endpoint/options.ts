@@ -38,6 +38,20 @@ export interface EndpointOptions {
   resolve?: (ctor: new (...args: any[]) => object) => object;
   /** Command routes: message type (or `prefix.*`) → endpoint. Commands handled here need none. @defaultValue {} */
   routes?: Readonly<Record<string, string>>;
+  /**
+   * Where this endpoint's {@link WorkflowClient} (`endpoint.workflows`, and the container's) sends
+   * the workflow types it does not host: workflow type (or `prefix.*`) → the endpoint that hosts it.
+   * A type neither hosted here nor routed fails the client call at once with
+   * `WorkflowNotHostedError`. @defaultValue {}
+   */
+  workflowRoutes?: Readonly<Record<string, string>>;
+  /**
+   * A send-only endpoint: it publishes, sends, schedules and starts workflows, but declares no
+   * queue (neither `<name>` nor `<name>.error`) and consumes nothing. An endpoint with no sagas,
+   * handlers, workflows or activities is send-only anyway; `true` says so, and makes giving it any
+   * of those a configuration error. @defaultValue false
+   */
+  sendOnly?: boolean;
   /** Handlers in flight at once. @defaultValue 8 */
   concurrency?: number;
   /** Largest accepted message body in bytes. @defaultValue 1048576 (1 MiB) */
@@ -127,6 +141,30 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
         `routes['${type}']`,
         `expected an endpoint name, got ${JSON.stringify(endpoint)}`,
       );
+    }
+  }
+  for (const [type, endpoint] of Object.entries(options.workflowRoutes ?? {})) {
+    if (typeof endpoint !== 'string' || !NAME.test(endpoint)) {
+      throw new ConfigurationError(
+        `workflowRoutes['${type}']`,
+        `expected an endpoint name, got ${JSON.stringify(endpoint)}`,
+      );
+    }
+  }
+  if (options.sendOnly !== undefined && typeof options.sendOnly !== 'boolean') {
+    throw new ConfigurationError(
+      'sendOnly',
+      `expected true or false, got ${JSON.stringify(options.sendOnly)}`,
+    );
+  }
+  if (options.sendOnly === true) {
+    for (const field of ['sagas', 'handlers', 'workflows', 'activities'] as const) {
+      if ((options[field]?.length ?? 0) > 0) {
+        throw new ConfigurationError(
+          field,
+          `a send-only endpoint handles nothing: host the ${field} on another endpoint, or drop sendOnly`,
+        );
+      }
     }
   }
   const delays = options.recoverability?.delays ?? ['1s', '10s', '1m'];

@@ -63,7 +63,24 @@ export class WorkflowClient {
     private readonly bus: Bus,
     private readonly store: SagaStore,
     private readonly endpoint: string,
+    /** Picks the endpoint by workflow type (the endpoint's own client); without it, always `endpoint`. */
+    private readonly targeting?: {
+      /** Whether types may go elsewhere: an id's type is then read from the store. */
+      readonly routed: boolean;
+      pick(workflowType: string | undefined, id: string): string;
+    },
   ) {}
+
+  /** The endpoint hosting instance `id` (of `workflowType` when known): throws at once when unknown. */
+  private async to(id: string, workflowType?: string): Promise<string> {
+    if (!this.targeting) return this.endpoint;
+    let type = workflowType;
+    if (type === undefined && this.targeting.routed) {
+      const record = await this.store.findByCorrelation(WORKFLOW_SAGA, id);
+      type = (record?.state as WorkflowState | null | undefined)?.type;
+    }
+    return this.targeting.pick(type, id);
+  }
 
   /**
    * Starts an instance; idempotent by id: starting an id that exists changes nothing and returns
@@ -73,7 +90,7 @@ export class WorkflowClient {
     const id = options.id ?? newId();
     const type = workflowNameOf(workflow);
     await this.bus.send(new StartWorkflow(id, type, input), {
-      to: this.endpoint,
+      to: await this.to(id, type),
       messageId: derivedId('start', id),
     });
     return id;
@@ -81,17 +98,19 @@ export class WorkflowClient {
 
   /** Raises the event `event` on an instance: a `waitForEvent(event)` pending or to come receives `payload`. */
   async signal<E extends object>(id: string, event: MessageClass<E>, payload: E): Promise<void> {
-    await this.bus.send(new SignalWorkflow(id, messageTypeOf(event).name, payload), { to: this.endpoint });
+    await this.bus.send(new SignalWorkflow(id, messageTypeOf(event).name, payload), {
+      to: await this.to(id),
+    });
   }
 
   /** Requests cancellation: pending operations fail with `CancelledError`, and `run` may compensate. */
   async cancel(id: string, reason: string): Promise<void> {
-    await this.bus.send(new CancelWorkflow(id, reason), { to: this.endpoint });
+    await this.bus.send(new CancelWorkflow(id, reason), { to: await this.to(id) });
   }
 
   /** Ends an instance at once, without running `run` again; its timers and children stop too. */
   async terminate(id: string, reason: string): Promise<void> {
-    await this.bus.send(new TerminateWorkflow(id, reason), { to: this.endpoint });
+    await this.bus.send(new TerminateWorkflow(id, reason), { to: await this.to(id) });
   }
 
   /** The status of an instance, or undefined when there is none. */
@@ -119,8 +138,12 @@ export class WorkflowClient {
           },
         );
       }
-      if (Date.now() > deadline)
-        throw new LonghaulError('timeout', `Workflow '${id}' did not finish in time`);
+      if (Date.now() > deadline) {
+        const why = status
+          ? `it is still ${status.status}`
+          : `no instance '${id}' is in the saga store this client reads: was it started on the endpoint that hosts its type, and does this process share that endpoint's store?`;
+        throw new LonghaulError('timeout', `Workflow '${id}' did not finish in time: ${why}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, poll));
     }
   }

@@ -96,6 +96,23 @@ export async function rawChannel<T>(work: (channel: amqp.ConfirmChannel) => Prom
   }
 }
 
+/** Whether a queue exists, asked on a fresh channel (a missing queue closes it with 404). */
+export async function queueExists(name: string): Promise<boolean> {
+  const connection = await amqp.connect(url);
+  connection.on('error', () => {});
+  try {
+    const channel = await connection.createChannel();
+    channel.on('error', () => {}); // the 404 closes the channel: expected here
+    await channel.checkQueue(name);
+    return true;
+  } catch (error) {
+    if (/404|NOT_FOUND/.test((error as Error).message)) return false;
+    throw error;
+  } finally {
+    await connection.close();
+  }
+}
+
 /** Messages sitting in a queue (ready, not unacknowledged). */
 export async function queueDepth(queue: string): Promise<number> {
   return rawChannel(async (channel) => (await channel.checkQueue(queue)).messageCount);

@@ -11,7 +11,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'suite',
-          include: ['test/**/*.test.ts'],
+          include: ['test/**/*.test.ts', 'samples/**/*.test.ts'],
           exclude: [...configDefaults.exclude, 'test/chaos/**'],
         },
       },

@@ -57,10 +57,10 @@ export interface SagaDispatcherDeps {
 }
 
 /**
- * The commit path (DESIGN.md, steps 2–7) for one saga type and one message: find or create the
- * instance, skip messages already in its inbox (re-dispatching what is still pending), run the
- * handler on a copy of the state, commit state + outbox + inbox in one conditional write, rerun on
- * a version conflict, then dispatch the outbox.
+ * The commit path for one saga type and one message (docs/architecture.md, "The path of one
+ * message", steps 4–8): find or create the instance, skip messages already in its inbox
+ * (re-dispatching what is still pending), run the handler on a copy of the state, commit state +
+ * outbox + inbox in one conditional write, rerun on a version conflict, then dispatch the outbox.
  */
 export class SagaDispatcher {
   /** Duplicate deliveries an inbox recognised since this dispatcher was built (logged with each). */

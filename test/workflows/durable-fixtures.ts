@@ -2,7 +2,13 @@
  * Workflows for the durability tests (parked instances, reset, signals, limits), shared by the
  * in-memory and the real-services tests. `deployed` switches the code under running instances.
  */
-import { activity, type OperationFailedError, Workflow, type WorkflowContext } from '../../src/index.js';
+import {
+  activity,
+  Event,
+  type OperationFailedError,
+  Workflow,
+  type WorkflowContext,
+} from '../../src/index.js';
 import { Approved, bump } from './fixtures.js';
 
 export const step = activity('Step', (what: string) => {
@@ -13,7 +19,7 @@ export const step = activity('Step', (what: string) => {
 export const huge = activity('Huge', (mb: number) => 'x'.repeat(mb * 1024 * 1024));
 
 /** Which code is deployed: `v2` inserts an activity before the sleep, so v1 histories diverge. */
-export const deployed: { evolving: 'v1' | 'v2' } = { evolving: 'v1' };
+export const deployed: { evolving: 'v1' | 'v2'; patching: boolean } = { evolving: 'v1', patching: false };
 
 @Workflow('Evolving')
 export class Evolving {
@@ -42,18 +48,29 @@ export class Steps {
   }
 }
 
-/** Waits for events and records their order; continues as new after the first. */
+@Event('wf.Go')
+export class Go {}
+
+/** Waits for events and records their order; continues as new after each one. */
 @Workflow('Inbox')
 export class Inbox {
   async run(ctx: WorkflowContext, got: string[]): Promise<string[]> {
     const event = await ctx.waitForEvent(Approved);
     const all = [...got, event?.by ?? 'none'];
-    if (all.length === 1) {
-      await ctx.sleep('1m'); // a second signal arrives now and stays buffered
-      ctx.continueAsNew(all);
-    }
+    if (all.length === 1) await ctx.waitForEvent(Go); // more signals arrive now and stay buffered
     if (all.length < 3) ctx.continueAsNew(all);
     return all;
+  }
+}
+
+/** Deploys add a patched step after the first one. */
+@Workflow('Patching')
+export class Patching {
+  async run(ctx: WorkflowContext, id: string): Promise<string[]> {
+    const done = [await ctx.activity(step, `first:${id}`)];
+    if (deployed.patching && ctx.patched('extra-step')) done.push(await ctx.activity(step, `extra:${id}`));
+    await ctx.waitForEvent(Approved);
+    return done;
   }
 }
 
@@ -97,5 +114,5 @@ export class Growing {
   }
 }
 
-export const durableWorkflows = [Evolving, Steps, Inbox, Sneaky, TooLarge, Growing];
+export const durableWorkflows = [Evolving, Steps, Inbox, Sneaky, TooLarge, Growing, Patching];
 export const durableActivities = [step, huge];

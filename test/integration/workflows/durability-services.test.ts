@@ -53,7 +53,7 @@ beforeAll(async () => {
     workflowOptions: {
       buildId: 'it-build',
       parkedRecheckInterval: '1s',
-      history: { suggestContinueAsNew: { events: 30 }, limit: { events: 60 } },
+      history: { suggestContinueAsNew: { events: 14 }, limit: { events: 26 } },
     },
   });
   await endpoint.start();
@@ -184,9 +184,9 @@ describe('durable workflows that outlive their code, on RabbitMQ + FerretDB', ()
   });
 
   it('history limits: continueAsNew is suggested at the threshold, the instance fails past the limit', async () => {
-    await client.start(Growing, 20, { id: `gr-${tag}` });
-    expect(await result(`gr-${tag}`)).toMatchObject({ suggestedAt: 14 });
-    await client.start(Growing, 40, { id: `gl-${tag}` });
+    await client.start(Growing, 8, { id: `gr-${tag}` });
+    expect(await result(`gr-${tag}`)).toMatchObject({ suggestedAt: 6 }); // 15 events after step 6
+    await client.start(Growing, 20, { id: `gl-${tag}` });
     await until(async () => (await statusOf(`gl-${tag}`)) === 'failed', 'failed');
     expect((await client.status(`gl-${tag}`))?.failure).toMatchObject({ code: 'history-too-large' });
   });

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Approved, count, runs } from './fixtures.js';
 import {
+  BigParent,
   deployed,
   durableActivities,
   durableWorkflows,
@@ -257,6 +258,16 @@ describe('limits instead of silent hangs (in memory)', () => {
     await expect(
       kit.workflows.signal('big', Approved, new Approved('y'.repeat(2 * 1024 * 1024))),
     ).rejects.toMatchObject({ code: 'payload-too-large' });
+  });
+
+  it('a child result and an activity input over the limit fail their operations, and the workflow catches both', async () => {
+    const kit = await start();
+    await kit.startWorkflow(BigParent, 2, { id: 'big-parent' });
+    expect((await kit.workflows.status('big-parent'))?.result).toEqual([
+      'payload-too-large: The child workflow result enco',
+      "payload-too-large: The input of activity 'Step' e",
+    ]);
+    expect(kit.errors()).toEqual([]);
   });
 
   it('ctx.info suggests continueAsNew at the threshold with a warning; past the limit the instance fails', async () => {

@@ -98,6 +98,35 @@ export class TooLarge {
   }
 }
 
+/** Returns a result larger than a message may be. */
+@Workflow('BigChild')
+export class BigChild {
+  async run(_ctx: WorkflowContext, mb: number): Promise<string> {
+    return 'x'.repeat(mb * 1024 * 1024);
+  }
+}
+
+/** A child result and an activity input over the limit: both fail their operation, caught here. */
+@Workflow('BigParent')
+export class BigParent {
+  async run(ctx: WorkflowContext, mb: number): Promise<string[]> {
+    const caught: string[] = [];
+    for (const attempt of [
+      () => ctx.child(BigChild, mb),
+      () => ctx.activity(step, 'y'.repeat(mb * 1024 * 1024)),
+    ]) {
+      try {
+        await attempt();
+        caught.push('no failure');
+      } catch (error) {
+        const failure = (error as OperationFailedError).failure;
+        caught.push(`${failure.code}: ${failure.message.slice(0, 30)}`);
+      }
+    }
+    return caught;
+  }
+}
+
 /** Grows its history one activity at a time and reports `ctx.info`. */
 @Workflow('Growing')
 export class Growing {
@@ -114,5 +143,15 @@ export class Growing {
   }
 }
 
-export const durableWorkflows = [Evolving, Steps, Inbox, Sneaky, TooLarge, Growing, Patching];
+export const durableWorkflows = [
+  Evolving,
+  Steps,
+  Inbox,
+  Sneaky,
+  TooLarge,
+  Growing,
+  Patching,
+  BigChild,
+  BigParent,
+];
 export const durableActivities = [step, huge];

@@ -86,7 +86,7 @@ export class Endpoint {
 
   /** A client for the workflow instances hosted by another endpoint (sharing this one's saga store). */
   workflowsAt(endpoint: string): WorkflowClient {
-    return new WorkflowClient(this.wire().bus, this.sagaStore, endpoint);
+    return new WorkflowClient(this.wire().bus, this.sagaStore, endpoint, this.codec.maxBodyBytes);
   }
 
   /** Validates, declares queues and subscriptions, then starts consuming, scheduling and sweeping. */
@@ -230,6 +230,7 @@ export class Endpoint {
         logger: this.logger,
         resolve: this.options.resolve ?? ((ctor) => new ctor()),
         store: this.sagaStore,
+        maxBodyBytes: this.codec.maxBodyBytes,
       },
     );
     sagas.push(...workflowPieces.sagas);
@@ -279,6 +280,7 @@ export class Endpoint {
       bus,
       this.sagaStore,
       options.name,
+      this.codec.maxBodyBytes,
       workflowTargeting(options.name, hostedWorkflows, this.options.workflowRoutes ?? {}),
     );
     const sweeper = new OutboxSweeper(this.sagaStore, outbox, this.clock, this.logger, {

@@ -124,6 +124,7 @@ export {
   MongoSagaStore,
   type MongoSagaStoreOptions,
   type MongoStoreOptions,
+  type StoreWriteConcern,
   MongoStoreUnavailableError,
   CorruptDocumentError,
   UnsupportedValueError,

@@ -38,6 +38,7 @@ import {
   type MongoStoreOptions,
 } from '../../persistence/mongodb/connection.js';
 import { CorruptDocumentError } from '../../persistence/mongodb/errors.js';
+import { ConfigurationError } from '../../errors.js';
 import {
   type ClaimedTimeout,
   type DeadLetteredTimeout,
@@ -47,6 +48,7 @@ import {
   type TimeoutRecord,
   type TimeoutStore,
 } from '../timeout-store.js';
+import { type Clock, VirtualClock } from '../../util/clock.js';
 import { ServerClock } from './server-clock.js';
 import { decodeTimeout, type TimeoutDocument, upgradeLegacy } from './timeout-document.js';
 
@@ -54,6 +56,13 @@ import { decodeTimeout, type TimeoutDocument, upgradeLegacy } from './timeout-do
 export interface MongoTimeoutStoreOptions extends MongoStoreOptions {
   /** The collection of pending timeouts. @defaultValue `${collectionPrefix}timeouts` */
   collection?: string;
+  /**
+   * The clock due checks and leases use. Leave it unset in production: every worker then agrees on
+   * the database server's time. Set it (or run the endpoint on a `VirtualClock`, which the store
+   * then adopts) only to move time by hand in tests and demos.
+   * @defaultValue the database server's clock (`hello`'s `localTime`)
+   */
+  clock?: Clock;
 }
 
 /** Claim rounds per {@link MongoTimeoutStore.claimDue} call when concurrent claimers took candidates. */
@@ -94,7 +103,8 @@ export class MongoTimeoutStore implements TimeoutStore {
 
   private readonly connection: MongoConnection;
   private readonly collection: Collection<TimeoutDocument>;
-  private readonly clock: ServerClock;
+  private clock: { now(): Promise<Date> };
+  private clockGiven: boolean;
   private lastRecovery = -Infinity;
   private lastLegacy = -Infinity;
 
@@ -102,10 +112,30 @@ export class MongoTimeoutStore implements TimeoutStore {
   constructor(options: MongoTimeoutStoreOptions) {
     this.connection = new MongoConnection(options, 'timeouts');
     this.collection = this.connection.collection<TimeoutDocument>();
-    this.clock = new ServerClock(async () => {
-      const hello = await this.connection.db.command({ hello: 1 });
-      return hello.localTime as Date;
-    });
+    const given = options.clock;
+    if (given !== undefined && typeof given?.now !== 'function') {
+      throw new ConfigurationError(
+        'clock',
+        'expected a Clock (now, sleep), or leave it unset for the server’s clock',
+      );
+    }
+    this.clockGiven = given !== undefined;
+    this.clock = given
+      ? { now: async () => given.now() }
+      : new ServerClock(async () => {
+          const hello = await this.connection.db.command({ hello: 1 });
+          return hello.localTime as Date;
+        });
+  }
+
+  /**
+   * A scheduler on a {@link VirtualClock} (tests, demos) makes it the store's clock, unless one was
+   * given: the server's time does not move with a virtual clock. @internal (the scheduler calls it)
+   */
+  adoptClock(clock: Clock): void {
+    if (this.clockGiven || !(clock instanceof VirtualClock)) return;
+    this.clockGiven = true;
+    this.clock = { now: async () => clock.now() };
   }
 
   /** The collection name in use. */

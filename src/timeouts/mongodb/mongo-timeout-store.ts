@@ -50,7 +50,7 @@ import {
 } from '../timeout-store.js';
 import { type Clock, VirtualClock } from '../../util/clock.js';
 import { ServerClock } from './server-clock.js';
-import { decodeTimeout, type TimeoutDocument, upgradeLegacy } from './timeout-document.js';
+import { claimQuery, decodeTimeout, type TimeoutDocument, upgradeLegacy } from './timeout-document.js';
 
 /** Options of {@link MongoTimeoutStore}. */
 export interface MongoTimeoutStoreOptions extends MongoStoreOptions {
@@ -300,14 +300,10 @@ export class MongoTimeoutStore implements TimeoutStore {
     const tried: string[] = [];
     for (let round = 0; round < CLAIM_ROUNDS && claimed.length < wanted; round++) {
       const want = wanted - claimed.length;
-      const filter = {
-        state,
-        availableAt: { $lte: now },
-        ...(tried.length > 0 ? { _id: { $nin: tried } } : {}),
-      };
+      const { filter, sort } = claimQuery(state, now);
       const candidates = await this.collection
-        .find(filter)
-        .sort({ availableAt: 1, _id: 1 })
+        .find(tried.length > 0 ? { ...filter, _id: { $nin: tried } } : filter)
+        .sort(sort)
         .limit(want)
         .toArray();
       tried.push(...candidates.map((doc) => doc._id));

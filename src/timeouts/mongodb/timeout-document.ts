@@ -13,7 +13,7 @@
  * a document its `state`, `availableAt` and `attempts` (max of its due time and lease end).
  * @internal
  */
-import { type Collection } from 'mongodb';
+import { type Collection, type Filter, type Sort } from 'mongodb';
 import { decodeMessage, type MessageDocument } from '../../persistence/mongodb/saga-document.js';
 import { mapInChunks } from '../../persistence/mongodb/connection.js';
 import { CorruptDocumentError } from '../../persistence/mongodb/errors.js';
@@ -41,6 +41,17 @@ export interface TimeoutDocument {
   lastError?: string;
   /** When it was dead-lettered. */
   deadLetteredAt?: Date;
+}
+
+/**
+ * The claim's read: timeouts in `state` claimable at `now`, earliest first (one range of the index
+ * `longhaul_claim` on `{ state, availableAt, _id }`).
+ */
+export function claimQuery(
+  state: 'waiting' | 'leased',
+  now: Date,
+): { filter: Filter<TimeoutDocument>; sort: Sort } {
+  return { filter: { state, availableAt: { $lte: now } }, sort: { availableAt: 1, _id: 1 } };
 }
 
 /** Decodes a stored timeout, or throws {@link CorruptDocumentError} naming the collection, id and field. */

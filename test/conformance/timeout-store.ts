@@ -87,12 +87,18 @@ export function describeTimeoutStoreConformance(
 
     it('never hands one timeout to two holders while the lease lasts; an expired lease frees it', async () => {
       await store.schedule(timeout('a', -10));
+      const claimedAt = harness.now();
       expect(await claim('owner-1')).toHaveLength(1);
-      expect(await claim('owner-2')).toHaveLength(0);
-      expect((await store.nextDueAt())?.getTime()).toBeGreaterThan(harness.now()); // the lease end
+      const second = await claim('owner-2');
+      const next = (await store.nextDueAt())?.getTime() ?? 0;
+      // Unless this machine stalled for the whole lease, owner-1 still holds it.
+      if (harness.now() < claimedAt + LEASE - 50) {
+        expect(second).toHaveLength(0);
+        expect(next).toBeGreaterThan(claimedAt); // the lease end, not the due time
+      }
       await harness.advance(LEASE + 200);
       const reclaimed = await claim('owner-2');
-      expect(reclaimed.map((t) => [t.leaseOwner, t.attempts])).toEqual([['owner-2', 2]]);
+      expect(reclaimed.map((t) => [t.leaseOwner, t.attempts])).toEqual([['owner-2', 2 + second.length]]);
       expect(await store.complete(`${tag}-a`, 'owner-1')).toBe(false);
       expect(await store.complete(`${tag}-a`, 'owner-2')).toBe(true);
       expect(await store.listBySaga(`Saga-${tag}`, 's-1')).toEqual([]);
@@ -123,12 +129,14 @@ export function describeTimeoutStoreConformance(
       await store.schedule(timeout('a', -10));
       expect(await claim('owner-1')).toHaveLength(1);
       expect(await store.fail(`${tag}-a`, 'owner-2', { reason: 'not mine', retryAfterMs: 0 })).toBe(false);
-      expect(await store.fail(`${tag}-a`, 'owner-1', { reason: 'boom', retryAfterMs: 500 })).toBe(true);
+      const failedAt = harness.now();
+      expect(await store.fail(`${tag}-a`, 'owner-1', { reason: 'boom', retryAfterMs: 1500 })).toBe(true);
       expect(await store.complete(`${tag}-a`, 'owner-1')).toBe(false); // given back: no longer held
-      expect(await claim('owner-1')).toEqual([]);
+      const early = await claim('owner-1');
       const next = (await store.nextDueAt())?.getTime() ?? 0;
-      expect(next - harness.now()).toBeGreaterThan(300);
-      await harness.advance(700);
+      expect(next).toBeGreaterThanOrEqual(failedAt + 1500 - 100);
+      if (harness.now() < failedAt + 1400) expect(early).toEqual([]);
+      await harness.advance(1700);
       const [again] = await claim('owner-2');
       expect(again).toMatchObject({ id: `${tag}-a`, attempts: 2, lastError: 'boom', leaseOwner: 'owner-2' });
     });

@@ -41,7 +41,6 @@ import { CorruptDocumentError } from '../../persistence/mongodb/errors.js';
 import { ConfigurationError } from '../../errors.js';
 import {
   type ClaimedTimeout,
-  type DeadLetteredTimeout,
   type TimeoutClaim,
   type TimeoutDeadLetters,
   type TimeoutFailure,
@@ -50,6 +49,7 @@ import {
 } from '../timeout-store.js';
 import { type Clock, VirtualClock } from '../../util/clock.js';
 import { ServerClock } from './server-clock.js';
+import { mongoDeadLetters } from './dead-letters.js';
 import { claimQuery, decodeTimeout, type TimeoutDocument, upgradeLegacy } from './timeout-document.js';
 
 /** Options of {@link MongoTimeoutStore}. */
@@ -112,6 +112,7 @@ export class MongoTimeoutStore implements TimeoutStore {
   constructor(options: MongoTimeoutStoreOptions) {
     this.connection = new MongoConnection(options, 'timeouts');
     this.collection = this.connection.collection<TimeoutDocument>();
+    this.deadLetters = mongoDeadLetters(this.collection, this.collectionName, () => this.clock.now());
     const given = options.clock;
     if (given !== undefined && typeof given?.now !== 'function') {
       throw new ConfigurationError(
@@ -244,45 +245,8 @@ export class MongoTimeoutStore implements TimeoutStore {
       .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || (a.id < b.id ? -1 : 1));
   }
 
-  readonly deadLetters: TimeoutDeadLetters = {
-    list: async (limit = 100) => {
-      const docs = await this.collection
-        .find({ state: 'dead' })
-        .sort({ deadLetteredAt: 1 })
-        .limit(limit)
-        .toArray();
-      return docs.map((doc): DeadLetteredTimeout => {
-        let record: TimeoutRecord;
-        try {
-          record = decodeTimeout(this.collectionName, doc);
-        } catch (error) {
-          if (!(error instanceof CorruptDocumentError)) throw error;
-          // Still listed, so an operator sees it: its message as stored cannot be delivered.
-          record = {
-            id: String(doc._id),
-            dueAt: new Date(0),
-            destination: String(doc.destination),
-            message: { messageId: String(doc._id), headers: {}, body: '' },
-          };
-        }
-        return {
-          ...record,
-          attempts: typeof doc.attempts === 'number' ? doc.attempts : 0,
-          reason: doc.lastError ?? '',
-          deadLetteredAt: doc.deadLetteredAt instanceof Date ? doc.deadLetteredAt : new Date(0),
-        };
-      });
-    },
-    replay: async (id) => {
-      const now = await this.clock.now();
-      const result = await this.collection.updateOne(
-        { _id: id, state: 'dead' },
-        { $set: { state: 'waiting', availableAt: now, attempts: 0 }, $unset: { deadLetteredAt: '' } },
-      );
-      return result.matchedCount === 1;
-    },
-    delete: async (id) => (await this.collection.deleteOne({ _id: id, state: 'dead' })).deletedCount === 1,
-  };
+  /** Dead-lettered timeouts: list, replay, delete (`dead-letters.ts`). */
+  readonly deadLetters: TimeoutDeadLetters;
 
   async close(): Promise<void> {
     await this.connection.close();

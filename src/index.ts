@@ -56,8 +56,19 @@ export {
 } from './persistence/saga-store.js';
 export { InMemorySagaStore } from './persistence/memory/in-memory-saga-store.js';
 
-export { type TimeoutStore, type TimeoutRecord, type ClaimedTimeout } from './timeouts/timeout-store.js';
-export { InMemoryTimeoutStore } from './timeouts/memory/in-memory-timeout-store.js';
+export {
+  type TimeoutStore,
+  type TimeoutRecord,
+  type ClaimedTimeout,
+  type TimeoutClaim,
+  type TimeoutFailure,
+  type TimeoutDeadLetters,
+  type DeadLetteredTimeout,
+} from './timeouts/timeout-store.js';
+export {
+  InMemoryTimeoutStore,
+  type InMemoryTimeoutStoreOptions,
+} from './timeouts/memory/in-memory-timeout-store.js';
 
 export { Saga, StartedBy, Handles, OnTimeout, type CorrelationOptions } from './sagas/decorators.js';
 export { type SagaContext, type TimeoutWhen } from './sagas/context.js';
@@ -134,6 +145,7 @@ export {
   MongoSagaStore,
   type MongoSagaStoreOptions,
   type MongoStoreOptions,
+  type StoreWriteConcern,
   MongoStoreUnavailableError,
   CorruptDocumentError,
   UnsupportedValueError,

@@ -253,6 +253,10 @@ export class Endpoint {
         pollIntervalMs: options.pollIntervalMs,
         batchSize: options.timeoutBatchSize,
         leaseMs: options.timeoutLeaseMs,
+        concurrency: options.timeoutConcurrency,
+        maxAttempts: options.timeoutMaxAttempts,
+        retryDelayMs: options.timeoutRetryDelayMs,
+        maxRetryDelayMs: options.timeoutMaxRetryDelayMs,
       },
     );
     const outbox = new OutboxDispatcher(this.transport, this.timeoutStore, this.sagaStore, (dueAt) =>

@@ -77,8 +77,16 @@ export interface EndpointOptions {
     pollInterval?: Duration;
     /** Timeouts claimed per look. @defaultValue 100 */
     batchSize?: number;
-    /** A claim's lease. @defaultValue '30s' */
+    /** A claim's lease, renewed while its batch is delivered (a dead scheduler's timeouts wait this long). @defaultValue '30s' */
     lease?: Duration;
+    /** Deliveries of a claimed batch in flight at once. @defaultValue 8 */
+    concurrency?: number;
+    /** Delivery attempts before a timeout is dead-lettered (`timeoutStore.deadLetters`). @defaultValue 10 */
+    maxAttempts?: number;
+    /** The delay before a failed delivery's first retry, doubled at each further attempt. @defaultValue '1s' */
+    retryDelay?: Duration;
+    /** The longest delay between retries. @defaultValue '5m' */
+    maxRetryDelay?: Duration;
   };
   outbox?: {
     /** How often the sweeper looks for entries left undispatched (and expired tombstones). @defaultValue '10s' */
@@ -105,6 +113,10 @@ export interface ResolvedOptions {
   readonly pollIntervalMs: number;
   readonly timeoutBatchSize: number;
   readonly timeoutLeaseMs: number;
+  readonly timeoutConcurrency: number;
+  readonly timeoutMaxAttempts: number;
+  readonly timeoutRetryDelayMs: number;
+  readonly timeoutMaxRetryDelayMs: number;
   readonly sweepIntervalMs: number;
   readonly outboxLeaseMs: number;
 }
@@ -195,6 +207,10 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     pollIntervalMs: duration(options.timeouts?.pollInterval, 'timeouts.pollInterval', '1s'),
     timeoutBatchSize: int(options.timeouts?.batchSize, 'timeouts.batchSize', 100, 1),
     timeoutLeaseMs: duration(options.timeouts?.lease, 'timeouts.lease', '30s'),
+    timeoutConcurrency: int(options.timeouts?.concurrency, 'timeouts.concurrency', 8, 1),
+    timeoutMaxAttempts: int(options.timeouts?.maxAttempts, 'timeouts.maxAttempts', 10, 1),
+    timeoutRetryDelayMs: duration(options.timeouts?.retryDelay, 'timeouts.retryDelay', '1s'),
+    timeoutMaxRetryDelayMs: duration(options.timeouts?.maxRetryDelay, 'timeouts.maxRetryDelay', '5m'),
     sweepIntervalMs: duration(options.outbox?.sweepInterval, 'outbox.sweepInterval', '10s'),
     outboxLeaseMs: duration(options.outbox?.lease, 'outbox.lease', '30s'),
   };

@@ -10,7 +10,7 @@
 import 'reflect-metadata';
 import { MongoClient } from 'mongodb';
 import {
-  type ClaimedTimeout,
+  type TimeoutClaim,
   Endpoint,
   type HandledMessage,
   type Logger,
@@ -92,16 +92,11 @@ process.on('SIGUSR2', () => (armed = true));
 
 /** The Mongo timeout store, with the hold described in the file header. */
 class ArmableTimeoutStore extends MongoTimeoutStore {
-  override async claimDue(
-    now: Date,
-    limit: number,
-    owner: string,
-    leaseMs: number,
-  ): Promise<ClaimedTimeout[]> {
-    const claimed = await super.claimDue(now, limit, owner, leaseMs);
-    if (armed && claimed.length > 0) {
+  override async claimDue(limit: number, owner: string, leaseMs: number): Promise<TimeoutClaim> {
+    const claimed = await super.claimDue(limit, owner, leaseMs);
+    if (armed && claimed.timeouts.length > 0) {
       armed = false;
-      process.stdout.write(`leased ${claimed.length}\n`);
+      process.stdout.write(`leased ${claimed.timeouts.length}\n`);
       await new Promise((resolve) => setTimeout(resolve, 30_000));
     }
     return claimed;

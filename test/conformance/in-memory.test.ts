@@ -1,4 +1,4 @@
-import { InMemorySagaStore, InMemoryTimeoutStore, InMemoryTransport } from '../../src/index.js';
+import { InMemorySagaStore, InMemoryTimeoutStore, InMemoryTransport, VirtualClock } from '../../src/index.js';
 import { describeSagaStoreConformance } from './saga-store.js';
 import { describeTimeoutStoreConformance } from './timeout-store.js';
 import { describeTransportConformance } from './transport.js';
@@ -18,6 +18,12 @@ describeSagaStoreConformance('in-memory', async () => {
 });
 
 describeTimeoutStoreConformance('in-memory', async () => {
-  const store = new InMemoryTimeoutStore();
-  return { store, dispose: () => store.close() };
+  const clock = new VirtualClock();
+  const store = new InMemoryTimeoutStore({ clock });
+  return {
+    store,
+    now: () => clock.now().getTime(),
+    advance: (ms) => clock.advance(ms),
+    dispose: () => store.close(),
+  };
 });

@@ -36,6 +36,9 @@ describeTimeoutStoreConformance('mongodb', async () => {
   const store = new MongoTimeoutStore({ client, database, logger: silentLogger });
   return {
     store,
+    // The server runs on this machine: its clock is this one (to the store's rounding).
+    now: () => Date.now(),
+    advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     dispose: async () => {
       await store.close();
       await client.db(database).dropDatabase();

@@ -13,7 +13,7 @@ import {
   VirtualClock,
 } from '../../src/index.js';
 import { TimeoutScheduler } from '../../src/timeouts/scheduler.js';
-import { type ClaimedTimeout } from '../../src/timeouts/timeout-store.js';
+import { type TimeoutClaim, type TimeoutRecord } from '../../src/timeouts/timeout-store.js';
 import { yieldToEventLoop } from '../../src/util/clock.js';
 import { emitted, startEndpoint } from '../support/endpoint.js';
 
@@ -76,6 +76,11 @@ class ReminderSaga {
   finish(_m: Finish, ctx: SagaContext<{ reminded: number }>): void {
     ctx.complete();
   }
+}
+
+/** A timeout due at `dueAt`, to `destination`. */
+function due(id: string, dueAt: Date, destination = 'x'): TimeoutRecord {
+  return { id, dueAt, destination, message: { messageId: id, headers: {}, body: '{}' } };
 }
 
 /** A saga that schedules its timeouts but whose completion leaves one behind on purpose. */
@@ -150,9 +155,9 @@ describe('timeouts', () => {
     expect(emitted(t.transport, 'tm.Ping').map((m) => m.destination)).toEqual([['pings']]);
   });
 
-  it('two schedulers on one store deliver each due timeout once; a dead one’s lease expires and the other takes over', async () => {
+  it('two schedulers on one store deliver each due timeout once; a dead claimer’s lease expires and the other takes over', async () => {
     const clock = new VirtualClock();
-    const store = new InMemoryTimeoutStore();
+    const store = new InMemoryTimeoutStore({ clock });
     const delivered: string[] = [];
     const options = { pollIntervalMs: 1000, batchSize: 7, leaseMs: 30_000 };
     const live = new TimeoutScheduler(
@@ -162,24 +167,8 @@ describe('timeouts', () => {
       silentLogger,
       options,
     );
-    const dying = new TimeoutScheduler(
-      store,
-      async () => {
-        throw new Error('process killed mid-delivery');
-      },
-      clock,
-      silentLogger,
-      options,
-    );
-    for (let i = 0; i < 50; i++) {
-      await store.schedule({
-        id: `t-${i}`,
-        dueAt: clock.now(),
-        destination: 'x',
-        message: { messageId: `t-${i}`, headers: {}, body: '{}' },
-      });
-    }
-    await dying.runOnce(); // claims 7 and dies holding their leases
+    for (let i = 0; i < 50; i++) await store.schedule(due(`t-${i}`, clock.now()));
+    await store.claimDue(7, 'a-scheduler-that-dies', 30_000); // dies holding their leases
     for (let i = 0; i < 10; i++) await Promise.all([live.runOnce(), live.runOnce()]);
     expect(delivered).toHaveLength(43);
     await clock.advance('31s');
@@ -194,16 +183,16 @@ describe('timeouts', () => {
     let looks = 0;
     let peeks = 0;
     class CountingStore extends InMemoryTimeoutStore {
-      override claimDue(now: Date, limit: number, owner: string, leaseMs: number): Promise<ClaimedTimeout[]> {
+      override claimDue(limit: number, owner: string, leaseMs: number): Promise<TimeoutClaim> {
         looks++;
-        return super.claimDue(now, limit, owner, leaseMs);
+        return super.claimDue(limit, owner, leaseMs);
       }
       override nextDueAt(): Promise<Date | undefined> {
         peeks++;
         return super.nextDueAt();
       }
     }
-    const store = new CountingStore();
+    const store = new CountingStore({ clock });
     const delivered: string[] = [];
     const scheduler = new TimeoutScheduler(
       store,

@@ -5,6 +5,7 @@ import {
   type IndexDescription,
   MongoClient,
   type MongoClientOptions,
+  type WriteConcernSettings,
 } from 'mongodb';
 import { ConfigurationError } from '../../errors.js';
 import { type Duration, toMillis } from '../../util/duration.js';
@@ -31,6 +32,29 @@ export interface MongoStoreOptions {
   clientOptions?: MongoClientOptions;
   /** Where the store reports what it skipped (corrupt documents). @defaultValue console at level `info` */
   logger?: Logger;
+  /**
+   * The write concern of every write the store makes (saga commits, outbox marks, timeout leases),
+   * set on the store's collection, so it applies whether the store or you created the client.
+   * `docs/production.md` says what each choice can lose on a primary failover.
+   * @defaultValue `{ w: 'majority' }`: a write is acknowledged once a majority of the replica set
+   * has it, so a failover cannot roll it back
+   */
+  writeConcern?: StoreWriteConcern;
+}
+
+/** The write concern of a MongoDB store (see {@link MongoStoreOptions.writeConcern}). */
+export interface StoreWriteConcern {
+  /**
+   * How many members must have the write before it is acknowledged: `'majority'` or a whole number
+   * >= 1 (`1`: the primary alone, which a failover can roll back). `0` (unacknowledged) is refused:
+   * the stores decide with conditional writes and must see their result.
+   * @defaultValue 'majority'
+   */
+  readonly w?: number | 'majority';
+  /** Whether the write must also be in the on-disk journal before it is acknowledged. @defaultValue the server's default (`writeConcernMajorityJournalDefault`, true) */
+  readonly journal?: boolean;
+  /** How long to wait for `w` members before the write fails (the write may still apply). @defaultValue none: wait */
+  readonly timeout?: Duration;
 }
 
 const DATABASE = /^[^/\\. "$*<>:|?\0]{1,63}$/;
@@ -49,6 +73,8 @@ export class MongoConnection {
   readonly logger: Logger;
   /** The hosts, for messages (`host:port,…`). */
   readonly hosts: string;
+  /** The write concern sent with every write of the store's collection. */
+  readonly writeConcern: WriteConcernSettings;
   private readonly owned: boolean;
   private connecting?: Promise<void>;
   private closed = false;
@@ -97,6 +123,7 @@ export class MongoConnection {
     }
     // A network close at the wrong moment can hang a driver command forever (driver-guard.ts).
     installDriverGuard();
+    this.writeConcern = writeConcernOf(options.writeConcern);
     this.collectionName = collection;
     this.logger = logger;
     this.owned = options.client === undefined;
@@ -107,7 +134,7 @@ export class MongoConnection {
 
   /** The store's collection. */
   collection<T extends Document>(): Collection<T> {
-    return this.db.collection<T>(this.collectionName);
+    return this.db.collection<T>(this.collectionName, { writeConcern: this.writeConcern });
   }
 
   /** Connects (once; again after a failure), or throws {@link MongoStoreUnavailableError}. */
@@ -193,6 +220,46 @@ export function connectFailureMessage(failure: {
     return `Cannot connect to ${where} within ${failure.timeoutMs} ms: ${failure.detail}`;
   }
   return `Cannot connect to ${where} (failed ${after}): ${failure.detail}`;
+}
+
+/** Validates {@link MongoStoreOptions.writeConcern} into the driver's settings, naming the bad field. */
+function writeConcernOf(option: StoreWriteConcern | undefined): WriteConcernSettings {
+  if (option === undefined) return { w: 'majority' };
+  if (typeof option !== 'object' || option === null) {
+    throw new ConfigurationError('writeConcern', "expected an object such as { w: 'majority' }");
+  }
+  const unknown = Object.keys(option).filter((key) => !['w', 'journal', 'timeout'].includes(key));
+  if (unknown.length > 0) {
+    throw new ConfigurationError(
+      `writeConcern.${unknown[0]}`,
+      "unknown field; the write concern takes `w`, `journal` and `timeout` (e.g. { w: 'majority', journal: true })",
+    );
+  }
+  const w = option.w ?? 'majority';
+  if (w !== 'majority' && !(typeof w === 'number' && Number.isInteger(w) && w >= 1)) {
+    throw new ConfigurationError(
+      'writeConcern.w',
+      `expected 'majority' or a whole number >= 1 (0, unacknowledged, is refused: the stores decide with conditional writes), got ${JSON.stringify(w)}`,
+    );
+  }
+  const settings: WriteConcernSettings = { w };
+  if (option.journal !== undefined) {
+    if (typeof option.journal !== 'boolean') {
+      throw new ConfigurationError(
+        'writeConcern.journal',
+        `expected true or false, got ${JSON.stringify(option.journal)}`,
+      );
+    }
+    settings.journal = option.journal;
+  }
+  if (option.timeout !== undefined) {
+    const ms = toMillis(option.timeout, 'writeConcern.timeout');
+    if (!Number.isFinite(ms) || ms < 1) {
+      throw new ConfigurationError('writeConcern.timeout', `expected a finite duration >= 1ms, got ${ms}`);
+    }
+    settings.wtimeoutMS = Math.round(ms);
+  }
+  return settings;
 }
 
 function createClient(options: MongoStoreOptions): MongoClient {

@@ -7,7 +7,7 @@
 /** The saga store on MongoDB; see its file header for the document layout and the guarantees. */
 export { MongoSagaStore, type MongoSagaStoreOptions } from './mongo-saga-store.js';
 /** Options shared by the MongoDB stores (client or url, database, collection prefix, timeouts). */
-export { type MongoStoreOptions } from './connection.js';
+export { type MongoStoreOptions, type StoreWriteConcern } from './connection.js';
 /**
  * `MongoStoreUnavailableError`: the server could not be reached at init (names the host, never the
  * password). `CorruptDocumentError`: a stored document the store cannot read (non-retryable, reason

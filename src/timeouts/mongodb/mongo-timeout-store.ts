@@ -4,63 +4,78 @@
  * Implements the {@link TimeoutStore} contract (`timeout-store.ts`) on one collection
  * (`<prefix>timeouts`), one document per timeout with `_id` = the timeout id, so scheduling twice
  * is a duplicate-key insert that changes nothing. Dates are BSON dates: a timeout months or years
- * away is stored like any other.
+ * away is stored like any other. The stored shape, and the upgrade of documents an earlier version
+ * wrote, are in `timeout-document.ts`.
  *
- * **Claiming.** {@link MongoTimeoutStore.claimDue} reads the earliest due, unleased candidates
- * (`dueAt <= now` and `leaseUntil` null or past, sorted by `dueAt` then `_id`, one index on
- * both), then leases each with a conditional `updateOne({ _id, <still due and unleased> },
- * { $set: lease })`: a match means this caller holds it, no match means another scheduler got
- * there first. Each lease is one atomic single-document write, so two schedulers never hold one
- * timeout. Losses to a concurrent claimer are topped up from the next candidates (a few rounds).
+ * **Clock.** Due checks and leases use the database server's time (`server-clock.ts`), never the
+ * worker's.
  *
- * Why not one `findOneAndUpdate(…, { sort: { dueAt: 1 } })` per timeout: FerretDB v1 sorts by
- * reading the whole collection, so every claimed timeout would cost a full sorted scan (measured:
- * 270 ms each with 2,000 stored). One sorted read per batch plus one `_id` update per timeout
- * costs about the same as the per-timeout form on MongoDB and a batch's worth less on FerretDB.
+ * **Claiming.** {@link MongoTimeoutStore.claimDue} reads the earliest claimable candidates
+ * (`state: 'waiting', availableAt <= now`, sorted by `availableAt` then `_id`: one range of the
+ * index `longhaul_claim`), then leases each with a conditional
+ * `updateOne({ _id, state, availableAt: <as read> }, { $set: lease, $inc: { attempts: 1 } })`:
+ * a match means this caller holds it, no match means another scheduler got there first (a lease
+ * moves `availableAt` to the lease end). Losses to a concurrent claimer are topped up from the
+ * next candidates (a few rounds). Expired leases (a scheduler died) are looked for with the same
+ * query on `state: 'leased'`, at most every {@link recoveryEveryMs} per store (they are rare, and
+ * on FerretDB that look reads every leased document); documents of the earlier shape are upgraded
+ * in `init()` and, for those a not-yet-upgraded process writes during a rolling deploy, every
+ * minute during claims.
  *
- * {@link MongoTimeoutStore.complete} deletes only while `leaseOwner` is still the caller.
+ * Why one sorted read per batch rather than one `findOneAndUpdate(…, { sort })` per timeout:
+ * FerretDB v1 sorts by reading the candidates into memory, so each claimed timeout would cost a
+ * sorted read (measured: 270 ms each with 2,000 stored).
+ *
+ * A candidate that cannot be decoded is dead-lettered with the reason (visible, never delivered).
  *
  * Non-goals: ordering among timeouts due at the same instant; TTL-based expiry.
  */
 import { type Collection } from 'mongodb';
-import {
-  decodeMessage,
-  encodeMessage,
-  type MessageDocument,
-} from '../../persistence/mongodb/saga-document.js';
+import { encodeMessage } from '../../persistence/mongodb/saga-document.js';
 import {
   mapInChunks,
   MongoConnection,
   type MongoStoreOptions,
 } from '../../persistence/mongodb/connection.js';
 import { CorruptDocumentError } from '../../persistence/mongodb/errors.js';
-import { DecodeProblem, describe } from '../../persistence/mongodb/value-codec.js';
-import { type ClaimedTimeout, type TimeoutRecord, type TimeoutStore } from '../timeout-store.js';
+import { ConfigurationError } from '../../errors.js';
+import {
+  type ClaimedTimeout,
+  type TimeoutClaim,
+  type TimeoutDeadLetters,
+  type TimeoutFailure,
+  type TimeoutRecord,
+  type TimeoutStore,
+} from '../timeout-store.js';
+import { type Clock, VirtualClock } from '../../util/clock.js';
+import { ServerClock } from './server-clock.js';
+import { mongoDeadLetters } from './dead-letters.js';
+import { claimQuery, decodeTimeout, type TimeoutDocument, upgradeLegacy } from './timeout-document.js';
 
 /** Options of {@link MongoTimeoutStore}. */
 export interface MongoTimeoutStoreOptions extends MongoStoreOptions {
   /** The collection of pending timeouts. @defaultValue `${collectionPrefix}timeouts` */
   collection?: string;
-}
-
-/** One pending timeout as stored. */
-interface TimeoutDocument {
-  _id: string;
-  dueAt: Date;
-  destination: string;
-  message: MessageDocument;
-  sagaType?: string;
-  sagaId?: string;
-  /** The scheduler holding the lease, or null. */
-  leaseOwner: string | null;
-  /** Until when the lease holds, or null (never leased). */
-  leaseUntil: Date | null;
+  /**
+   * The clock due checks and leases use. Leave it unset in production: every worker then agrees on
+   * the database server's time. Set it (or run the endpoint on a `VirtualClock`, which the store
+   * then adopts) only to move time by hand in tests and demos.
+   * @defaultValue the database server's clock (`hello`'s `localTime`)
+   */
+  clock?: Clock;
 }
 
 /** Claim rounds per {@link MongoTimeoutStore.claimDue} call when concurrent claimers took candidates. */
 const CLAIM_ROUNDS = 3;
 /** Lease updates in flight at once. */
 const CLAIM_PARALLELISM = 8;
+/** How often a claim also upgrades documents of the earlier shape (store time). */
+const LEGACY_EVERY_MS = 60_000;
+
+/** How often (store time) a store looks for expired leases: a fourth of the lease, at most 5 s. */
+export function recoveryEveryMs(leaseMs: number): number {
+  return Math.min(5000, leaseMs / 4);
+}
 
 /**
  * The timeout store on MongoDB (or FerretDB): due timeouts are leased one conditional update at a
@@ -88,11 +103,40 @@ export class MongoTimeoutStore implements TimeoutStore {
 
   private readonly connection: MongoConnection;
   private readonly collection: Collection<TimeoutDocument>;
+  private clock: { now(): Promise<Date> };
+  private clockGiven: boolean;
+  private lastRecovery = -Infinity;
+  private lastLegacy = -Infinity;
 
   /** Validates the options (throws `ConfigurationError` naming the field); connects in `init()`. */
   constructor(options: MongoTimeoutStoreOptions) {
     this.connection = new MongoConnection(options, 'timeouts');
     this.collection = this.connection.collection<TimeoutDocument>();
+    this.deadLetters = mongoDeadLetters(this.collection, this.collectionName, () => this.clock.now());
+    const given = options.clock;
+    if (given !== undefined && typeof given?.now !== 'function') {
+      throw new ConfigurationError(
+        'clock',
+        'expected a Clock (now, sleep), or leave it unset for the server’s clock',
+      );
+    }
+    this.clockGiven = given !== undefined;
+    this.clock = given
+      ? { now: async () => given.now() }
+      : new ServerClock(async () => {
+          const hello = await this.connection.db.command({ hello: 1 });
+          return hello.localTime as Date;
+        });
+  }
+
+  /**
+   * A scheduler on a {@link VirtualClock} (tests, demos) makes it the store's clock, unless one was
+   * given: the server's time does not move with a virtual clock. @internal (the scheduler calls it)
+   */
+  adoptClock(clock: Clock): void {
+    if (this.clockGiven || !(clock instanceof VirtualClock)) return;
+    this.clockGiven = true;
+    this.clock = { now: async () => clock.now() };
   }
 
   /** The collection name in use. */
@@ -100,12 +144,15 @@ export class MongoTimeoutStore implements TimeoutStore {
     return this.connection.collectionName;
   }
 
-  /** Connects (throws `MongoStoreUnavailableError` naming the host) and creates the indexes. */
+  /** Connects (throws `MongoStoreUnavailableError` naming the host), creates the indexes, upgrades earlier documents. */
   async init(): Promise<void> {
     await this.connection.ensureIndexes([
-      { key: { dueAt: 1, _id: 1 }, name: 'longhaul_due' },
+      { key: { state: 1, availableAt: 1, _id: 1 }, name: 'longhaul_claim' },
       { key: { sagaType: 1, sagaId: 1 }, name: 'longhaul_saga' },
+      { key: { state: 1, deadLetteredAt: 1 }, name: 'longhaul_dead' },
     ]);
+    while ((await upgradeLegacy(this.collection, 500)) === 500);
+    this.lastLegacy = (await this.clock.now()).getTime();
   }
 
   async schedule(timeout: TimeoutRecord): Promise<void> {
@@ -114,8 +161,11 @@ export class MongoTimeoutStore implements TimeoutStore {
       dueAt: timeout.dueAt,
       destination: timeout.destination,
       message: encodeMessage(timeout.message),
+      state: 'waiting',
+      availableAt: timeout.dueAt,
       leaseOwner: null,
       leaseUntil: null,
+      attempts: 0,
     };
     if (timeout.sagaType !== undefined) doc.sagaType = timeout.sagaType;
     if (timeout.sagaId !== undefined) doc.sagaId = timeout.sagaId;
@@ -130,104 +180,134 @@ export class MongoTimeoutStore implements TimeoutStore {
     return (await this.collection.deleteOne({ _id: id })).deletedCount === 1;
   }
 
-  async claimDue(now: Date, limit: number, owner: string, leaseMs: number): Promise<ClaimedTimeout[]> {
-    const leaseUntil = new Date(now.getTime() + leaseMs);
-    const claimable = {
-      dueAt: { $lte: now },
-      $or: [{ leaseUntil: null }, { leaseUntil: { $lte: now } }],
-    };
-    const claimed: { doc: TimeoutDocument; record: TimeoutRecord }[] = [];
-    const tried: string[] = [];
-    for (let round = 0; round < CLAIM_ROUNDS && claimed.length < limit; round++) {
-      const wanted = limit - claimed.length;
-      const candidates = await this.collection
-        .find(tried.length > 0 ? { ...claimable, _id: { $nin: tried } } : claimable)
-        .sort({ dueAt: 1, _id: 1 })
-        .limit(wanted)
-        .toArray();
-      const decodable: { doc: TimeoutDocument; record: TimeoutRecord }[] = [];
-      for (const doc of candidates) {
-        tried.push(doc._id);
-        const record = this.decodeOrReport(doc);
-        if (record) decodable.push({ doc, record });
-      }
-      let lost = 0;
-      const results = await mapInChunks(decodable, CLAIM_PARALLELISM, ({ doc }) =>
-        this.collection.updateOne(
-          { _id: doc._id, ...claimable },
-          { $set: { leaseOwner: owner, leaseUntil } },
-        ),
-      );
-      decodable.forEach((candidate, j) => {
-        if (results[j]?.matchedCount === 1) claimed.push(candidate);
-        else lost++;
-      });
-      if (candidates.length < wanted || lost === 0) break;
+  async claimDue(limit: number, owner: string, leaseMs: number): Promise<TimeoutClaim> {
+    const now = await this.clock.now();
+    const at = now.getTime();
+    if (at - this.lastLegacy >= LEGACY_EVERY_MS) {
+      this.lastLegacy = at;
+      await upgradeLegacy(this.collection, limit);
     }
-    return claimed
-      .sort((a, b) => a.doc.dueAt.getTime() - b.doc.dueAt.getTime())
-      .map(({ record }) => ({ ...record, leaseOwner: owner, leaseUntil }));
+    const leaseUntil = new Date(at + leaseMs);
+    const claimed = await this.claimFrom('waiting', now, limit, owner, leaseUntil);
+    if (claimed.length < limit && at - this.lastRecovery >= recoveryEveryMs(leaseMs)) {
+      this.lastRecovery = at;
+      claimed.push(...(await this.claimFrom('leased', now, limit - claimed.length, owner, leaseUntil)));
+    }
+    claimed.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+    return { timeouts: claimed, now };
+  }
+
+  async renew(ids: readonly string[], owner: string, leaseMs: number): Promise<string[]> {
+    const until = new Date((await this.clock.now()).getTime() + leaseMs);
+    const results = await mapInChunks(ids, CLAIM_PARALLELISM, (id) =>
+      this.collection.updateOne(
+        { _id: id, state: 'leased', leaseOwner: owner },
+        { $set: { availableAt: until, leaseUntil: until } },
+      ),
+    );
+    return ids.filter((_, i) => results[i]?.matchedCount === 1);
   }
 
   async complete(id: string, owner: string): Promise<boolean> {
-    return (await this.collection.deleteOne({ _id: id, leaseOwner: owner })).deletedCount === 1;
+    const result = await this.collection.deleteOne({ _id: id, state: 'leased', leaseOwner: owner });
+    return result.deletedCount === 1;
+  }
+
+  async fail(id: string, owner: string, failure: TimeoutFailure): Promise<boolean> {
+    const now = await this.clock.now();
+    const set: Partial<TimeoutDocument> =
+      'deadLetter' in failure
+        ? { state: 'dead', availableAt: null, deadLetteredAt: now }
+        : { state: 'waiting', availableAt: new Date(now.getTime() + Math.max(0, failure.retryAfterMs)) };
+    const result = await this.collection.updateOne(
+      { _id: id, state: 'leased', leaseOwner: owner },
+      { $set: { ...set, leaseOwner: null, leaseUntil: null, lastError: failure.reason } },
+    );
+    return result.matchedCount === 1;
   }
 
   async nextDueAt(): Promise<Date | undefined> {
-    const next = await this.collection.findOne({}, { sort: { dueAt: 1 }, projection: { dueAt: 1 } });
-    return next?.dueAt instanceof Date ? next.dueAt : undefined;
+    const next = await Promise.all(
+      (['waiting', 'leased'] as const).map((state) =>
+        this.collection.findOne({ state }, { sort: { availableAt: 1 }, projection: { availableAt: 1 } }),
+      ),
+    );
+    const times = next.flatMap((doc) =>
+      doc?.availableAt instanceof Date ? [doc.availableAt.getTime()] : [],
+    );
+    return times.length > 0 ? new Date(Math.min(...times)) : undefined;
   }
 
   async listBySaga(sagaType: string, sagaId: string): Promise<TimeoutRecord[]> {
     const docs = await this.collection.find({ sagaType, sagaId }).toArray();
     return docs
-      .map((doc) => this.decode(doc))
+      .map((doc) => decodeTimeout(this.collectionName, doc))
       .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || (a.id < b.id ? -1 : 1));
   }
+
+  /** Dead-lettered timeouts: list, replay, delete (`dead-letters.ts`). */
+  readonly deadLetters: TimeoutDeadLetters;
 
   async close(): Promise<void> {
     await this.connection.close();
   }
 
-  /** A claim candidate that cannot be decoded stays stored (for an operator) and is reported, not delivered. */
-  private decodeOrReport(doc: TimeoutDocument): TimeoutRecord | undefined {
+  /** Leases up to `wanted` candidates in `state` claimable at `now`; see the file header. */
+  private async claimFrom(
+    state: 'waiting' | 'leased',
+    now: Date,
+    wanted: number,
+    owner: string,
+    leaseUntil: Date,
+  ): Promise<ClaimedTimeout[]> {
+    const claimed: ClaimedTimeout[] = [];
+    const tried: string[] = [];
+    for (let round = 0; round < CLAIM_ROUNDS && claimed.length < wanted; round++) {
+      const want = wanted - claimed.length;
+      const { filter, sort } = claimQuery(state, now);
+      const candidates = await this.collection
+        .find(tried.length > 0 ? { ...filter, _id: { $nin: tried } } : filter)
+        .sort(sort)
+        .limit(want)
+        .toArray();
+      tried.push(...candidates.map((doc) => doc._id));
+      const results = await mapInChunks(candidates, CLAIM_PARALLELISM, async (doc) => {
+        const taken = await this.collection.updateOne(
+          { _id: doc._id, state, availableAt: doc.availableAt },
+          {
+            $set: { state: 'leased', leaseOwner: owner, leaseUntil, availableAt: leaseUntil },
+            $inc: { attempts: 1 },
+          },
+        );
+        return taken.matchedCount === 1 ? this.claimedOrDeadLettered(doc, owner, leaseUntil) : undefined;
+      });
+      const lost = results.filter((r) => r === undefined).length;
+      for (const result of results) if (result && result !== 'dead') claimed.push(result);
+      if (candidates.length < want || lost === 0) break;
+    }
+    return claimed;
+  }
+
+  /** A leased candidate as claimed, or dead-lettered with the reason if it cannot be decoded. */
+  private async claimedOrDeadLettered(
+    doc: TimeoutDocument,
+    owner: string,
+    leaseUntil: Date,
+  ): Promise<ClaimedTimeout | 'dead'> {
     try {
-      return this.decode(doc);
+      const record = decodeTimeout(this.collectionName, doc);
+      const attempts = (typeof doc.attempts === 'number' ? doc.attempts : 0) + 1;
+      const claimed = { ...record, leaseOwner: owner, leaseUntil, attempts };
+      return doc.lastError === undefined ? claimed : { ...claimed, lastError: doc.lastError };
     } catch (error) {
       if (!(error instanceof CorruptDocumentError)) throw error;
-      this.connection.logger.warn('timeout skipped: its document cannot be decoded', {
+      this.connection.logger.warn('timeout dead-lettered: its document cannot be decoded', {
         collection: this.collectionName,
         id: doc._id,
         error: error.message,
       });
-      return undefined;
-    }
-  }
-
-  private decode(doc: TimeoutDocument): TimeoutRecord {
-    try {
-      const raw = doc as unknown as Record<string, unknown>;
-      if (typeof raw._id !== 'string')
-        throw new DecodeProblem(`_id is ${describe(raw._id)}, expected a string`);
-      if (!(raw.dueAt instanceof Date))
-        throw new DecodeProblem(`dueAt is ${describe(raw.dueAt)}, expected a date`);
-      if (typeof raw.destination !== 'string') {
-        throw new DecodeProblem(`destination is ${describe(raw.destination)}, expected a string`);
-      }
-      const record: { -readonly [K in keyof TimeoutRecord]: TimeoutRecord[K] } = {
-        id: raw._id,
-        dueAt: raw.dueAt,
-        destination: raw.destination,
-        message: decodeMessage(raw.message, 'message'),
-      };
-      if (typeof raw.sagaType === 'string') record.sagaType = raw.sagaType;
-      if (typeof raw.sagaId === 'string') record.sagaId = raw.sagaId;
-      return record;
-    } catch (error) {
-      if (error instanceof DecodeProblem) {
-        throw new CorruptDocumentError(this.collectionName, String(doc._id), error.message);
-      }
-      throw error;
+      await this.fail(doc._id, owner, { reason: error.message, deadLetter: true });
+      return 'dead';
     }
   }
 }

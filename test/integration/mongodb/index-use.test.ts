@@ -13,10 +13,16 @@ import { type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoSagaStore } from '../../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../../src/timeouts/mongodb/index.js';
+import { claimQuery, type TimeoutDocument } from '../../../src/timeouts/mongodb/timeout-document.js';
 import { databaseFor, storeOptions, suiteFixture } from './support.js';
 
 /** Documents stored before explaining: enough that a scan costs the planner more than an index. */
 const STORED = 2000;
+/** Timeouts due but leased (being delivered) when the claim is explained, and waiting far away. */
+const LEASED = 3000;
+const FAR = 500;
+/** Timeouts the claim can take. */
+const CLAIMABLE = 20;
 
 /** A raw document with a string `_id`, as the stores write them. */
 type Raw = Document & { _id: string };
@@ -63,10 +69,30 @@ describe('index use on the store under test', () => {
         })),
       );
     }
-    await fixture.raw
-      .db(database)
-      .collection<Raw>(timeouts.collectionName)
-      .insertMany(Array.from({ length: 500 }, (_, i) => ({ _id: `t-${i}`, dueAt: new Date(i) })));
+    // Timeouts as the store writes them: thousands due but leased, some waiting months away, a few claimable.
+    const now = Date.now();
+    const stored = (i: number, state: string, dueAt: number, availableAt: number): Raw => ({
+      _id: `t-${i}`,
+      dueAt: new Date(dueAt),
+      destination: 'orders',
+      message: { messageId: `t-${i}`, headers: {}, body: '{}' },
+      state,
+      availableAt: new Date(availableAt),
+      leaseOwner: state === 'leased' ? 'scheduler-1' : null,
+      leaseUntil: state === 'leased' ? new Date(availableAt) : null,
+      attempts: state === 'leased' ? 1 : 0,
+    });
+    const docs = [
+      ...Array.from({ length: LEASED }, (_, i) => stored(i, 'leased', now - 60_000 + i, now + 30_000 + i)),
+      ...Array.from({ length: FAR }, (_, i) =>
+        stored(LEASED + i, 'waiting', now + 86_400_000 + i, now + 86_400_000 + i),
+      ),
+      ...Array.from({ length: CLAIMABLE }, (_, i) =>
+        stored(LEASED + FAR + i, 'waiting', now - 1000 + i, now - 1000 + i),
+      ),
+    ];
+    const timeoutCollection = fixture.raw.db(database).collection<Raw>(timeouts.collectionName);
+    for (let i = 0; i < docs.length; i += 500) await timeoutCollection.insertMany(docs.slice(i, i + 500));
   });
 
   afterAll(async () => {
@@ -88,6 +114,11 @@ describe('index use on the store under test', () => {
       { sagaType: 'Shop.Order', correlationKey: 'order-1234' },
     ],
     ['a timeout by _id', timeouts.collectionName, { _id: 't-123' }],
+    [
+      'a timeout lease or delete by _id and owner',
+      timeouts.collectionName,
+      { _id: 't-123', state: 'leased', leaseOwner: 'scheduler-1' },
+    ],
   ];
 
   it.each(lookups)('%s is an index read, not a collection scan', async (_what, collection, filter) => {
@@ -101,5 +132,33 @@ describe('index use on the store under test', () => {
       nodes.some((node) => INDEX_READS.test(node)),
       nodes.join(', '),
     ).toBe(true);
+  });
+
+  it(`the timeout claim is an index read with ${LEASED} due-but-leased timeouts stored`, async () => {
+    const { filter, sort } = claimQuery('waiting', new Date());
+    const collection = fixture.raw.db(database).collection<TimeoutDocument>(timeouts.collectionName);
+    const explained = await collection.find(filter).sort(sort).limit(100).explain('executionStats');
+    const nodes = planNodes(explained);
+    expect(
+      nodes.filter((node) => SCANS.test(node)),
+      JSON.stringify(explained.queryPlanner),
+    ).toEqual([]);
+    expect(
+      nodes.some((node) => INDEX_READS.test(node) || /Bitmap Index Scan/.test(node)),
+      nodes.join(', '),
+    ).toBe(true);
+    const stats = explained.executionStats as
+      { totalKeysExamined?: number; totalDocsExamined?: number } | undefined;
+    if (stats?.totalKeysExamined !== undefined) {
+      // MongoDB: the index range holds only the claimable timeouts, whatever else is stored.
+      expect(stats.totalKeysExamined).toBeLessThanOrEqual(CLAIMABLE + 1);
+      expect(stats.totalDocsExamined).toBeLessThanOrEqual(CLAIMABLE);
+    } else {
+      // FerretDB pushes down the equality on state only (no ranges): the leased ones are not read.
+      expect(JSON.stringify(explained.queryPlanner)).toMatch(/state/);
+    }
+    expect((await collection.find(filter).sort(sort).limit(100).toArray()).map((d) => d._id)).toHaveLength(
+      CLAIMABLE,
+    );
   });
 });

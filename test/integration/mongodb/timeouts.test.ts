@@ -90,7 +90,7 @@ describe('MongoDB timeout store with schedulers', () => {
     const ids = Array.from({ length: 20 }, (_, i) => `orphan-${i}`);
     for (const [i, id] of ids.entries()) await dead.schedule(timeout(id, new Date(now - 1000 + i)));
     const leaseMs = 1500;
-    const taken = await dead.claimDue(new Date(), 100, 'dead-scheduler', leaseMs);
+    const { timeouts: taken } = await dead.claimDue(100, 'dead-scheduler', leaseMs);
     expect(taken.map((t) => t.id).sort()).toEqual([...ids].sort());
     expect(taken[0]?.leaseUntil.getTime()).toBeGreaterThan(now);
 
@@ -110,7 +110,7 @@ describe('MongoDB timeout store with schedulers', () => {
     expect(await alive.nextDueAt()).toBeUndefined();
   });
 
-  it('keeps timeouts months away, reports them as next due, and claims them only when due', async () => {
+  it('keeps timeouts months away, reports them as next due, and claims a timeout only once it is due', async () => {
     const [store] = (await stores(1)) as [MongoTimeoutStore];
     const now = new Date();
     const far = new Date(now.getTime() + 200 * DAY);
@@ -118,16 +118,26 @@ describe('MongoDB timeout store with schedulers', () => {
     await store.schedule(timeout('far', far, 's-far'));
     await store.schedule(timeout('farther', farther, 's-far'));
     expect(await store.nextDueAt()).toEqual(far);
-    expect(await store.claimDue(now, 10, 'owner', 30_000)).toEqual([]);
+    expect((await store.claimDue(10, 'owner', 30_000)).timeouts).toEqual([]);
     expect((await store.listBySaga('Orders', 's-far')).map((t) => t.dueAt)).toEqual([far, farther]);
-    const claimed = await store.claimDue(new Date(far.getTime() + DAY), 10, 'owner', 30_000);
-    expect(claimed.map((t) => t.id)).toEqual(['far']);
+    const soon = new Date(Date.now() + 1500);
+    await store.schedule(timeout('soon', soon));
+    expect(await store.nextDueAt()).toEqual(soon);
+    const claimed: ClaimedTimeout[] = [];
+    expect(
+      await eventually(async () => {
+        claimed.push(...(await store.claimDue(10, 'owner', 30_000)).timeouts);
+        return claimed.length > 0;
+      }),
+    ).toBe(true);
+    expect(claimed.map((t) => t.id)).toEqual(['soon']);
+    expect(Date.now()).toBeGreaterThanOrEqual(soon.getTime() - 50); // the server's clock is this machine's
     expect(claimed[0]?.message.headers['longhaul.type']).toBe('x.Due');
-    expect(await store.complete('far', 'owner')).toBe(true);
-    expect(await store.nextDueAt()).toEqual(farther);
+    expect(await store.complete('soon', 'owner')).toBe(true);
+    expect(await store.nextDueAt()).toEqual(far);
   });
 
-  it('skips (and reports) a stored timeout that cannot be decoded, delivering the others', async () => {
+  it('dead-letters (and reports) a stored timeout that cannot be decoded, delivering the others', async () => {
     const warnings: string[] = [];
     const logger: Logger = {
       ...silentLogger,
@@ -141,9 +151,13 @@ describe('MongoDB timeout store with schedulers', () => {
       .db(database)
       .collection<{ _id: string }>(store.collectionName)
       .updateOne({ _id: 'broken' }, { $set: { message: 'not a message' } });
-    const claimed = await store.claimDue(new Date(), 10, 'owner', 30_000);
+    const { timeouts: claimed } = await store.claimDue(10, 'owner', 30_000);
     expect(claimed.map((t) => t.id)).toEqual(['fine']);
-    expect(warnings.join('\n')).toMatch(/timeout skipped.*broken.*message is a string/);
+    expect(warnings.join('\n')).toMatch(/timeout dead-lettered.*broken.*message is a string/);
+    const dead = await store.deadLetters.list();
+    expect(dead.map((d) => [d.id, d.destination])).toEqual([['broken', 'orders']]);
+    expect(dead[0]?.reason).toMatch(/message is a string/);
+    expect((await store.claimDue(10, 'other', 30_000)).timeouts).toEqual([]);
     await expect(store.listBySaga('Orders', 's-1')).rejects.toMatchObject({ code: 'corrupt-document' });
   });
 });

@@ -148,7 +148,7 @@ describe('durable workflows (in memory, virtual clock)', () => {
     });
     // Parked is not an end: result() keeps waiting, and says why when it gives up.
     await expect(kit.workflows.result('nd', { timeout: '100ms', pollInterval: '10ms' })).rejects.toThrow(
-      /did not finish in time \(it is parked: History position 0/,
+      /did not finish in time: it is parked: History position 0/,
     );
     expect(kit.errors()).toEqual([]);
   });

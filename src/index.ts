@@ -60,9 +60,11 @@ export { type TimeoutStore, type TimeoutRecord, type ClaimedTimeout } from './ti
 export { InMemoryTimeoutStore } from './timeouts/memory/in-memory-timeout-store.js';
 
 export { Saga, StartedBy, Handles, OnTimeout, type CorrelationOptions } from './sagas/decorators.js';
+export { type StartedByOptions, type HandlesOptions, type SagaOptions } from './sagas/decorators.js';
 export { type SagaContext, type TimeoutWhen } from './sagas/context.js';
 export { type SagaNotFoundPolicy, type SagaOutcome } from './sagas/dispatcher.js';
 export { type CorrelateBy } from './sagas/metadata.js';
+export { type OnExisting, type OnCompleted, type StateUpcaster } from './sagas/metadata.js';
 
 export { HandlerFor, type Handler, type HandlerContext } from './handlers/handler.js';
 

@@ -5,7 +5,7 @@ import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistenc
 import { sagaInstanceId } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
 import { SagaContextImpl } from './context.js';
-import { type SagaDefinition, type SagaHandlerDefinition } from './metadata.js';
+import { type SagaDefinition, type SagaHandlerDefinition, startPolicies } from './metadata.js';
 
 /**
  * How the commit path treats a message that matches no instance and may not start one: `log` and
@@ -21,7 +21,14 @@ const DUPLICATE_GRACE_MS = 250;
 export interface SagaOutcome {
   readonly saga: string;
   readonly sagaId?: string;
-  readonly result: 'committed' | 'duplicate' | 'not-found' | 'completed-ignored' | 'timeout-ignored';
+  readonly result:
+    | 'committed'
+    | 'duplicate'
+    | 'not-found'
+    | 'completed-ignored'
+    | 'timeout-ignored'
+    /** A start message found an active instance and its `onExisting` is `ignore`. */
+    | 'existing-ignored';
   readonly stateBefore?: unknown;
   readonly stateAfter?: unknown;
   readonly completed?: boolean;
@@ -94,6 +101,7 @@ export class SagaDispatcher {
     const { store, logger, options } = this.deps;
     const found = await this.find(saga, handler, envelope);
     let record = found.record;
+    let restarting = false;
     if (!record) {
       if (handler.role === 'timeout') {
         logger.info('timeout for a saga that no longer exists ignored', { saga: saga.name, id: envelope.id });
@@ -113,12 +121,13 @@ export class SagaDispatcher {
       }
       return { saga: saga.name, sagaId: record.id, result: 'duplicate' };
     } else if (record.status === 'completed') {
-      logger.info('message for a completed saga ignored', {
-        saga: saga.name,
-        type: envelope.type,
-        id: envelope.id,
-      });
-      return { saga: saga.name, sagaId: record.id, result: 'completed-ignored' };
+      if (handler.role !== 'start' || startPolicies(saga, handler).onCompleted !== 'restart') {
+        return this.refuse(saga, handler, envelope, record);
+      }
+      record = restarted(record);
+      restarting = true;
+    } else if (handler.role === 'start' && startPolicies(saga, handler).onExisting !== 'handle') {
+      return this.refuse(saga, handler, envelope, record);
     }
     const firedTimeout = handler.role === 'timeout' ? envelope.id : undefined;
     if (firedTimeout !== undefined && !record.timeouts.some((t) => t.id === firedTimeout)) {
@@ -138,7 +147,7 @@ export class SagaDispatcher {
       saga.name,
       record.id,
       record.correlationKey,
-      record.version === 0,
+      record.version === 0 || restarting,
       record.timeouts,
       this.deps.collector(envelope, `saga:${saga.name}:${record.id}`),
       this.deps.endpoint,
@@ -204,6 +213,49 @@ export class SagaDispatcher {
     return { record: await this.deps.store.findByCorrelation(saga.name, key, { id }), key };
   }
 
+  /**
+   * A message for a completed instance, or a start message refused by its `onExisting` /
+   * `onCompleted` policy: logged and acknowledged, or an error-queue error (never silent).
+   */
+  private refuse(
+    saga: SagaDefinition,
+    handler: SagaHandlerDefinition,
+    envelope: Envelope,
+    record: SagaRecord,
+  ): SagaOutcome {
+    const completed = record.status === 'completed';
+    const where = `${saga.name} instance ${record.id} ('${record.correlationKey}')`;
+    const what = `${envelope.type} ${envelope.id}`;
+    if (handler.role === 'start') {
+      const { onExisting, onCompleted } = startPolicies(saga, handler);
+      const [option, policy] = completed ? ['onCompleted', onCompleted] : ['onExisting', onExisting];
+      const text = `Start message ${what} found the ${completed ? 'completed' : 'active'} ${where}`;
+      if (policy === 'error') {
+        throw new NonRetryableError(`${text} (@StartedBy ${option}: 'error')`, {
+          code: completed ? 'start-on-completed' : 'start-on-existing',
+        });
+      }
+      this.deps.logger.info(`${text}: ignored (@StartedBy ${option}: 'ignore')`, {
+        saga: saga.name,
+        sagaId: record.id,
+        type: envelope.type,
+        id: envelope.id,
+      });
+      return {
+        saga: saga.name,
+        sagaId: record.id,
+        result: completed ? 'completed-ignored' : 'existing-ignored',
+      };
+    }
+    this.deps.logger.info(`${what} for the completed ${where} ignored`, {
+      saga: saga.name,
+      sagaId: record.id,
+      type: envelope.type,
+      id: envelope.id,
+    });
+    return { saga: saga.name, sagaId: record.id, result: 'completed-ignored' };
+  }
+
   private notFound(
     saga: SagaDefinition,
     handler: SagaHandlerDefinition,
@@ -239,6 +291,14 @@ export class SagaDispatcher {
 
 /** The instance id of a saga type's instance for a correlation value (stable, so reruns agree). */
 export { sagaInstanceId };
+
+/**
+ * A tombstone turned back into an empty instance (`onCompleted: 'restart'`): same id and version
+ * (the commit is conditional on the tombstone), the inbox kept so old duplicates stay recognised.
+ */
+function restarted(record: SagaRecord): SagaRecord {
+  return { ...record, status: 'active', state: null, timeouts: [], retainUntil: undefined };
+}
 
 function correlationKeyOf(saga: SagaDefinition, handler: SagaHandlerDefinition, envelope: Envelope): string {
   let value: unknown;

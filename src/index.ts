@@ -29,6 +29,11 @@ export {
   type MessageType,
   type MessageValidator,
 } from './messages/registry.js';
+export {
+  type MessageUpcaster,
+  type UpcastContext,
+  type MessageDefinitionProblem,
+} from './messages/registry.js';
 export { type Envelope, Headers } from './messages/envelope.js';
 export { MessageCodec, type CodecOptions, type WireMessage, toJson, fromJson } from './messages/codec.js';
 

@@ -100,7 +100,11 @@ export class Endpoint {
       await this.sagaStore.init();
       await this.timeoutStore.init();
       const handled = wiring.dispatcher.handledTypes();
-      const subscriptions = handled.filter((type) => defaultRegistry.lookup(type)?.kind === 'event');
+      // A renamed event is also bound under its former names, for publishers not yet redeployed.
+      const subscriptions = handled.flatMap((name) => {
+        const type = defaultRegistry.lookup(name);
+        return type?.kind === 'event' ? [name, ...(type.aliases ?? [])] : [];
+      });
       await this.transport.declareEndpoint({ name: options.name, subscriptions });
       this.consumer = await this.transport.consume(options.name, (d) => this.onDelivery(d), {
         concurrency: options.concurrency,

@@ -5,6 +5,7 @@ import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistenc
 import { sagaInstanceId } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
 import { SagaContextImpl } from './context.js';
+import { evolve, storedNames } from './evolution.js';
 import { type SagaDefinition, type SagaHandlerDefinition, startPolicies } from './metadata.js';
 
 /**
@@ -94,13 +95,17 @@ export class SagaDispatcher {
   }
 
   private async attempt(
-    saga: SagaDefinition,
+    definition: SagaDefinition,
     handler: SagaHandlerDefinition,
     envelope: Envelope,
   ): Promise<SagaOutcome> {
     const { store, logger, options } = this.deps;
-    const found = await this.find(saga, handler, envelope);
+    const found = await this.find(definition, handler, envelope);
     let record = found.record;
+    // An instance stored under a former name (an alias) stays under it: its id, its timeouts'
+    // headers and its outgoing message ids all derive from that name.
+    const saga =
+      record && record.sagaType !== definition.name ? { ...definition, name: record.sagaType } : definition;
     let restarting = false;
     if (!record) {
       if (handler.role === 'timeout') {
@@ -129,6 +134,7 @@ export class SagaDispatcher {
     } else if (handler.role === 'start' && startPolicies(saga, handler).onExisting !== 'handle') {
       return this.refuse(saga, handler, envelope, record);
     }
+    record = evolve(saga, record);
     const firedTimeout = handler.role === 'timeout' ? envelope.id : undefined;
     if (firedTimeout !== undefined && !record.timeouts.some((t) => t.id === firedTimeout)) {
       logger.info('cancelled or stale timeout ignored', {
@@ -176,6 +182,7 @@ export class SagaDispatcher {
       updatedAt: now,
       retainUntil: context.completed ? new Date(now.getTime() + options.tombstoneRetentionMs) : undefined,
       labels: context.labels ?? record.labels,
+      stateVersion: record.stateVersion,
     };
     await store.commit({ expectedVersion: record.version, newOutbox: outgoing, record: committed });
     // Only this commit's entries: older pending ones belong to a handler still dispatching them,
@@ -198,19 +205,26 @@ export class SagaDispatcher {
     envelope: Envelope,
   ): Promise<{ record?: SagaRecord; key: string }> {
     const targetId = envelope.headers[Headers.sagaId];
+    const names = storedNames(saga);
     if (handler.role === 'timeout') {
-      if (envelope.headers[Headers.sagaType] !== saga.name || !targetId) {
+      const targetType = envelope.headers[Headers.sagaType];
+      if (targetType === undefined || !names.includes(targetType) || !targetId) {
         throw new NonRetryableError(
           `Timeout '${envelope.type}' carries no ${Headers.sagaType}/${Headers.sagaId} headers for saga '${saga.name}'`,
           { code: 'timeout-without-target' },
         );
       }
-      const record = await this.deps.store.findById(saga.name, targetId);
+      const record = await this.deps.store.findById(targetType, targetId);
       return { record, key: record?.correlationKey ?? targetId };
     }
     const key = correlationKeyOf(saga, handler, envelope);
-    const id = sagaInstanceId(saga.name, key);
-    return { record: await this.deps.store.findByCorrelation(saga.name, key, { id }), key };
+    // The current name first; former names (aliases) only when it has no instance for the key.
+    for (const name of names) {
+      const id = sagaInstanceId(name, key);
+      const record = await this.deps.store.findByCorrelation(name, key, { id });
+      if (record) return { record, key };
+    }
+    return { key };
   }
 
   /**
@@ -285,6 +299,7 @@ export class SagaDispatcher {
       timeouts: [],
       createdAt: now,
       updatedAt: now,
+      stateVersion: saga.stateVersion,
     };
   }
 }

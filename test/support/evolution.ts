@@ -321,6 +321,28 @@ export async function runEvolution(
   expect(await find('evo.Billing', 'o3')).toBeUndefined();
   expect(logger.lines.some((l) => l.includes("onExisting: 'ignore'") && l.includes(o3))).toBe(true);
 
+  // A pending timeout recorded under the message's former name is cancelled by its new class.
+  const o10 = await storeOldInstance(sagaStore, 'o10', {
+    timeouts: [{ id: 't-o10', type: 'evo.Nudge', dueAt: new Date('2026-07-01T00:00:00Z') }],
+  });
+  const nudge10 = oldWire(
+    'evo.Nudge',
+    { order: 'o10' },
+    { [Headers.sagaType]: 'evo.Invoicing', [Headers.sagaId]: o10 },
+  );
+  await timeoutStore.schedule({
+    id: 't-o10',
+    dueAt: new Date('2026-07-01T00:00:00Z'),
+    destination: name,
+    message: { messageId: 't-o10', headers: nudge10.headers, body: nudge10.body.toString() },
+    sagaType: 'evo.Invoicing',
+    sagaId: o10,
+  });
+  await transport.send(oldWire('evo.Paid', { orderId: 'o10' }), name);
+  await idle();
+  expect(await find('evo.Invoicing', 'o10')).toMatchObject({ state: { paid: true }, timeouts: [] });
+  expect(await timeoutStore.listBySaga('evo.Invoicing', o10)).toEqual([]);
+
   // Outbox: the sweeper publishes the stored v1 event; it is upcast on arrival.
   await clock.advance('1m');
   await endpoint.sweepOutbox();

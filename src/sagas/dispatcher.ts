@@ -6,6 +6,7 @@ import { sagaInstanceId } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
 import { SagaContextImpl } from './context.js';
 import { evolve, storedNames } from './evolution.js';
+import { refuse, restarted } from './start-policy.js';
 import { type SagaDefinition, type SagaHandlerDefinition, startPolicies } from './metadata.js';
 
 /**
@@ -127,12 +128,12 @@ export class SagaDispatcher {
       return { saga: saga.name, sagaId: record.id, result: 'duplicate' };
     } else if (record.status === 'completed') {
       if (handler.role !== 'start' || startPolicies(saga, handler).onCompleted !== 'restart') {
-        return this.refuse(saga, handler, envelope, record);
+        return refuse(this.deps.logger, saga, handler, envelope, record);
       }
       record = restarted(record);
       restarting = true;
     } else if (handler.role === 'start' && startPolicies(saga, handler).onExisting !== 'handle') {
-      return this.refuse(saga, handler, envelope, record);
+      return refuse(this.deps.logger, saga, handler, envelope, record);
     }
     record = evolve(saga, record);
     const firedTimeout = handler.role === 'timeout' ? envelope.id : undefined;
@@ -227,49 +228,6 @@ export class SagaDispatcher {
     return { key };
   }
 
-  /**
-   * A message for a completed instance, or a start message refused by its `onExisting` /
-   * `onCompleted` policy: logged and acknowledged, or an error-queue error (never silent).
-   */
-  private refuse(
-    saga: SagaDefinition,
-    handler: SagaHandlerDefinition,
-    envelope: Envelope,
-    record: SagaRecord,
-  ): SagaOutcome {
-    const completed = record.status === 'completed';
-    const where = `${saga.name} instance ${record.id} ('${record.correlationKey}')`;
-    const what = `${envelope.type} ${envelope.id}`;
-    if (handler.role === 'start') {
-      const { onExisting, onCompleted } = startPolicies(saga, handler);
-      const [option, policy] = completed ? ['onCompleted', onCompleted] : ['onExisting', onExisting];
-      const text = `Start message ${what} found the ${completed ? 'completed' : 'active'} ${where}`;
-      if (policy === 'error') {
-        throw new NonRetryableError(`${text} (@StartedBy ${option}: 'error')`, {
-          code: completed ? 'start-on-completed' : 'start-on-existing',
-        });
-      }
-      this.deps.logger.info(`${text}: ignored (@StartedBy ${option}: 'ignore')`, {
-        saga: saga.name,
-        sagaId: record.id,
-        type: envelope.type,
-        id: envelope.id,
-      });
-      return {
-        saga: saga.name,
-        sagaId: record.id,
-        result: completed ? 'completed-ignored' : 'existing-ignored',
-      };
-    }
-    this.deps.logger.info(`${what} for the completed ${where} ignored`, {
-      saga: saga.name,
-      sagaId: record.id,
-      type: envelope.type,
-      id: envelope.id,
-    });
-    return { saga: saga.name, sagaId: record.id, result: 'completed-ignored' };
-  }
-
   private notFound(
     saga: SagaDefinition,
     handler: SagaHandlerDefinition,
@@ -306,14 +264,6 @@ export class SagaDispatcher {
 
 /** The instance id of a saga type's instance for a correlation value (stable, so reruns agree). */
 export { sagaInstanceId };
-
-/**
- * A tombstone turned back into an empty instance (`onCompleted: 'restart'`): same id and version
- * (the commit is conditional on the tombstone), the inbox kept so old duplicates stay recognised.
- */
-function restarted(record: SagaRecord): SagaRecord {
-  return { ...record, status: 'active', state: null, timeouts: [], retainUntil: undefined };
-}
 
 function correlationKeyOf(saga: SagaDefinition, handler: SagaHandlerDefinition, envelope: Envelope): string {
   let value: unknown;

@@ -32,7 +32,16 @@ export class ConcurrencyError extends LonghaulError {
 
 /** Why an incoming message could not be decoded; each is a reason in the error queue headers. */
 export type DecodeFailure =
-  'unknown-type' | 'undecodable-body' | 'missing-field' | 'too-large' | 'forbidden-key' | 'invalid';
+  | 'unknown-type'
+  | 'undecodable-body'
+  | 'missing-field'
+  | 'too-large'
+  | 'forbidden-key'
+  | 'invalid'
+  /** A body version newer than the code knows, or older with no upcaster path to the current one. */
+  | 'unsupported-version'
+  /** An upcaster threw or returned something that is not an object. */
+  | 'upcast-failed';
 
 /** An incoming message that can never be handled: it goes to the error queue at once. */
 export class DecodeError extends NonRetryableError {

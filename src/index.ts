@@ -29,6 +29,11 @@ export {
   type MessageType,
   type MessageValidator,
 } from './messages/registry.js';
+export {
+  type MessageUpcaster,
+  type UpcastContext,
+  type MessageDefinitionProblem,
+} from './messages/registry.js';
 export { type Envelope, Headers } from './messages/envelope.js';
 export { MessageCodec, type CodecOptions, type WireMessage, toJson, fromJson } from './messages/codec.js';
 
@@ -71,9 +76,11 @@ export {
 } from './timeouts/memory/in-memory-timeout-store.js';
 
 export { Saga, StartedBy, Handles, OnTimeout, type CorrelationOptions } from './sagas/decorators.js';
+export { type StartedByOptions, type HandlesOptions, type SagaOptions } from './sagas/decorators.js';
 export { type SagaContext, type TimeoutWhen } from './sagas/context.js';
 export { type SagaNotFoundPolicy, type SagaOutcome } from './sagas/dispatcher.js';
 export { type CorrelateBy } from './sagas/metadata.js';
+export { type OnExisting, type OnCompleted, type StateUpcaster } from './sagas/metadata.js';
 
 export { HandlerFor, type Handler, type HandlerContext } from './handlers/handler.js';
 

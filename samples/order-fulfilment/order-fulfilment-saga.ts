@@ -19,6 +19,8 @@ export interface OrderState {
 /** Place → charge payment (15 minutes to pay) → ship → complete; an overdue payment cancels. */
 @Saga('OrderFulfilment')
 export class OrderFulfilment {
+  // A second OrderPlaced for the order (a client retry with a new id) is logged and ignored, before
+  // and after completion: @StartedBy's defaults, onExisting and onCompleted 'ignore'.
   @StartedBy(OrderPlaced, { correlateBy: (m) => m.orderId })
   async placed(msg: OrderPlaced, ctx: SagaContext<OrderState>): Promise<void> {
     ctx.state = { total: msg.total, status: 'awaiting-payment', placedAt: ctx.now() };

@@ -21,9 +21,9 @@ export interface RegistrationState {
  */
 @Saga('UserRegistration')
 export class UserRegistration {
+  // A second RegisterUser for the user changes nothing (logged): onExisting defaults to 'ignore'.
   @StartedBy(RegisterUser, { correlateBy: (m) => m.userId })
   async register(msg: RegisterUser, ctx: SagaContext<RegistrationState>): Promise<void> {
-    if (!ctx.isNew) return; // a second RegisterUser for the same user changes nothing
     // Derived from the message id, so a rerun of this handler produces the same secret.
     const secret = createHash('sha256').update(ctx.envelope.id).digest('hex').slice(0, 16);
     ctx.state = { email: msg.email, secret, attempts: 0 };

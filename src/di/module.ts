@@ -4,6 +4,9 @@ import { InMemoryTransport } from '../bus/memory/in-memory-transport.js';
 import { type Transport } from '../bus/transport.js';
 import { Endpoint } from '../endpoint/endpoint.js';
 import { type EndpointOptions } from '../endpoint/options.js';
+import { defaultRegistry } from '../messages/registry.js';
+import { metadataHint, sagaEntries, validateDefinitions } from '../sagas/validation.js';
+import { ConfigurationError } from '../errors.js';
 import { InMemorySagaStore } from '../persistence/memory/in-memory-saga-store.js';
 import { type SagaStore } from '../persistence/saga-store.js';
 import { InMemoryTimeoutStore } from '../timeouts/memory/in-memory-timeout-store.js';
@@ -39,6 +42,8 @@ export const LonghaulTypes = {
  */
 export function longhaulModule(options: EndpointOptions): ContainerModule {
   return new ContainerModule(({ bind, isBound }) => {
+    // Saga and message definition mistakes fail `container.load(...)`; `endpoint.start()` checks again.
+    validateDefinitions(sagaEntries(options.sagas ?? []), defaultRegistry);
     const clock = options.clock ?? systemClock;
     const defaults: [symbol, unknown, () => unknown][] = [
       [LonghaulTypes.Clock, options.clock, () => clock],
@@ -51,14 +56,24 @@ export function longhaulModule(options: EndpointOptions): ContainerModule {
       if (given !== undefined) bind(token).toConstantValue(given);
       else if (!isBound(token)) bind(token).toDynamicValue(fallback).inSingletonScope();
     }
-    const classes = [
-      ...(options.sagas ?? []),
-      ...(options.handlers ?? []),
-      ...(options.workflows ?? []),
-      ...(options.activities ?? []).filter((a): a is ActivityClass => typeof a === 'function'),
+    const classes: [string, readonly unknown[]][] = [
+      ['sagas', options.sagas ?? []],
+      ['handlers', options.handlers ?? []],
+      ['workflows', options.workflows ?? []],
+      ['activities', options.activities ?? []],
     ];
-    for (const ctor of classes) {
-      if (!isBound(ctor)) bind(ctor).toSelf();
+    for (const [option, list] of classes) {
+      list.forEach((ctor, i) => {
+        if (typeof ctor !== 'function' || isBound(ctor as ActivityClass)) return;
+        try {
+          bind(ctor as ActivityClass).toSelf();
+        } catch (error) {
+          throw new ConfigurationError(
+            `${option}[${i}]`,
+            `${ctor.name} cannot be registered in the container: ${(error as Error).message}${metadataHint(ctor as ActivityClass)}`,
+          );
+        }
+      });
     }
     bind(Endpoint)
       .toDynamicValue(

@@ -12,7 +12,8 @@ import { defaultRegistry } from '../messages/registry.js';
 import { InMemorySagaStore } from '../persistence/memory/in-memory-saga-store.js';
 import { type SagaStore } from '../persistence/saga-store.js';
 import { SagaDispatcher } from '../sagas/dispatcher.js';
-import { sagaDefinitionOf, type SagaDefinition } from '../sagas/metadata.js';
+import { type SagaDefinition } from '../sagas/metadata.js';
+import { sagaEntries, validateDefinitions, validateResolution } from '../sagas/validation.js';
 import { InMemoryTimeoutStore } from '../timeouts/memory/in-memory-timeout-store.js';
 import { TimeoutScheduler } from '../timeouts/scheduler.js';
 import { type TimeoutStore } from '../timeouts/timeout-store.js';
@@ -102,7 +103,11 @@ export class Endpoint {
       await this.timeoutStore.init();
       const handled = wiring.dispatcher.handledTypes();
       if (handled.length > 0) {
-        const subscriptions = handled.filter((type) => defaultRegistry.lookup(type)?.kind === 'event');
+        // A renamed event is also bound under its former names, for publishers not yet redeployed.
+        const subscriptions = handled.flatMap((name) => {
+          const type = defaultRegistry.lookup(name);
+          return type?.kind === 'event' ? [name, ...(type.aliases ?? [])] : [];
+        });
         await this.transport.declareEndpoint({ name: options.name, subscriptions });
         this.consumer = await this.transport.consume(options.name, (d) => this.onDelivery(d), {
           concurrency: options.concurrency,
@@ -208,12 +213,8 @@ export class Endpoint {
   private wire(): NonNullable<Endpoint['wiring']> {
     if (this.wiring) return this.wiring;
     const options = (this.resolved = resolveOptions(this.options));
-    const sagas = (this.options.sagas ?? []).map((ctor, i): SagaDefinition => {
-      const definition = sagaDefinitionOf(ctor);
-      if (!definition)
-        throw new ConfigurationError(`sagas[${i}]`, `${ctor.name} is not decorated with @Saga`);
-      return definition;
-    });
+    const sagaList = sagaEntries(this.options.sagas ?? []);
+    const sagas: SagaDefinition[] = sagaList.map((entry) => entry.definition);
     const handlers = (this.options.handlers ?? []).map((ctor, i) => {
       try {
         return handlerDefinitionOf(ctor);
@@ -232,6 +233,20 @@ export class Endpoint {
         store: this.sagaStore,
         maxBodyBytes: this.codec.maxBodyBytes,
       },
+    );
+    validateDefinitions(
+      [
+        ...sagaList,
+        ...workflowPieces.sagas.map((definition) => ({ definition, field: 'workflows', user: false })),
+      ],
+      defaultRegistry,
+    );
+    validateResolution(
+      [
+        ...sagas.map((s, i) => ({ ctor: s.ctor, field: `sagas[${i}]` })),
+        ...handlers.map((h, i) => ({ ctor: h.ctor, field: `handlers[${i}]` })),
+      ],
+      this.options.resolve,
     );
     sagas.push(...workflowPieces.sagas);
     handlers.push(...workflowPieces.handlers);

@@ -63,7 +63,8 @@ export class MessageDispatcher {
     const targetSaga = envelope.headers[Headers.sagaType];
     const sagas: SagaOutcome[] = [];
     for (const { saga, handler } of routes.sagas) {
-      if (targetSaga !== undefined ? saga.name !== targetSaga : handler.role === 'timeout') continue;
+      const named = saga.name === targetSaga || (saga.aliases ?? []).some((a) => a === targetSaga);
+      if (targetSaga !== undefined ? !named : handler.role === 'timeout') continue;
       sagas.push(await this.sagaDispatcher.handle(saga, handler, envelope));
     }
     const handlers = [];

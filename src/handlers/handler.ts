@@ -3,7 +3,7 @@ import { type OutgoingOptions, type SendOptions } from '../bus/outgoing.js';
 import { LonghaulError } from '../errors.js';
 import { type Envelope } from '../messages/envelope.js';
 import { type Duration } from '../util/duration.js';
-import { type MessageClass, type MessageType, messageTypeOf } from '../messages/registry.js';
+import { findMessageType, type MessageClass, type MessageType } from '../messages/registry.js';
 
 /**
  * What a plain (stateless) handler gets besides its message. Sent and published messages leave
@@ -49,11 +49,18 @@ const DEFINITION = Symbol.for('longhaul.handler');
 export function HandlerFor<C extends [MessageClass, ...MessageClass[]]>(...messages: C) {
   return (ctor: new (...args: any[]) => Handler<InstanceType<C[number]>>): void => {
     injectable()(ctor);
+    // An undecorated message class is reported by `endpoint.start()`, naming this handler.
+    const problems = messages.filter((m) => !findMessageType(m));
     const definition: HandlerDefinition = {
       name: ctor.name,
       ctor,
-      messageTypes: messages.map((m) => messageTypeOf(m) as unknown as MessageType),
+      messageTypes: messages.flatMap((m) => findMessageType<object>(m) ?? []),
     };
+    if (problems.length > 0) {
+      Object.defineProperty(definition, 'problem', {
+        value: `@HandlerFor(${problems.map((m) => m?.name ?? String(m)).join(', ')}): not a message class; fix: decorate it with @Event('...'), @Command('...') or @Message('...')`,
+      });
+    }
     Object.defineProperty(ctor, DEFINITION, { value: definition, enumerable: false, configurable: true });
   };
 }
@@ -69,5 +76,7 @@ export function handlerDefinitionOf(ctor: abstract new (...args: any[]) => unkno
       `${ctor.name} is not a handler: decorate it with @HandlerFor(...)`,
     );
   }
+  const problem = (definition as { problem?: string }).problem;
+  if (problem) throw new LonghaulError('invalid-handler', `${ctor.name}: ${problem}`);
   return definition;
 }

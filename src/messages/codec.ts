@@ -1,6 +1,7 @@
 import { DecodeError } from '../errors.js';
 import { type Envelope, Headers } from './envelope.js';
 import { defaultRegistry, type MessageRegistry } from './registry.js';
+import { upcastBody, versionOf } from './upcast.js';
 
 /**
  * A message as transports and stores carry it: an id, string headers (type, correlation…) and a
@@ -88,6 +89,8 @@ export class MessageCodec {
       [Headers.sentAt]: envelope.sentAt.toISOString(),
     };
     if (envelope.causationId !== undefined) headers[Headers.causationId] = envelope.causationId;
+    const version = this.registry.lookup(envelope.type)?.version;
+    if (version !== undefined) headers[Headers.version] = String(version);
     return { messageId: envelope.id, headers, body: Buffer.from(toJson(envelope.body), 'utf8') };
   }
 
@@ -128,7 +131,14 @@ export class MessageCodec {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || parsed instanceof Date) {
       throw new DecodeError('undecodable-body', 'The body is not a JSON object');
     }
-    const body = Object.assign(Object.create(type.ctor.prototype as object) as object, parsed);
+    // Aliases: a message sent under a former name decodes as the current type.
+    const upcast = upcastBody(type, parsed, versionOf(headers), {
+      type: typeName,
+      messageId: wire.messageId,
+      sentAt,
+      headers,
+    });
+    const body = Object.assign(Object.create(type.ctor.prototype as object) as object, upcast);
     if (type.validate) {
       let problems: readonly string[] | void;
       try {
@@ -144,7 +154,7 @@ export class MessageCodec {
     for (const [key, value] of Object.entries(headers)) if (typeof value === 'string') own[key] = value;
     return {
       id: wire.messageId,
-      type: typeName,
+      type: type.name,
       correlationId: required(Headers.correlationId),
       conversationId: required(Headers.conversationId),
       causationId: headers[Headers.causationId],

@@ -27,6 +27,8 @@ export const Headers = {
   causationId: 'longhaul.causation-id',
   conversationId: 'longhaul.conversation-id',
   sentAt: 'longhaul.sent-at',
+  /** The body's version (`@Event(name, { version })`); absent means 1. */
+  version: 'longhaul.version',
   /** Set on timeout messages: the saga type and instance id they return to. */
   sagaType: 'longhaul.saga-type',
   sagaId: 'longhaul.saga-id',

@@ -77,6 +77,8 @@ export interface SagaRecord<State = unknown> {
   readonly retainUntil?: Date;
   /** Indexed string labels for {@link SagaStore.list} (workflows keep their type and status here). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** The version of the state's shape (`@Saga(name, { stateVersion })`); absent means 1. */
+  readonly stateVersion?: number;
 }
 
 /** Which instances {@link SagaStore.list} returns; every given condition must hold. */

@@ -5,7 +5,9 @@ import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistenc
 import { sagaInstanceId } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
 import { SagaContextImpl } from './context.js';
-import { type SagaDefinition, type SagaHandlerDefinition } from './metadata.js';
+import { evolve, storedNames } from './evolution.js';
+import { refuse, restarted } from './start-policy.js';
+import { type SagaDefinition, type SagaHandlerDefinition, startPolicies } from './metadata.js';
 
 /**
  * How the commit path treats a message that matches no instance and may not start one: `log` and
@@ -21,7 +23,14 @@ const DUPLICATE_GRACE_MS = 250;
 export interface SagaOutcome {
   readonly saga: string;
   readonly sagaId?: string;
-  readonly result: 'committed' | 'duplicate' | 'not-found' | 'completed-ignored' | 'timeout-ignored';
+  readonly result:
+    | 'committed'
+    | 'duplicate'
+    | 'not-found'
+    | 'completed-ignored'
+    | 'timeout-ignored'
+    /** A start message found an active instance and its `onExisting` is `ignore`. */
+    | 'existing-ignored';
   readonly stateBefore?: unknown;
   readonly stateAfter?: unknown;
   readonly completed?: boolean;
@@ -90,13 +99,18 @@ export class SagaDispatcher {
   }
 
   private async attempt(
-    saga: SagaDefinition,
+    definition: SagaDefinition,
     handler: SagaHandlerDefinition,
     envelope: Envelope,
   ): Promise<SagaOutcome> {
     const { store, logger, options } = this.deps;
-    const found = await this.find(saga, handler, envelope);
+    const found = await this.find(definition, handler, envelope);
     let record = found.record;
+    // An instance stored under a former name (an alias) stays under it: its id, its timeouts'
+    // headers and its outgoing message ids all derive from that name.
+    const saga =
+      record && record.sagaType !== definition.name ? { ...definition, name: record.sagaType } : definition;
+    let restarting = false;
     if (!record) {
       if (handler.role === 'timeout') {
         logger.info('timeout for a saga that no longer exists ignored', { saga: saga.name, id: envelope.id });
@@ -124,13 +138,15 @@ export class SagaDispatcher {
       });
       return { saga: saga.name, sagaId: record.id, result: 'duplicate' };
     } else if (record.status === 'completed') {
-      logger.info('message for a completed saga ignored', {
-        saga: saga.name,
-        type: envelope.type,
-        id: envelope.id,
-      });
-      return { saga: saga.name, sagaId: record.id, result: 'completed-ignored' };
+      if (handler.role !== 'start' || startPolicies(saga, handler).onCompleted !== 'restart') {
+        return refuse(this.deps.logger, saga, handler, envelope, record);
+      }
+      record = restarted(record);
+      restarting = true;
+    } else if (handler.role === 'start' && startPolicies(saga, handler).onExisting !== 'handle') {
+      return refuse(this.deps.logger, saga, handler, envelope, record);
     }
+    record = evolve(saga, record);
     const firedTimeout = handler.role === 'timeout' ? envelope.id : undefined;
     if (firedTimeout !== undefined && !record.timeouts.some((t) => t.id === firedTimeout)) {
       logger.info('cancelled or stale timeout ignored', {
@@ -149,7 +165,7 @@ export class SagaDispatcher {
       saga.name,
       record.id,
       record.correlationKey,
-      record.version === 0,
+      record.version === 0 || restarting,
       record.timeouts,
       this.deps.collector(envelope, `saga:${saga.name}:${record.id}`),
       this.deps.endpoint,
@@ -178,6 +194,7 @@ export class SagaDispatcher {
       updatedAt: now,
       retainUntil: context.completed ? new Date(now.getTime() + options.tombstoneRetentionMs) : undefined,
       labels: context.labels ?? record.labels,
+      stateVersion: record.stateVersion,
     };
     await store.commit({ expectedVersion: record.version, newOutbox: outgoing, record: committed });
     // Only this commit's entries: older pending ones belong to a handler still dispatching them,
@@ -200,19 +217,26 @@ export class SagaDispatcher {
     envelope: Envelope,
   ): Promise<{ record?: SagaRecord; key: string }> {
     const targetId = envelope.headers[Headers.sagaId];
+    const names = storedNames(saga);
     if (handler.role === 'timeout') {
-      if (envelope.headers[Headers.sagaType] !== saga.name || !targetId) {
+      const targetType = envelope.headers[Headers.sagaType];
+      if (targetType === undefined || !names.includes(targetType) || !targetId) {
         throw new NonRetryableError(
           `Timeout '${envelope.type}' carries no ${Headers.sagaType}/${Headers.sagaId} headers for saga '${saga.name}'`,
           { code: 'timeout-without-target' },
         );
       }
-      const record = await this.deps.store.findById(saga.name, targetId);
+      const record = await this.deps.store.findById(targetType, targetId);
       return { record, key: record?.correlationKey ?? targetId };
     }
     const key = correlationKeyOf(saga, handler, envelope);
-    const id = sagaInstanceId(saga.name, key);
-    return { record: await this.deps.store.findByCorrelation(saga.name, key, { id }), key };
+    // The current name first; former names (aliases) only when it has no instance for the key.
+    for (const name of names) {
+      const id = sagaInstanceId(name, key);
+      const record = await this.deps.store.findByCorrelation(name, key, { id });
+      if (record) return { record, key };
+    }
+    return { key };
   }
 
   private notFound(
@@ -244,6 +268,7 @@ export class SagaDispatcher {
       timeouts: [],
       createdAt: now,
       updatedAt: now,
+      stateVersion: saga.stateVersion,
     };
   }
 }

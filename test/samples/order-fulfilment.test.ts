@@ -53,6 +53,21 @@ describe('order fulfilment saga (test kit, virtual clock)', () => {
     await kit.stop();
   });
 
+  it('a second OrderPlaced (a new id: a client retry) charges once, before and after completion', async () => {
+    const kit = await SagaTestKit.start({ sagas: [OrderFulfilment], routes });
+    await kit.given(new OrderPlaced('o-4', 42));
+    await kit.when(new OrderPlaced('o-4', 42));
+    expect(kit.sent(ChargePayment)).toEqual([new ChargePayment('o-4', 42)]);
+    expect(await kit.timeouts(OrderFulfilment, 'o-4')).toHaveLength(1);
+    await kit.when(new PaymentCharged('o-4'));
+    await kit.when(new OrderShipped('o-4'));
+    await kit.when(new OrderPlaced('o-4', 42));
+    expect(kit.sent(ChargePayment)).toHaveLength(1);
+    expect(await kit.status(OrderFulfilment, 'o-4')).toBe('completed');
+    expect(kit.errors()).toEqual([]);
+    await kit.stop();
+  });
+
   it('rejects an order with a non-positive total into the error queue', async () => {
     const kit = await SagaTestKit.start({ sagas: [OrderFulfilment], routes });
     await kit.given(new OrderPlaced('o-3', 0));

@@ -77,7 +77,7 @@ class AccountSaga {
 /** A second saga type handling one of the same messages. */
 @Saga('Audit')
 class AuditSaga {
-  @StartedBy(Deposited, { correlateBy: (m) => m.accountId })
+  @StartedBy(Deposited, { correlateBy: (m) => m.accountId, onExisting: 'handle' })
   deposited(msg: Deposited, ctx: SagaContext<{ seen: number[] }>): void {
     ctx.state.seen = [...(ctx.state.seen ?? []), msg.amount];
   }

@@ -53,6 +53,8 @@ export interface SagaDocument {
   retainUntil?: Date;
   /** The record's labels, keys encoded; matched by `SagaStore.list` as `labels.<key>`. */
   labels?: Record<string, string>;
+  /** The state's shape version; absent means 1. */
+  stateVersion?: number;
   /** Pending entries by encoded entry id. Commits `$set` new keys, markDispatched `$unset`s them. */
   outbox: Record<string, OutboxEntryDocument>;
   /**
@@ -95,7 +97,7 @@ export function encodeEntry(entry: OutboxEntry, batch: number, position: number)
 /** The fields every commit writes (all but identity, outbox, its marker and the optional ones). */
 export function encodeMutable(
   record: Omit<SagaRecord, 'outbox'>,
-): Pick<SagaDocument, 'version' | 'status' | 'state' | 'inbox' | 'timeouts' | 'updatedAt'> {
+): Pick<SagaDocument, 'version' | 'status' | 'state' | 'inbox' | 'timeouts' | 'updatedAt' | 'stateVersion'> {
   return {
     version: record.version,
     status: record.status,
@@ -103,6 +105,7 @@ export function encodeMutable(
     inbox: [...record.inbox],
     timeouts: record.timeouts.map((t) => ({ id: t.id, type: t.type, dueAt: t.dueAt })),
     updatedAt: record.updatedAt,
+    ...(record.stateVersion !== undefined ? { stateVersion: record.stateVersion } : {}),
   };
 }
 
@@ -146,7 +149,9 @@ export function decodeSaga(collection: string, doc: Record<string, unknown>): Sa
       createdAt: date(doc, 'createdAt'),
       updatedAt: date(doc, 'updatedAt'),
     };
-    const optional: { retainUntil?: Date; labels?: Record<string, string> } = {};
+    const optional: { retainUntil?: Date; labels?: Record<string, string>; stateVersion?: number } = {};
+    if (doc.stateVersion !== undefined && doc.stateVersion !== null)
+      optional.stateVersion = integer(doc, 'stateVersion');
     if (doc.retainUntil !== undefined && doc.retainUntil !== null)
       optional.retainUntil = date(doc, 'retainUntil');
     if (doc.labels !== undefined && doc.labels !== null)

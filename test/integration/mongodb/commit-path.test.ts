@@ -45,7 +45,7 @@ interface CounterState {
 /** Every Increment may start the instance; each adds one and announces the new count. */
 @Saga('MongoCounter')
 class Counter {
-  @StartedBy(Increment, { correlateBy: (m) => m.counter })
+  @StartedBy(Increment, { correlateBy: (m) => m.counter, onExisting: 'handle' })
   async increment(_m: Increment, ctx: SagaContext<CounterState>): Promise<void> {
     ctx.state.count = (ctx.state.count ?? 0) + 1;
     await ctx.publish(new Counted(ctx.correlationKey, ctx.state.count));

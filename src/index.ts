@@ -60,7 +60,7 @@ export { type TimeoutStore, type TimeoutRecord, type ClaimedTimeout } from './ti
 export { InMemoryTimeoutStore } from './timeouts/memory/in-memory-timeout-store.js';
 
 export { Saga, StartedBy, Handles, OnTimeout, type CorrelationOptions } from './sagas/decorators.js';
-export { type SagaContext, type TimeoutWhen } from './sagas/context.js';
+export { ContextSealedError, type SagaContext, type TimeoutWhen } from './sagas/context.js';
 export { type SagaNotFoundPolicy, type SagaOutcome } from './sagas/dispatcher.js';
 export { type CorrelateBy } from './sagas/metadata.js';
 

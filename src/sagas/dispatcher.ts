@@ -149,7 +149,11 @@ export class SagaDispatcher {
     if (typeof method !== 'function') {
       throw new NonRetryableError(`${saga.ctor.name}.${String(handler.method)} is not a method`);
     }
-    await method.call(instance, envelope.body, context);
+    try {
+      await method.call(instance, envelope.body, context);
+    } finally {
+      context.seal();
+    }
 
     if (context.completed) context.cancelRemaining(firedTimeout);
     const outgoing = context.outgoing.entries;

@@ -219,7 +219,7 @@ describe('the commit path', () => {
     });
   });
 
-  it('a crash between commit and dispatch: the redelivery dispatches the pending outbox exactly once', async () => {
+  it('a publish that fails after the commit backs off; a redelivery past the backoff dispatches it exactly once', async () => {
     let failPublishes = 1;
     const t = await start({
       recoverability: { immediateRetries: 0, delays: ['1s'] },
@@ -228,13 +228,17 @@ describe('the commit path', () => {
     await t.deliver(new AccountOpened('a-1'));
     hooks.runs = 0;
     await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' });
-    // Committed, but the publish failed: the state moved, the outbox holds both messages.
+    // Committed, but the publish failed: the state moved, the outbox holds it with its attempt.
     const afterCrash = await t.sagaStore.findByCorrelation('Account', 'a-1');
     expect(afterCrash?.state).toEqual({ balance: 10, deposits: 1 });
-    expect(afterCrash?.outbox.length).toBeGreaterThan(0);
+    expect(afterCrash?.outbox.map((e) => [e.operation, e.attempts])).toEqual([['publish', 1]]);
+    expect(afterCrash?.outbox[0]?.lastError).toMatch(/simulated crash/);
+    expect(emitted(t.transport, 'cp.BalanceChanged')).toHaveLength(0);
+    await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' }); // still backing off: left alone
     expect(emitted(t.transport, 'cp.BalanceChanged')).toHaveLength(0);
     await t.clock.advance('1s');
-    await t.idle();
+    await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' });
+    await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' });
     expect(hooks.runs).toBe(1);
     expect(emitted(t.transport, 'cp.BalanceChanged')).toHaveLength(1);
     expect(emitted(t.transport, 'cp.Notify')).toHaveLength(1);

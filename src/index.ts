@@ -58,8 +58,12 @@ export {
   type StoredMessage,
   type PendingTimeout,
   type InstanceFilter,
+  type OutboxClaim,
+  type OutboxDeadLetter,
+  type OutboxDeadLetterStore,
 } from './persistence/saga-store.js';
 export { InMemorySagaStore } from './persistence/memory/in-memory-saga-store.js';
+export { InMemoryDeadLetterStore } from './persistence/memory/in-memory-dead-letters.js';
 
 export {
   type TimeoutStore,
@@ -77,7 +81,7 @@ export {
 
 export { Saga, StartedBy, Handles, OnTimeout, type CorrelationOptions } from './sagas/decorators.js';
 export { type StartedByOptions, type HandlesOptions, type SagaOptions } from './sagas/decorators.js';
-export { type SagaContext, type TimeoutWhen } from './sagas/context.js';
+export { ContextSealedError, type SagaContext, type TimeoutWhen } from './sagas/context.js';
 export { type SagaNotFoundPolicy, type SagaOutcome } from './sagas/dispatcher.js';
 export { type CorrelateBy } from './sagas/metadata.js';
 export { type OnExisting, type OnCompleted, type StateUpcaster } from './sagas/metadata.js';
@@ -87,6 +91,9 @@ export { HandlerFor, type Handler, type HandlerContext } from './handlers/handle
 export { Endpoint } from './endpoint/endpoint.js';
 export { type EndpointOptions } from './endpoint/options.js';
 export { WorkflowNotHostedError } from './endpoint/workflow-targeting.js';
+export { type EndpointCounters } from './endpoint/counters.js';
+export { OutboxDeadLetters, type DeadLetterFilter } from './endpoint/outbox-dead-letters.js';
+export { type SweepReport } from './endpoint/outbox-sweeper.js';
 export { type HandledMessage } from './endpoint/message-dispatcher.js';
 
 export { longhaulModule, LonghaulTypes } from './di/module.js';

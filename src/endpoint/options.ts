@@ -65,8 +65,23 @@ export interface EndpointOptions {
   sagaOptions?: {
     /** Reruns of a handler after losing a version conflict. @defaultValue 10 */
     conflictRetries?: number;
-    /** Handled message ids kept per instance for deduplication. @defaultValue 100 */
+    /**
+     * The inbox cap: at most this many handled-message ids per instance (the oldest go first). An
+     * id evicted while still inside the dedupe window is logged and counted
+     * (`endpoint.counters.inboxEvictedInWindow`). About 70 bytes per id in a MongoDB document.
+     * @defaultValue 1000
+     */
     inboxSize?: number;
+    /**
+     * How long an instance keeps the id of a message it handled, so that a redelivered copy is
+     * recognised and not handled again. Must cover every path by which a copy can come back: the
+     * delayed retries (their sum), the outbox's lease and longest retry delay, the timeout lease,
+     * and the broker's redelivery of an unacknowledged message (RabbitMQ's consumer timeout, 30
+     * min by default). Ids older than the window are dropped at the next commit. A window shorter
+     * than the configured retry paths fails at start.
+     * @defaultValue '1h', or the configured retry paths' span if longer
+     */
+    dedupeWindow?: Duration;
     /** How long a completed instance's tombstone keeps late messages out. @defaultValue '7d' */
     tombstoneRetention?: Duration;
     /** A message that matches no instance and may not start one: `log` and ack, or `error` queue. @defaultValue 'log' */
@@ -91,8 +106,24 @@ export interface EndpointOptions {
   outbox?: {
     /** How often the sweeper looks for entries left undispatched (and expired tombstones). @defaultValue '10s' */
     sweepInterval?: Duration;
-    /** Age after which the sweeper dispatches an entry its committer did not. @defaultValue '30s' */
+    /**
+     * The dispatch lease: how long a claim on an outbox entry (the committer's, a redelivery's or
+     * the sweeper's) keeps every other process from sending it. After it, the sweeper or a
+     * redelivery takes the entry over. Make it longer than the slowest publisher confirm.
+     * @defaultValue '30s'
+     */
     lease?: Duration;
+    /**
+     * Dispatch attempts of an entry before it is dead-lettered (moved out of the outbox to
+     * `endpoint.outboxDeadLetters` with its reason). With the default delays the last attempt comes
+     * about an hour after the first, so a broker or destination outage shorter than that loses
+     * nothing to the dead letters. @defaultValue 20
+     */
+    maxAttempts?: number;
+    /** The wait after an entry's first failed attempt; it doubles after each. @defaultValue '1s' */
+    retryDelay?: Duration;
+    /** The longest wait between two attempts of an entry. @defaultValue '5m' */
+    retryMaxDelay?: Duration;
   };
   /** Called after each saga type handled a message (tracing, the demo). @defaultValue none */
   onHandled?: (handled: HandledMessage) => void;
@@ -108,6 +139,7 @@ export interface ResolvedOptions {
   readonly delaysMs: readonly number[];
   readonly conflictRetries: number;
   readonly inboxSize: number;
+  readonly dedupeWindowMs: number;
   readonly tombstoneRetentionMs: number;
   readonly notFound: SagaNotFoundPolicy;
   readonly pollIntervalMs: number;
@@ -119,6 +151,9 @@ export interface ResolvedOptions {
   readonly timeoutMaxRetryDelayMs: number;
   readonly sweepIntervalMs: number;
   readonly outboxLeaseMs: number;
+  readonly outboxMaxAttempts: number;
+  readonly outboxRetryDelayMs: number;
+  readonly outboxRetryMaxDelayMs: number;
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,120}$/;
@@ -136,6 +171,13 @@ function duration(value: Duration | undefined, field: string, fallback: Duration
     throw new ConfigurationError(field, `expected a duration such as '30s', got ${JSON.stringify(value)}`);
   }
   return toMillis(value ?? fallback, field);
+}
+
+function positive(ms: number, field: string): number {
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new ConfigurationError(field, `expected a finite duration above zero, got ${ms} ms`);
+  }
+  return ms;
 }
 
 /** Validates options once, at start; the error names the bad field. */
@@ -189,7 +231,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
       `expected 'log', 'error' or 'retry', got ${JSON.stringify(notFound)}`,
     );
   }
-  return {
+  const base = {
     name: options.name,
     routes,
     concurrency: int(options.concurrency, 'concurrency', 8, 1),
@@ -197,7 +239,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     immediateRetries: int(options.recoverability?.immediateRetries, 'recoverability.immediateRetries', 2, 0),
     delaysMs: delays.map((d, i) => duration(d, `recoverability.delays[${i}]`, 0)),
     conflictRetries: int(options.sagaOptions?.conflictRetries, 'sagaOptions.conflictRetries', 10, 0),
-    inboxSize: int(options.sagaOptions?.inboxSize, 'sagaOptions.inboxSize', 100, 1),
+    inboxSize: int(options.sagaOptions?.inboxSize, 'sagaOptions.inboxSize', 1000, 1),
     tombstoneRetentionMs: duration(
       options.sagaOptions?.tombstoneRetention,
       'sagaOptions.tombstoneRetention',
@@ -212,6 +254,37 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     timeoutRetryDelayMs: duration(options.timeouts?.retryDelay, 'timeouts.retryDelay', '1s'),
     timeoutMaxRetryDelayMs: duration(options.timeouts?.maxRetryDelay, 'timeouts.maxRetryDelay', '5m'),
     sweepIntervalMs: duration(options.outbox?.sweepInterval, 'outbox.sweepInterval', '10s'),
-    outboxLeaseMs: duration(options.outbox?.lease, 'outbox.lease', '30s'),
+    outboxLeaseMs: positive(duration(options.outbox?.lease, 'outbox.lease', '30s'), 'outbox.lease'),
+    outboxMaxAttempts: int(options.outbox?.maxAttempts, 'outbox.maxAttempts', 20, 1),
+    outboxRetryDelayMs: positive(
+      duration(options.outbox?.retryDelay, 'outbox.retryDelay', '1s'),
+      'outbox.retryDelay',
+    ),
+    outboxRetryMaxDelayMs: positive(
+      duration(options.outbox?.retryMaxDelay, 'outbox.retryMaxDelay', '5m'),
+      'outbox.retryMaxDelay',
+    ),
   };
+  return { ...base, dedupeWindowMs: dedupeWindow(options.sagaOptions?.dedupeWindow, base) };
+}
+
+/** The broker's longest hold of an unacknowledged delivery before it redelivers (RabbitMQ default). */
+const BROKER_REDELIVERY_MS = 30 * 60_000;
+
+/**
+ * The dedupe window: the configured one, which must cover the configured retry paths, or by default
+ * one hour (twice RabbitMQ's consumer timeout) or the retry paths' span if that is longer.
+ */
+function dedupeWindow(value: Duration | undefined, o: Omit<ResolvedOptions, 'dedupeWindowMs'>): number {
+  const span =
+    o.delaysMs.reduce((sum, d) => sum + d, 0) + o.outboxLeaseMs + o.outboxRetryMaxDelayMs + o.timeoutLeaseMs;
+  if (value === undefined) return Math.max(2 * BROKER_REDELIVERY_MS, span);
+  const ms = positive(duration(value, 'sagaOptions.dedupeWindow', '1h'), 'sagaOptions.dedupeWindow');
+  if (ms < span) {
+    throw new ConfigurationError(
+      'sagaOptions.dedupeWindow',
+      `${ms} ms is shorter than the retry paths it must cover (${span} ms: the sum of recoverability.delays + outbox.lease + outbox.retryMaxDelay + timeouts.lease); a copy redelivered after the window would be handled twice. Lengthen it or shorten those.`,
+    );
+  }
+  return ms;
 }

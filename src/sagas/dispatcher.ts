@@ -7,6 +7,7 @@ import { type Logger } from '../util/logger.js';
 import { SagaContextImpl } from './context.js';
 import { evolve, storedNames } from './evolution.js';
 import { refuse, restarted } from './start-policy.js';
+import { recordHandled } from './inbox.js';
 import { type SagaDefinition, type SagaHandlerDefinition, startPolicies } from './metadata.js';
 
 /**
@@ -15,9 +16,6 @@ import { type SagaDefinition, type SagaHandlerDefinition, startPolicies } from '
  * immediate and delayed retries, then the error queue).
  */
 export type SagaNotFoundPolicy = 'log' | 'error' | 'retry';
-
-/** How long a duplicate delivery lets a concurrent committer finish dispatching before it helps. */
-const DUPLICATE_GRACE_MS = 250;
 
 /** What happened when one saga type handled one message (for tracing and tests). */
 export interface SagaOutcome {
@@ -39,6 +37,20 @@ export interface SagaOutcome {
   readonly conflicts?: number;
 }
 
+/** The part of the outbox dispatcher the commit path uses (the endpoint passes its `OutboxDispatcher`). */
+export interface SagaOutbox {
+  /** Stamps entries about to be committed with a claim the committer holds; returns its token. */
+  claimForCommit(entries: readonly OutboxEntry[]): { entries: OutboxEntry[]; token: string };
+  /** Carries out entries held under `token`; `record` is the instance as of the commit or later. */
+  dispatchClaimed(
+    record: Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>,
+    entries: readonly OutboxEntry[],
+    token: string,
+  ): Promise<unknown>;
+  /** Claims the due ones among `entries` (as read in `record`) and carries them out. */
+  dispatchDue(record: SagaRecord, entries: readonly OutboxEntry[]): Promise<unknown>;
+}
+
 /** What the commit path needs from its surroundings. */
 export interface SagaDispatcherDeps {
   readonly store: SagaStore;
@@ -49,17 +61,16 @@ export interface SagaDispatcherDeps {
   readonly resolve: (ctor: new (...args: any[]) => object) => object;
   /** Makes the collector for one handler run in one instance. */
   readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
-  /**
-   * Dispatches committed outbox entries and marks them dispatched; `record` is the instance as of
-   * the commit or later (a timeout it no longer lists is not stored again).
-   */
-  readonly dispatch: (
-    record: Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>,
-    entries: readonly OutboxEntry[],
-  ) => Promise<unknown>;
+  /** Claims, dispatches and retires outbox entries (see `endpoint/outbox.ts`). */
+  readonly outbox: SagaOutbox;
+  /** Counts ids the inbox cap evicted while still inside the dedupe window (the endpoint's counters). */
+  readonly counters: { inboxEvictedInWindow: number };
   readonly options: {
     readonly conflictRetries: number;
+    /** The inbox cap: at most this many handled ids per instance. */
     readonly inboxSize: number;
+    /** Handled ids are kept at least this long. */
+    readonly dedupeWindowMs: number;
     readonly tombstoneRetentionMs: number;
     readonly notFound: SagaNotFoundPolicy;
   };
@@ -118,16 +129,12 @@ export class SagaDispatcher {
       }
       if (handler.role !== 'start') return this.notFound(saga, handler, envelope, found.key);
       record = this.newRecord(saga, found.key);
-    } else if (record.inbox.includes(envelope.id)) {
-      // Handled before: never rerun; dispatch what that handling left pending (a crash after commit).
-      if (record.outbox.some((e) => e.sourceMessageId === envelope.id)) {
-        // The committer may still be dispatching them (this copy overtook its confirm): give it a
-        // moment, then send only what is still pending.
-        await new Promise((resolve) => setTimeout(resolve, DUPLICATE_GRACE_MS));
-        const now = await this.deps.store.findById(saga.name, record.id);
-        const pending = now?.outbox.filter((e) => e.sourceMessageId === envelope.id) ?? [];
-        if (now && pending.length > 0) await this.deps.dispatch(now, pending);
-      }
+    } else if (record.inbox.some((e) => e.id === envelope.id)) {
+      // Handled before: never rerun. What that handling left pending is sent by whoever claims it:
+      // entries still leased (their committer may be waiting for a confirm) or backing off are
+      // left alone; those past it (a crash after commit) are claimed and sent here.
+      const pending = record.outbox.filter((e) => e.sourceMessageId === envelope.id);
+      if (pending.length > 0) await this.deps.outbox.dispatchDue(record, pending);
       this.duplicates++;
       logger.debug('duplicate message acknowledged, handled before', {
         saga: saga.name,
@@ -176,11 +183,19 @@ export class SagaDispatcher {
     if (typeof method !== 'function') {
       throw new NonRetryableError(`${saga.ctor.name}.${String(handler.method)} is not a method`);
     }
-    await method.call(instance, envelope.body, context);
+    try {
+      await method.call(instance, envelope.body, context);
+    } finally {
+      context.seal();
+    }
 
     if (context.completed) context.cancelRemaining(firedTimeout);
-    const outgoing = context.outgoing.entries;
+    const { entries: outgoing, token } = this.deps.outbox.claimForCommit(context.outgoing.entries);
     const version = record.version + 1;
+    const inbox = recordHandled(record.inbox, envelope.id, now, {
+      windowMs: options.dedupeWindowMs,
+      cap: options.inboxSize,
+    });
     const committed: Omit<SagaRecord, 'outbox'> = {
       sagaType: saga.name,
       id: record.id,
@@ -188,7 +203,7 @@ export class SagaDispatcher {
       version,
       status: context.completed ? 'completed' : 'active',
       state: context.completed ? null : context.state,
-      inbox: [...record.inbox, envelope.id].slice(-options.inboxSize),
+      inbox: inbox.inbox,
       timeouts: context.completed ? [] : context.remainingTimeouts(firedTimeout),
       createdAt: record.createdAt,
       updatedAt: now,
@@ -197,9 +212,10 @@ export class SagaDispatcher {
       stateVersion: record.stateVersion,
     };
     await store.commit({ expectedVersion: record.version, newOutbox: outgoing, record: committed });
-    // Only this commit's entries: older pending ones belong to a handler still dispatching them,
-    // to a redelivery of their own message, or to the sweeper once their lease has passed.
-    if (outgoing.length > 0) await this.deps.dispatch(committed, outgoing);
+    if (inbox.evicted.length > 0) this.evictedInWindow(saga, record.id, inbox.evicted, now);
+    // Only this commit's entries, claimed by the commit itself: older pending ones belong to their
+    // claim holders, then to a redelivery of their own message or the sweeper once due.
+    if (outgoing.length > 0) await this.deps.outbox.dispatchClaimed(committed, outgoing, token);
     return {
       saga: saga.name,
       sagaId: record.id,
@@ -237,6 +253,27 @@ export class SagaDispatcher {
       if (record) return { record, key };
     }
     return { key };
+  }
+
+  private evictedInWindow(
+    saga: SagaDefinition,
+    sagaId: string,
+    evicted: readonly { readonly at: Date }[],
+    now: Date,
+  ): void {
+    this.deps.counters.inboxEvictedInWindow += evicted.length;
+    const { inboxSize, dedupeWindowMs } = this.deps.options;
+    this.deps.logger.warn(
+      'saga inbox cap evicted handled-message ids still inside the dedupe window: a redelivery of them would be handled again; raise sagaOptions.inboxSize or shorten sagaOptions.dedupeWindow',
+      {
+        saga: saga.name,
+        sagaId,
+        evicted: evicted.length,
+        youngestEvictedAgeMs: now.getTime() - (evicted.at(-1)?.at.getTime() ?? now.getTime()),
+        inboxSize,
+        dedupeWindowMs,
+      },
+    );
   }
 
   private notFound(

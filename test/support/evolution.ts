@@ -260,7 +260,7 @@ export async function runEvolution(
       version: 1,
       status: 'active',
       state: { order: 'o4', total: 4 },
-      inbox: ['old-source'],
+      inbox: [{ id: 'old-source', at }],
       timeouts: [],
       createdAt: at,
       updatedAt: at,

@@ -25,13 +25,20 @@
  * bring entries back. (An array would need `$pull` with a condition, positional updates or dotted
  * paths into arrays, which FerretDB v1 lacks.)
  *
- * **Finding pending entries.** `outboxSince` is present while the outbox may hold entries, and is
- * never later than the oldest entry's `createdAt`: a commit lowers it with `$min` (which also sets
- * it when absent). After marking, the store recomputes it from the document it got back and
- * writes it only if the version is still the one it saw (a commit in between may have added
- * entries); when that condition fails the marker stays, too old but safe.
- * {@link MongoSagaStore.findPendingOutbox} queries `outboxSince < cutoff` and repairs the stale
- * markers it meets the same way.
+ * **Claims.** {@link MongoSagaStore.claimOutbox} is one `updateOne` whose filter names every
+ * entry with the claim token the caller read (`outbox.<id>.id` exists, `outbox.<id>.claim` equals
+ * the token, or `null` for none) and whose update sets the new token and lease end and `$inc`s
+ * the attempts: the compare-and-set that decides who sends an entry. A failed attempt is recorded
+ * the same way, conditional on the holder's token.
+ *
+ * **Finding due entries.** `outboxSince` is present while the outbox may hold entries, and is
+ * never later than the earliest time one is due (`nextAttemptAt`, else `createdAt`): a commit and a
+ * failed attempt lower it with `$min` (which also sets it when absent); `outboxOldest` bounds the
+ * entries' `createdAt` the same way. Every write to the entries `$inc`s `outboxRev`. After marking,
+ * the store recomputes both markers from the document it got back and writes them only if the
+ * version and `outboxRev` are still the ones it saw; when that condition fails they stay, too
+ * early but safe. {@link MongoSagaStore.findDueOutbox} queries `outboxSince <= now` in
+ * `outboxSince` order (index `longhaul_outbox_since`) and repairs the stale markers it meets.
  *
  * **Listing.** `list` matches labels as `labels.<key>` equalities and pages by `id` (index
  * `(sagaType, id)`); labels are not indexed individually (their keys are open-ended). `delete`
@@ -46,15 +53,24 @@
  * {@link MongoSagaStore.deleteExpiredTombstones}), documents over the server's size limit (16 MiB).
  */
 import { type Collection, type Filter, type UpdateFilter } from 'mongodb';
-import { ConcurrencyError, NonRetryableError } from '../../errors.js';
+import { ConcurrencyError, ConfigurationError, NonRetryableError } from '../../errors.js';
 import { sagaInstanceId } from '../../util/ids.js';
-import { type InstanceFilter, type SagaCommit, type SagaRecord, type SagaStore } from '../saga-store.js';
+import {
+  type InstanceFilter,
+  type OutboxClaim,
+  type SagaCommit,
+  type SagaRecord,
+  type SagaStore,
+} from '../saga-store.js';
 import { mapInChunks, MongoConnection, type MongoStoreOptions } from './connection.js';
 import { CorruptDocumentError } from './errors.js';
+import { MongoDeadLetterStore } from './mongo-dead-letters.js';
+import { claimEntries, recordFailure, refreshMarkers } from './mongo-outbox.js';
 import {
   decodeSaga,
   documentId,
   earliest,
+  earliestDue,
   encodeEntry,
   encodeLabels,
   encodeMutable,
@@ -66,6 +82,8 @@ import {
 export interface MongoSagaStoreOptions extends MongoStoreOptions {
   /** The collection of saga and workflow instances. @defaultValue `${collectionPrefix}sagas` */
   collection?: string;
+  /** The collection of the outbox's dead letters. @defaultValue `${collection}_dead_letters` */
+  deadLetterCollection?: string;
 }
 
 /** Rounds of {@link MongoSagaStore.findPendingOutbox} spent skipping stale markers before it answers. */
@@ -97,11 +115,21 @@ export class MongoSagaStore implements SagaStore {
 
   private readonly connection: MongoConnection;
   private readonly collection: Collection<SagaDocument>;
+  /** The outbox's dead letters, in their own collection. */
+  readonly deadLetters: MongoDeadLetterStore;
 
   /** Validates the options (throws `ConfigurationError` naming the field); connects in `init()`. */
   constructor(options: MongoSagaStoreOptions) {
     this.connection = new MongoConnection(options, 'sagas');
     this.collection = this.connection.collection<SagaDocument>();
+    const deadLetterCollection = options.deadLetterCollection ?? `${this.collectionName}_dead_letters`;
+    if (typeof deadLetterCollection !== 'string' || !/^[A-Za-z0-9_.-]{1,120}$/.test(deadLetterCollection)) {
+      throw new ConfigurationError(
+        'deadLetterCollection',
+        `expected 1–120 letters, digits, '_', '.' or '-', got ${JSON.stringify(deadLetterCollection)}`,
+      );
+    }
+    this.deadLetters = new MongoDeadLetterStore(this.connection.db.collection(deadLetterCollection));
   }
 
   /** The collection name in use. */
@@ -114,9 +142,11 @@ export class MongoSagaStore implements SagaStore {
     await this.connection.ensureIndexes([
       { key: { sagaType: 1, correlationKey: 1 }, name: 'longhaul_correlation', unique: true },
       { key: { outboxSince: 1 }, name: 'longhaul_outbox_since' },
+      { key: { outboxOldest: 1 }, name: 'longhaul_outbox_oldest' },
       { key: { status: 1, retainUntil: 1 }, name: 'longhaul_tombstones' },
       { key: { sagaType: 1, id: 1 }, name: 'longhaul_instances' },
     ]);
+    await this.deadLetters.init();
   }
 
   /**
@@ -156,7 +186,8 @@ export class MongoSagaStore implements SagaStore {
     }
     const _id = documentId(record.sagaType, record.id);
     const mutable = encodeMutable(record);
-    const since = earliest(newOutbox);
+    const since = earliestDue(newOutbox);
+    const oldest = earliest(newOutbox);
     if (expectedVersion === 0) {
       const doc: SagaDocument = {
         _id,
@@ -172,6 +203,7 @@ export class MongoSagaStore implements SagaStore {
       if (record.retainUntil) doc.retainUntil = record.retainUntil;
       if (record.labels) doc.labels = encodeLabels(record.labels);
       if (since) doc.outboxSince = since;
+      if (oldest) doc.outboxOldest = oldest;
       try {
         await this.collection.insertOne(doc);
       } catch (error) {
@@ -195,7 +227,7 @@ export class MongoSagaStore implements SagaStore {
     else unset.labels = '';
     const update: UpdateFilter<SagaDocument> = { $set: set };
     if (Object.keys(unset).length > 0) update.$unset = unset;
-    if (since) update.$min = { outboxSince: since };
+    if (since && oldest) update.$min = { outboxSince: since, outboxOldest: oldest };
     const result = await this.collection.updateOne({ _id, version: expectedVersion }, update);
     if (result.matchedCount === 0) {
       throw new ConcurrencyError(
@@ -211,19 +243,43 @@ export class MongoSagaStore implements SagaStore {
     );
     const after = await this.collection.findOneAndUpdate(
       { _id: documentId(sagaType, id) },
-      { $unset: unset },
+      { $unset: unset, $inc: { outboxRev: 1 } },
       { returnDocument: 'after' },
     );
     if (after) await this.refreshMarker(after);
   }
 
-  async findPendingOutbox(createdBefore: Date, limit: number): Promise<SagaRecord[]> {
+  claimOutbox(
+    sagaType: string,
+    id: string,
+    claims: readonly OutboxClaim[],
+    lease: { readonly token: string; readonly until: Date },
+  ): Promise<boolean> {
+    return claimEntries(this.collection, documentId(sagaType, id), claims, lease);
+  }
+
+  recordOutboxFailure(
+    sagaType: string,
+    id: string,
+    entryId: string,
+    token: string,
+    failure: { readonly nextAttemptAt: Date; readonly error: string },
+  ): Promise<boolean> {
+    return recordFailure(this.collection, documentId(sagaType, id), entryId, token, failure);
+  }
+
+  private refreshMarker(doc: SagaDocument): Promise<void> {
+    return refreshMarkers(this.collection, doc);
+  }
+
+  async findDueOutbox(now: Date, limit: number): Promise<SagaRecord[]> {
     const found: SagaRecord[] = [];
     const seen: string[] = [];
     for (let round = 0; round < PENDING_ROUNDS && found.length < limit; round++) {
       const wanted = limit - found.length;
       const docs = await this.collection
-        .find({ outboxSince: { $lt: createdBefore }, ...(seen.length > 0 ? { _id: { $nin: seen } } : {}) })
+        .find({ outboxSince: { $lte: now }, ...(seen.length > 0 ? { _id: { $nin: seen } } : {}) })
+        .sort({ outboxSince: 1 })
         .limit(wanted)
         .toArray();
       for (const doc of docs) {
@@ -240,12 +296,22 @@ export class MongoSagaStore implements SagaStore {
           });
           continue;
         }
-        if (record.outbox.some((e) => e.createdAt.getTime() < createdBefore.getTime())) found.push(record);
+        const due = earliestDue(record.outbox);
+        if (due && due.getTime() <= now.getTime()) found.push(record);
         else await this.refreshMarker(doc);
       }
       if (docs.length < wanted) break;
     }
     return found;
+  }
+
+  async oldestPendingOutbox(): Promise<Date | undefined> {
+    const [doc] = await this.collection
+      .find({ outboxOldest: { $exists: true } }, { projection: { outboxOldest: 1 } })
+      .sort({ outboxOldest: 1 })
+      .limit(1)
+      .toArray();
+    return doc?.outboxOldest instanceof Date ? doc.outboxOldest : undefined;
   }
 
   async list(
@@ -297,34 +363,6 @@ export class MongoSagaStore implements SagaStore {
 
   private decode(doc: SagaDocument): SagaRecord {
     return decodeSaga(this.collectionName, doc as unknown as Record<string, unknown>);
-  }
-
-  /**
-   * Brings `outboxSince` in line with the outbox of `doc` (as just read): removes it when the
-   * outbox is empty, raises it to the oldest entry otherwise. Conditional on the version read, since
-   * only commits add entries and every commit changes the version.
-   */
-  private async refreshMarker(doc: SagaDocument): Promise<void> {
-    const outbox = doc.outbox;
-    if (typeof outbox !== 'object' || outbox === null) return;
-    const entries = Object.values(outbox as Record<string, unknown>).filter(
-      (e): e is { createdAt: Date } => (e as { createdAt?: unknown } | null)?.createdAt instanceof Date,
-    );
-    if (entries.length !== Object.keys(outbox).length) return; // malformed: leave it to be reported
-    const oldest = earliest(entries);
-    const current = doc.outboxSince;
-    if (oldest === undefined) {
-      if (current === undefined) return;
-      await this.collection.updateOne(
-        { _id: doc._id, version: doc.version },
-        { $unset: { outboxSince: '' } },
-      );
-    } else if (current === undefined || !(current instanceof Date) || current.getTime() < oldest.getTime()) {
-      await this.collection.updateOne(
-        { _id: doc._id, version: doc.version },
-        { $set: { outboxSince: oldest } },
-      );
-    }
   }
 }
 

@@ -103,6 +103,7 @@ export class Endpoint {
     this.state = 'starting';
     try {
       const wiring = this.wire();
+      validateResolution(this.resolvable, this.options.resolve);
       const options = this.resolved as ResolvedOptions;
       await this.sagaStore.init();
       await this.timeoutStore.init();
@@ -230,6 +231,9 @@ export class Endpoint {
   }
 
   /** Validates options and builds the parts once. */
+  /** The user's saga and handler classes, built once at start to fail fast on a missing binding. */
+  private resolvable: { readonly ctor: new (...args: any[]) => object; readonly field: string }[] = [];
+
   private wire(): NonNullable<Endpoint['wiring']> {
     if (this.wiring) return this.wiring;
     const options = (this.resolved = resolveOptions(this.options));
@@ -261,13 +265,11 @@ export class Endpoint {
       ],
       defaultRegistry,
     );
-    validateResolution(
-      [
-        ...sagas.map((s, i) => ({ ctor: s.ctor, field: `sagas[${i}]` })),
-        ...handlers.map((h, i) => ({ ctor: h.ctor, field: `handlers[${i}]` })),
-      ],
-      this.options.resolve,
-    );
+    // Built once at start (not here: a class may inject this endpoint's own bus or client).
+    this.resolvable = [
+      ...sagas.map((s, i) => ({ ctor: s.ctor, field: `sagas[${i}]` })),
+      ...handlers.map((h, i) => ({ ctor: h.ctor, field: `handlers[${i}]` })),
+    ];
     sagas.push(...workflowPieces.sagas);
     handlers.push(...workflowPieces.handlers);
     const localTypes = new Set([

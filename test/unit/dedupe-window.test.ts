@@ -21,7 +21,7 @@ class Tick {
 
 @Saga('dw.Counter')
 class Counter {
-  @StartedBy(Tick, { correlateBy: (m) => m.key })
+  @StartedBy(Tick, { correlateBy: (m) => m.key, onExisting: 'handle' })
   tick(_msg: Tick, ctx: SagaContext<{ n: number }>): void {
     ctx.state.n = (ctx.state.n ?? 0) + 1;
   }

@@ -167,7 +167,10 @@ describe('durable workflows that outlive their code, on RabbitMQ + FerretDB', ()
       async () => (await client.status(id))?.pending.some((p) => p.name === 'wf.Go') ?? false,
       'waits for Go',
     );
+    // One at a time: the endpoint handles messages concurrently, so two sent back to back may be
+    // recorded in either order; the order under test is the one recorded, across continueAsNew.
     await client.signal(id, Approved, new Approved('b'), { signalId: 'req-2' });
+    await until(async () => (await client.status(id))?.history.signalsWaiting === 1, 'b buffered');
     await client.signal(id, Approved, new Approved('c'), { signalId: 'req-3' });
     await until(async () => (await client.status(id))?.history.signalsWaiting === 2, 'two buffered');
     await client.signal(id, Go, new Go());

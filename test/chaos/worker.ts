@@ -1,6 +1,7 @@
 /**
- * A chaos worker process: one endpoint on RabbitMQ + the chaos FerretDB running the chaos saga and
- * its handlers (scenario.ts), with its timeout scheduler and outbox sweeper.
+ * A chaos worker process: one endpoint on RabbitMQ + the chaos FerretDB running the scenario's saga
+ * and handlers (`LH_SCENARIO`: scenario.ts for `orders`, long-lived.ts for `long-lived`), with its
+ * timeout scheduler and outbox sweeper.
  *
  * stdout protocol (one line each): `ready`; `stats <json>` every second (counts since start);
  * `leased <n>` when armed and holding timeout leases. SIGUSR2 arms the worker: its next claim of
@@ -19,6 +20,7 @@ import {
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
 import { closeLedger, monitoring, watchClient } from './ledger.js';
+import { ChaosAccount, longLivedHandlers } from './long-lived.js';
 import { ChaosOrderFulfilment, chaosHandlers } from './scenario.js';
 
 const env = (name: string): string => {
@@ -119,6 +121,7 @@ const client = new MongoClient(env('LH_MONGODB_URL'), {
 });
 watchClient(client, 'store', (line) => write('INFO', line));
 const mongo = { client, database: env('LH_DATABASE') };
+const longLived = process.env.LH_SCENARIO === 'long-lived';
 const endpoint = new Endpoint({
   name: env('LH_ENDPOINT'),
   transport: new RabbitMqTransport({
@@ -130,8 +133,8 @@ const endpoint = new Endpoint({
   }),
   sagaStore: new MongoSagaStore(mongo),
   timeoutStore: new ArmableTimeoutStore(mongo),
-  sagas: [ChaosOrderFulfilment],
-  handlers: chaosHandlers,
+  sagas: longLived ? [ChaosAccount] : [ChaosOrderFulfilment],
+  handlers: longLived ? longLivedHandlers : chaosHandlers,
   concurrency: Number(process.env.LH_CONCURRENCY ?? '8'),
   logger,
   onHandled,

@@ -53,14 +53,18 @@ export {
   type StoredMessage,
   type PendingTimeout,
   type InstanceFilter,
+  type OutboxClaim,
+  type OutboxDeadLetter,
+  type OutboxDeadLetterStore,
 } from './persistence/saga-store.js';
 export { InMemorySagaStore } from './persistence/memory/in-memory-saga-store.js';
+export { InMemoryDeadLetterStore } from './persistence/memory/in-memory-dead-letters.js';
 
 export { type TimeoutStore, type TimeoutRecord, type ClaimedTimeout } from './timeouts/timeout-store.js';
 export { InMemoryTimeoutStore } from './timeouts/memory/in-memory-timeout-store.js';
 
 export { Saga, StartedBy, Handles, OnTimeout, type CorrelationOptions } from './sagas/decorators.js';
-export { type SagaContext, type TimeoutWhen } from './sagas/context.js';
+export { ContextSealedError, type SagaContext, type TimeoutWhen } from './sagas/context.js';
 export { type SagaNotFoundPolicy, type SagaOutcome } from './sagas/dispatcher.js';
 export { type CorrelateBy } from './sagas/metadata.js';
 
@@ -68,6 +72,9 @@ export { HandlerFor, type Handler, type HandlerContext } from './handlers/handle
 
 export { Endpoint } from './endpoint/endpoint.js';
 export { type EndpointOptions } from './endpoint/options.js';
+export { type EndpointCounters } from './endpoint/counters.js';
+export { OutboxDeadLetters, type DeadLetterFilter } from './endpoint/outbox-dead-letters.js';
+export { type SweepReport } from './endpoint/outbox-sweeper.js';
 export { type HandledMessage } from './endpoint/message-dispatcher.js';
 
 export { longhaulModule, LonghaulTypes } from './di/module.js';

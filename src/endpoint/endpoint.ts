@@ -20,7 +20,10 @@ import { type Clock, systemClock } from '../util/clock.js';
 import { consoleLogger, type Logger } from '../util/logger.js';
 import { MessageDispatcher } from './message-dispatcher.js';
 import { type EndpointOptions, resolveOptions, type ResolvedOptions } from './options.js';
-import { OutboxDispatcher, OutboxSweeper } from './outbox.js';
+import { type EndpointCounters, newCounters } from './counters.js';
+import { OutboxDispatcher } from './outbox.js';
+import { OutboxDeadLetters } from './outbox-dead-letters.js';
+import { OutboxSweeper } from './outbox-sweeper.js';
 import { fromStoredMessage } from '../persistence/saga-store.js';
 import { WorkflowClient } from '../workflows/client.js';
 import { workflowParts } from '../workflows/wiring.js';
@@ -51,7 +54,9 @@ export class Endpoint {
     sweeper: OutboxSweeper;
     outbox: OutboxDispatcher;
     workflows: WorkflowClient;
+    deadLetters: OutboxDeadLetters;
   };
+  private readonly counting: EndpointCounters = newCounters();
   private consumer?: Consumer;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -140,6 +145,21 @@ export class Endpoint {
   /** Runs one outbox sweep now (tests, tooling); returns the entries dispatched. */
   sweepOutbox(): Promise<number> {
     return this.wire().sweeper.sweepOnce();
+  }
+
+  /** The outbox's dead letters: list, replay (same message id) and delete them. */
+  get outboxDeadLetters(): OutboxDeadLetters {
+    return this.wire().deadLetters;
+  }
+
+  /** Age in ms of the oldest entry in any outbox of the saga store (`undefined`: none pending). */
+  oldestPendingOutboxAgeMs(): Promise<number | undefined> {
+    return this.wire().sweeper.oldestPendingAgeMs();
+  }
+
+  /** This process's counters since it started (a snapshot; see {@link EndpointCounters}). */
+  get counters(): Readonly<EndpointCounters> {
+    return { ...this.counting };
   }
 
   /** Delivers due timeouts now (tests, tooling); returns how many were delivered. */
@@ -236,8 +256,22 @@ export class Endpoint {
         leaseMs: options.timeoutLeaseMs,
       },
     );
-    const outbox = new OutboxDispatcher(this.transport, this.timeoutStore, this.sagaStore, (dueAt) =>
-      scheduler.poke(dueAt),
+    const outbox = new OutboxDispatcher(
+      this.transport,
+      this.timeoutStore,
+      this.sagaStore,
+      (dueAt) => scheduler.poke(dueAt),
+      {
+        now,
+        logger: this.logger,
+        counters: this.counting,
+        policy: {
+          leaseMs: options.outboxLeaseMs,
+          maxAttempts: options.outboxMaxAttempts,
+          retryDelayMs: options.outboxRetryDelayMs,
+          retryMaxDelayMs: options.outboxRetryMaxDelayMs,
+        },
+      },
     );
     const sagaDispatcher = new SagaDispatcher({
       store: this.sagaStore,
@@ -246,7 +280,7 @@ export class Endpoint {
       now,
       resolve,
       collector,
-      dispatch: (record, entries) => outbox.dispatchCommitted(record, entries),
+      outbox,
       options,
     });
     const dispatcher = new MessageDispatcher(sagas, handlers, sagaDispatcher, {
@@ -259,9 +293,14 @@ export class Endpoint {
     const workflows = new WorkflowClient(bus, this.sagaStore, options.name);
     const sweeper = new OutboxSweeper(this.sagaStore, outbox, this.clock, this.logger, {
       intervalMs: options.sweepIntervalMs,
-      leaseMs: options.outboxLeaseMs,
+      warnAgeMs: 2 * options.outboxLeaseMs,
     });
-    this.wiring = { bus, dispatcher, scheduler, sweeper, outbox, workflows };
+    const deadLetters = new OutboxDeadLetters(
+      this.sagaStore.deadLetters,
+      (entries) => outbox.dispatch(entries),
+      this.logger,
+    );
+    this.wiring = { bus, dispatcher, scheduler, sweeper, outbox, workflows, deadLetters };
     return this.wiring;
   }
 }

@@ -69,8 +69,24 @@ export interface EndpointOptions {
   outbox?: {
     /** How often the sweeper looks for entries left undispatched (and expired tombstones). @defaultValue '10s' */
     sweepInterval?: Duration;
-    /** Age after which the sweeper dispatches an entry its committer did not. @defaultValue '30s' */
+    /**
+     * The dispatch lease: how long a claim on an outbox entry (the committer's, a redelivery's or
+     * the sweeper's) keeps every other process from sending it. After it, the sweeper or a
+     * redelivery takes the entry over. Make it longer than the slowest publisher confirm.
+     * @defaultValue '30s'
+     */
     lease?: Duration;
+    /**
+     * Dispatch attempts of an entry before it is dead-lettered (moved out of the outbox to
+     * `endpoint.outboxDeadLetters` with its reason). With the default delays the last attempt comes
+     * about an hour after the first, so a broker or destination outage shorter than that loses
+     * nothing to the dead letters. @defaultValue 20
+     */
+    maxAttempts?: number;
+    /** The wait after an entry's first failed attempt; it doubles after each. @defaultValue '1s' */
+    retryDelay?: Duration;
+    /** The longest wait between two attempts of an entry. @defaultValue '5m' */
+    retryMaxDelay?: Duration;
   };
   /** Called after each saga type handled a message (tracing, the demo). @defaultValue none */
   onHandled?: (handled: HandledMessage) => void;
@@ -93,6 +109,9 @@ export interface ResolvedOptions {
   readonly timeoutLeaseMs: number;
   readonly sweepIntervalMs: number;
   readonly outboxLeaseMs: number;
+  readonly outboxMaxAttempts: number;
+  readonly outboxRetryDelayMs: number;
+  readonly outboxRetryMaxDelayMs: number;
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,120}$/;
@@ -110,6 +129,13 @@ function duration(value: Duration | undefined, field: string, fallback: Duration
     throw new ConfigurationError(field, `expected a duration such as '30s', got ${JSON.stringify(value)}`);
   }
   return toMillis(value ?? fallback, field);
+}
+
+function positive(ms: number, field: string): number {
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new ConfigurationError(field, `expected a finite duration above zero, got ${ms} ms`);
+  }
+  return ms;
 }
 
 /** Validates options once, at start; the error names the bad field. */
@@ -158,6 +184,15 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     timeoutBatchSize: int(options.timeouts?.batchSize, 'timeouts.batchSize', 100, 1),
     timeoutLeaseMs: duration(options.timeouts?.lease, 'timeouts.lease', '30s'),
     sweepIntervalMs: duration(options.outbox?.sweepInterval, 'outbox.sweepInterval', '10s'),
-    outboxLeaseMs: duration(options.outbox?.lease, 'outbox.lease', '30s'),
+    outboxLeaseMs: positive(duration(options.outbox?.lease, 'outbox.lease', '30s'), 'outbox.lease'),
+    outboxMaxAttempts: int(options.outbox?.maxAttempts, 'outbox.maxAttempts', 20, 1),
+    outboxRetryDelayMs: positive(
+      duration(options.outbox?.retryDelay, 'outbox.retryDelay', '1s'),
+      'outbox.retryDelay',
+    ),
+    outboxRetryMaxDelayMs: positive(
+      duration(options.outbox?.retryMaxDelay, 'outbox.retryMaxDelay', '5m'),
+      'outbox.retryMaxDelay',
+    ),
   };
 }

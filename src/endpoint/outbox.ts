@@ -1,3 +1,16 @@
+/**
+ * Carrying out outbox entries. Who sends a pending entry is decided by a **dispatch claim** written
+ * into the instance document (a compare-and-set on the entry's claim token, see
+ * `SagaStore.claimOutbox`), never by a sleep or a set in process memory:
+ *
+ * - a commit writes its new entries already claimed by the committer, leased until `now + lease`,
+ *   so nobody else touches them while the committer sends them, whatever the confirm latency;
+ * - a redelivered message (a duplicate) and the sweeper take only entries whose lease or backoff
+ *   has passed (`nextAttemptAt`), with a conditional write that one process wins;
+ * - a failed attempt is recorded on the entry (`attempts`, `lastError`, `nextAttemptAt` = now +
+ *   backoff); after `maxAttempts` the entry is dead-lettered: put in the dead-letter store with the
+ *   reason, then removed from the outbox, so its instance and tombstone can move on.
+ */
 import { type Transport } from '../bus/transport.js';
 import {
   fromStoredMessage,
@@ -8,11 +21,37 @@ import {
 import { LonghaulError } from '../errors.js';
 import { Headers } from '../messages/envelope.js';
 import { type TimeoutStore } from '../timeouts/timeout-store.js';
-import { type Clock } from '../util/clock.js';
+import { newId } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
+import { type EndpointCounters } from './counters.js';
 
-/** How many recently dispatched entry ids a process remembers, to skip re-sending them. */
-const SENT_MEMORY = 10_000;
+/** How the outbox retries and leases (resolved from `EndpointOptions.outbox`). */
+export interface OutboxPolicy {
+  /** How long a claim keeps other processes from sending an entry. */
+  readonly leaseMs: number;
+  /** Attempts before an entry is dead-lettered. */
+  readonly maxAttempts: number;
+  /** The wait after the first failed attempt; doubles after each, up to `retryMaxDelayMs`. */
+  readonly retryDelayMs: number;
+  readonly retryMaxDelayMs: number;
+}
+
+/** What one dispatch call did. */
+export interface DispatchReport {
+  /** Entries carried out (sent, published, stored or cancelled). */
+  readonly sent: number;
+  /** Entries whose attempt failed and that will be tried again after their backoff. */
+  readonly failed: number;
+  /** Entries moved to the dead letters. */
+  readonly deadLettered: number;
+  /** Entries left alone: not due yet (leased by another process, or backing off). */
+  readonly skipped: number;
+}
+
+type Record_ = Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>;
+
+/** Claim conflicts tolerated (rereading each time) before leaving the entries to their holder. */
+const CLAIM_ROUNDS = 3;
 
 /**
  * Carries out outbox entries: messages to the transport, timeouts to the timeout store. Used after
@@ -20,15 +59,18 @@ const SENT_MEMORY = 10_000;
  * handlers and the `Bus`.
  */
 export class OutboxDispatcher {
-  private readonly inFlight = new Set<string>();
-  private readonly sent = new Set<string>();
-
   constructor(
     private readonly transport: Transport,
     private readonly timeouts: TimeoutStore,
     private readonly store: SagaStore,
     /** Told the earliest due time of the timeouts a dispatch scheduled. */
     private readonly onScheduled: (dueAt: Date) => void,
+    private readonly deps: {
+      readonly now: () => Date;
+      readonly logger: Logger;
+      readonly policy: OutboxPolicy;
+      readonly counters: EndpointCounters;
+    },
   ) {}
 
   /**
@@ -42,14 +84,184 @@ export class OutboxDispatcher {
    * messages; the retry dispatches them all.
    */
   async dispatch(entries: readonly OutboxEntry[]): Promise<string[]> {
+    const { done, failures } = await this.attempt(entries);
+    const [first] = failures.values();
+    if (failures.size > 0) throw new PartialDispatchError(done, first);
+    return done;
+  }
+
+  /** Stamps the entries a commit is about to write with a claim held by the committer. */
+  claimForCommit(entries: readonly OutboxEntry[]): { entries: OutboxEntry[]; token: string } {
+    const token = newId();
+    const nextAttemptAt = new Date(this.deps.now().getTime() + this.deps.policy.leaseMs);
+    return { token, entries: entries.map((e) => ({ ...e, attempts: 1, nextAttemptAt, claim: token })) };
+  }
+
+  /**
+   * Carries out entries the caller holds under `token` (as stamped by
+   * {@link OutboxDispatcher.claimForCommit} or claimed by {@link OutboxDispatcher.dispatchDue}),
+   * removes those carried out from the outbox, records the failures with their backoff and
+   * dead-letters the entries out of attempts. Send failures do not reject; store failures do.
+   *
+   * `record` is the instance as of the commit or later. A timeout it no longer lists was cancelled
+   * or has fired since its entry was committed: a redelivery or the sweeper storing it now would
+   * bring it back, to come due long after its saga moved on. Such an entry is only removed.
+   */
+  async dispatchClaimed(
+    record: Record_,
+    entries: readonly OutboxEntry[],
+    token: string,
+  ): Promise<DispatchReport> {
+    const live = new Set(record.timeouts.map((t) => t.id));
+    const withdrawn = entries.filter((e) => e.operation === 'schedule' && !live.has(e.id)).map((e) => e.id);
+    const toSend = entries.filter((e) => !withdrawn.includes(e.id));
+    const { done, failures } = await this.attempt(toSend);
+    if (done.length + withdrawn.length > 0) {
+      await this.store.markDispatched(record.sagaType, record.id, [...done, ...withdrawn]);
+    }
+    let deadLettered = 0;
+    for (const entry of toSend) {
+      if (!failures.has(entry.id)) continue;
+      const error = describe(failures.get(entry.id));
+      const attempts = entry.attempts ?? 1;
+      if (attempts >= this.deps.policy.maxAttempts) {
+        await this.deadLetter(
+          record,
+          { ...entry, lastError: error },
+          `${attempts} attempts failed; last: ${error}`,
+        );
+        deadLettered++;
+        continue;
+      }
+      const nextAttemptAt = new Date(this.deps.now().getTime() + this.backoff(attempts));
+      await this.store.recordOutboxFailure(record.sagaType, record.id, entry.id, token, {
+        nextAttemptAt,
+        error,
+      });
+      this.deps.logger.warn('outbox entry could not be dispatched; it will be tried again', {
+        sagaType: record.sagaType,
+        sagaId: record.id,
+        entryId: entry.id,
+        attempts,
+        nextAttemptAt: nextAttemptAt.toISOString(),
+        error,
+      });
+    }
+    return { sent: done.length, failed: failures.size - deadLettered, deadLettered, skipped: 0 };
+  }
+
+  /**
+   * Claims the entries among `entries` (as read in `record`, default all its outbox) whose lease or
+   * backoff has passed, then carries them out (see {@link OutboxDispatcher.dispatchClaimed}). An
+   * entry another process claimed since the read is left to it. An entry that already began more
+   * than `maxAttempts` attempts (its process died during the last one) is dead-lettered unsent.
+   */
+  async dispatchDue(
+    record: SagaRecord,
+    entries: readonly OutboxEntry[] = record.outbox,
+  ): Promise<DispatchReport> {
+    const wanted = new Set(entries.map((e) => e.id));
+    let current = record;
+    let candidates = entries;
+    for (let round = 0; round < CLAIM_ROUNDS; round++) {
+      const now = this.deps.now().getTime();
+      const due = candidates.filter((e) => this.dueAt(e) <= now);
+      const skipped = candidates.length - due.length;
+      if (due.length === 0) return { sent: 0, failed: 0, deadLettered: 0, skipped };
+      const token = newId();
+      const until = new Date(now + this.deps.policy.leaseMs);
+      const claims = due.map((e) => ({ entryId: e.id, expectedClaim: e.claim }));
+      if (await this.store.claimOutbox(current.sagaType, current.id, claims, { token, until })) {
+        const claimed = due.map((e) => ({
+          ...e,
+          attempts: (e.attempts ?? 0) + 1,
+          claim: token,
+          nextAttemptAt: until,
+        }));
+        let deadLettered = 0;
+        for (const entry of claimed.filter((e) => e.attempts > this.deps.policy.maxAttempts)) {
+          const last = entry.lastError ?? 'the process died during the attempt';
+          await this.deadLetter(
+            current,
+            entry,
+            `${entry.attempts - 1} attempts begun, none confirmed; last: ${last}`,
+          );
+          deadLettered++;
+        }
+        const rest = claimed.filter((e) => e.attempts <= this.deps.policy.maxAttempts);
+        const report = await this.dispatchClaimed(current, rest, token);
+        return { ...report, deadLettered: report.deadLettered + deadLettered, skipped };
+      }
+      const fresh = await this.store.findById(current.sagaType, current.id);
+      if (!fresh) break;
+      current = fresh;
+      candidates = fresh.outbox.filter((e) => wanted.has(e.id));
+    }
+    return { sent: 0, failed: 0, deadLettered: 0, skipped: candidates.length };
+  }
+
+  /** When an entry may be claimed: its `nextAttemptAt`, or (stored before claims) `createdAt` + lease. */
+  private dueAt(entry: OutboxEntry): number {
+    return entry.nextAttemptAt?.getTime() ?? entry.createdAt.getTime() + this.deps.policy.leaseMs;
+  }
+
+  /** The wait after the `attempts`-th failed attempt. */
+  private backoff(attempts: number): number {
+    const { retryDelayMs, retryMaxDelayMs } = this.deps.policy;
+    return Math.min(retryMaxDelayMs, retryDelayMs * 2 ** Math.min(attempts - 1, 30));
+  }
+
+  /** Puts the entry in the dead letters (idempotent by id), then removes it from the outbox. */
+  private async deadLetter(record: Record_, entry: OutboxEntry, reason: string): Promise<void> {
+    await this.store.deadLetters.put({
+      entry,
+      sagaType: record.sagaType,
+      sagaId: record.id,
+      reason,
+      deadLetteredAt: this.deps.now(),
+    });
+    await this.store.markDispatched(record.sagaType, record.id, [entry.id]);
+    this.deps.counters.outboxDeadLettered++;
+    this.deps.logger.error('outbox entry dead-lettered: list and replay it with endpoint.outboxDeadLetters', {
+      sagaType: record.sagaType,
+      sagaId: record.id,
+      entryId: entry.id,
+      operation: entry.operation,
+      destination: entry.destination,
+      reason,
+    });
+  }
+
+  /** Carries out entries; never rejects for a failed entry (it is in `failures`, with its error). */
+  private async attempt(
+    entries: readonly OutboxEntry[],
+  ): Promise<{ done: string[]; failures: Map<string, unknown> }> {
     const done: string[] = [];
+    const failures = new Map<string, unknown>();
     let earliest: Date | undefined;
     try {
-      await this.applyTimeouts(entries, done, (dueAt) => {
-        if (!earliest || dueAt < earliest) earliest = dueAt;
-      });
+      for (const entry of entries) {
+        if (entry.operation === 'schedule') {
+          const message = entry.message!;
+          await this.timeouts.schedule({
+            id: entry.id,
+            dueAt: entry.dueAt!,
+            destination: entry.destination!,
+            message,
+            sagaType: message.headers[Headers.sagaType],
+            sagaId: message.headers[Headers.sagaId],
+          });
+          if (!earliest || entry.dueAt! < earliest) earliest = entry.dueAt!;
+          done.push(entry.id);
+        } else if (entry.operation === 'cancel') {
+          await this.timeouts.cancel(entry.timeoutId!);
+          done.push(entry.id);
+        }
+      }
     } catch (error) {
-      throw new PartialDispatchError(done, error);
+      // A failed timeout write sends none of the messages: the whole rest fails with it.
+      for (const entry of entries) if (!done.includes(entry.id)) failures.set(entry.id, error);
+      return { done, failures };
     } finally {
       if (earliest) this.onScheduled(earliest);
     }
@@ -62,83 +274,18 @@ export class OutboxDispatcher {
           : this.transport.send(wire, entry.destination!);
       }),
     );
-    done.push(...messages.filter((_, i) => results[i]?.status === 'fulfilled').map((e) => e.id));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw new PartialDispatchError(done, failure.reason);
-    return done;
+    messages.forEach((entry, i) => {
+      const result = results[i];
+      if (result?.status === 'fulfilled') done.push(entry.id);
+      else failures.set(entry.id, result?.reason);
+    });
+    return { done, failures };
   }
+}
 
-  private async applyTimeouts(
-    entries: readonly OutboxEntry[],
-    done: string[],
-    onSchedule: (dueAt: Date) => void,
-  ): Promise<void> {
-    for (const entry of entries) {
-      if (entry.operation === 'schedule') {
-        const message = entry.message!;
-        await this.timeouts.schedule({
-          id: entry.id,
-          dueAt: entry.dueAt!,
-          destination: entry.destination!,
-          message,
-          sagaType: message.headers[Headers.sagaType],
-          sagaId: message.headers[Headers.sagaId],
-        });
-        onSchedule(entry.dueAt!);
-      } else if (entry.operation === 'cancel') {
-        await this.timeouts.cancel(entry.timeoutId!);
-      }
-      if (entry.operation === 'schedule' || entry.operation === 'cancel') done.push(entry.id);
-    }
-  }
-
-  /**
-   * Dispatches a saga's committed entries, then removes them from its outbox; when some failed,
-   * still removes those that went out, so a retry re-sends only the rest.
-   *
-   * `record` is the instance as of the commit or later. A timeout it no longer lists was cancelled
-   * or has fired since its entry was committed: a redelivery or the sweeper storing it now would
-   * bring it back, to come due long after its saga moved on. Such an entry is only removed.
-   * Resolves with the number of entries carried out by this call.
-   */
-  async dispatchCommitted(
-    record: Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>,
-    entries: readonly OutboxEntry[],
-  ): Promise<number> {
-    const live = new Set(record.timeouts.map((t) => t.id));
-    // Only marked: timeouts withdrawn since the commit, and entries this process sent recently (a
-    // duplicate delivery loaded the record before the marking). An entry this process is sending
-    // right now is left to that call (it marks it).
-    const onlyMark = entries
-      .filter((e) => this.sent.has(e.id) || (e.operation === 'schedule' && !live.has(e.id)))
-      .map((e) => e.id);
-    const toSend = entries.filter((e) => !onlyMark.includes(e.id) && !this.inFlight.has(e.id));
-    for (const entry of toSend) this.inFlight.add(entry.id);
-    let done: string[];
-    try {
-      done = await this.dispatch(toSend);
-    } catch (error) {
-      const dispatched = error instanceof PartialDispatchError ? [...error.dispatched] : [];
-      this.remember(dispatched);
-      if (dispatched.length + onlyMark.length > 0) {
-        await this.store.markDispatched(record.sagaType, record.id, [...dispatched, ...onlyMark]);
-      }
-      throw error;
-    } finally {
-      for (const entry of toSend) this.inFlight.delete(entry.id);
-    }
-    this.remember(done);
-    await this.store.markDispatched(record.sagaType, record.id, [...done, ...onlyMark]);
-    return done.length;
-  }
-
-  /** Keeps the ids of the last {@link SENT_MEMORY} entries this process dispatched. */
-  private remember(ids: readonly string[]): void {
-    for (const id of ids) {
-      this.sent.add(id);
-      if (this.sent.size > SENT_MEMORY) this.sent.delete(this.sent.values().next().value as string);
-    }
-  }
+function describe(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
 }
 
 /** Some outbox entries could not be dispatched; `dispatched` lists those that were. */
@@ -150,71 +297,5 @@ export class PartialDispatchError extends LonghaulError {
     super('dispatch-failed', `Dispatching the outbox failed: ${(cause as Error)?.message ?? String(cause)}`, {
       cause,
     });
-  }
-}
-
-/**
- * Dispatches outbox entries left behind by a process that committed and then died before
- * dispatching, and deletes expired tombstones.
- */
-export class OutboxSweeper {
-  private abort = new AbortController();
-  private loop?: Promise<void>;
-
-  constructor(
-    private readonly store: SagaStore,
-    private readonly outbox: OutboxDispatcher,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly options: { readonly intervalMs: number; readonly leaseMs: number },
-  ) {}
-
-  start(): void {
-    if (this.loop) return;
-    this.abort = new AbortController();
-    this.loop = (async () => {
-      while (!this.abort.signal.aborted) {
-        await this.clock.sleep(this.options.intervalMs, this.abort.signal);
-        if (this.abort.signal.aborted) break;
-        try {
-          await this.sweepOnce();
-        } catch (error) {
-          this.logger.error('outbox sweep failed', { error: (error as Error).message });
-        }
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.abort.abort();
-    await this.loop;
-    this.loop = undefined;
-  }
-
-  /** One sweep; returns the number of entries dispatched. */
-  async sweepOnce(): Promise<number> {
-    const now = this.clock.now();
-    const cutoff = now.getTime() - this.options.leaseMs;
-    const stale = await this.store.findPendingOutbox(new Date(cutoff), 100);
-    let dispatched = 0;
-    for (const record of stale) {
-      // Only entries past the lease: younger ones may still be on their way out from their committer.
-      const entries = record.outbox.filter((e) => e.createdAt.getTime() < cutoff);
-      try {
-        dispatched += await this.outbox.dispatchCommitted(record, entries);
-      } catch (error) {
-        // One instance's failing entry (say, to a queue that is gone) must not stall the others.
-        const done = error instanceof PartialDispatchError ? error.dispatched.length : 0;
-        dispatched += done;
-        this.logger.error('outbox sweeper could not dispatch an instance’s entries; it will try again', {
-          sagaType: record.sagaType,
-          id: record.id,
-          error: (error as Error).message,
-        });
-      }
-    }
-    if (dispatched > 0) this.logger.warn('outbox sweeper dispatched entries left pending', { dispatched });
-    await this.store.deleteExpiredTombstones(now);
-    return dispatched;
   }
 }

@@ -13,10 +13,24 @@
  *   second one is a `ConcurrencyError` too.
  * - **Outbox entries are only added by commits and only removed by {@link SagaStore.markDispatched}**,
  *   which does not change the version, so a commit never resurrects an entry already marked.
+ * - **Dispatch claims are conditional.** {@link SagaStore.claimOutbox} succeeds only if every
+ *   entry it names still exists and still carries the claim token the caller read (compare and
+ *   set), all or none; {@link SagaStore.recordOutboxFailure} only while the caller's token is
+ *   still the entry's. So of two processes that read one pending entry, at most one claims it,
+ *   and a holder whose lease ran out cannot overwrite the next holder's record. Neither changes
+ *   the version, so claims never make a commit conflict.
+ * - **Due entries are found by next attempt time.** {@link SagaStore.findDueOutbox} returns
+ *   instances with an entry due (`nextAttemptAt`, or `createdAt` when absent, at or before `now`),
+ *   the earliest first, so entries backing off into the future never hide due ones.
  * - Reads return copies: mutating a returned record changes nothing stored.
  *
+ * The dead letters of the outbox (entries that failed their last attempt) live in a second small
+ * port, {@link OutboxDeadLetterStore}, reached through {@link SagaStore.deadLetters}: an entry is
+ * put there (idempotently by entry id) before it is removed from the outbox, so a crash between the
+ * two leaves it in both places, never in neither.
+ *
  * Non-goals: multi-document transactions, queries on state fields, ordering of concurrent commits
- * beyond the version check.
+ * beyond the version check, the store's own clock (the times passed in are the caller's).
  */
 import { type WireMessage } from '../messages/codec.js';
 
@@ -37,6 +51,54 @@ export interface OutboxEntry {
   /** The incoming message whose handling produced this entry. */
   readonly sourceMessageId: string;
   readonly createdAt: Date;
+  /** Dispatch attempts begun so far: each claim counts one. @defaultValue 0 */
+  readonly attempts?: number;
+  /**
+   * When the entry may next be claimed: the end of the current claim's lease while one holds it,
+   * the end of the backoff after a failed attempt. Absent on entries stored before claims existed
+   * (the dispatcher then treats `createdAt` + its lease as the time).
+   */
+  readonly nextAttemptAt?: Date;
+  /** The token of the claim that last took the entry (see {@link SagaStore.claimOutbox}). */
+  readonly claim?: string;
+  /** Why the last attempt failed. */
+  readonly lastError?: string;
+}
+
+/** One entry a {@link SagaStore.claimOutbox} call takes, with the claim token its caller read. */
+export interface OutboxClaim {
+  readonly entryId: string;
+  /** The entry's `claim` as read (`undefined` if it had none): the write is conditional on it. */
+  readonly expectedClaim: string | undefined;
+}
+
+/** An outbox entry taken out of the outbox after its last failed attempt, with the reason. */
+export interface OutboxDeadLetter {
+  /** The entry as it was in the outbox (its `attempts` and `lastError` included). */
+  readonly entry: OutboxEntry;
+  readonly sagaType: string;
+  readonly sagaId: string;
+  /** Why it was dead-lettered (the last error and the attempts made). */
+  readonly reason: string;
+  readonly deadLetteredAt: Date;
+}
+
+/**
+ * Where dead-lettered outbox entries wait for an operator: listed, replayed (by the
+ * `OutboxDeadLetters` API) and deleted. Keyed by entry id, which is unique.
+ */
+export interface OutboxDeadLetterStore {
+  /** Stores a dead letter. Idempotent by `entry.id`: a second put of the same id keeps one. */
+  put(letter: OutboxDeadLetter): Promise<void>;
+  /** The dead letter of one entry, if any. */
+  get(entryId: string): Promise<OutboxDeadLetter | undefined>;
+  /** Dead letters matching `filter`, ordered by entry id, starting after the id `after`. */
+  list(
+    filter: { readonly sagaType?: string; readonly sagaId?: string },
+    page: { limit: number; after?: string },
+  ): Promise<OutboxDeadLetter[]>;
+  /** Removes one; resolves `true` if it existed. */
+  delete(entryId: string): Promise<boolean>;
 }
 
 /** A message as a store keeps it: headers and the JSON body as text. */
@@ -116,10 +178,41 @@ export interface SagaStore {
   findById(sagaType: string, id: string): Promise<SagaRecord | undefined>;
   /** Writes one commit atomically, or throws `ConcurrencyError`. */
   commit(commit: SagaCommit): Promise<void>;
-  /** Removes dispatched outbox entries. Idempotent; never changes the version. */
+  /** Removes outbox entries (dispatched or dead-lettered). Idempotent; never changes the version. */
   markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void>;
-  /** Instances with an outbox entry created before `createdBefore` (for the outbox sweeper). */
-  findPendingOutbox(createdBefore: Date, limit: number): Promise<SagaRecord[]>;
+  /**
+   * Takes entries for dispatch until `lease.until`: if every entry in `claims` still exists with
+   * the `expectedClaim` token, sets each one's `claim` to `lease.token` and `nextAttemptAt` to
+   * `lease.until` and adds one to its `attempts`, and resolves `true`; otherwise changes nothing
+   * and resolves `false` (also when the instance is gone). Never changes the version.
+   */
+  claimOutbox(
+    sagaType: string,
+    id: string,
+    claims: readonly OutboxClaim[],
+    lease: { readonly token: string; readonly until: Date },
+  ): Promise<boolean>;
+  /**
+   * Records a failed attempt on an entry still claimed with `token`: sets `nextAttemptAt` (the
+   * backoff) and `lastError`. Resolves `false` and changes nothing if the claim has moved on or the
+   * entry is gone. Never changes the version.
+   */
+  recordOutboxFailure(
+    sagaType: string,
+    id: string,
+    entryId: string,
+    token: string,
+    failure: { readonly nextAttemptAt: Date; readonly error: string },
+  ): Promise<boolean>;
+  /**
+   * Instances with an outbox entry due at `now` (`nextAttemptAt`, else `createdAt`, `<= now`), up
+   * to `limit`, those with the earliest due entry first (for the outbox sweeper).
+   */
+  findDueOutbox(now: Date, limit: number): Promise<SagaRecord[]>;
+  /** The `createdAt` of the oldest entry in any instance's outbox, if any (a lower bound). */
+  oldestPendingOutbox(): Promise<Date | undefined>;
+  /** The outbox's dead letters. */
+  readonly deadLetters: OutboxDeadLetterStore;
   /** Instances of `sagaType` matching `filter`, ordered by id, starting after the id `after`. */
   list(
     sagaType: string,

@@ -46,6 +46,7 @@ export class SagaContextImpl<State> implements SagaContext<State> {
   labels?: Record<string, string>;
   readonly requested: PendingTimeout[] = [];
   readonly cancelled = new Set<string>();
+  private sealed = false;
 
   constructor(
     public state: State,
@@ -65,10 +66,12 @@ export class SagaContextImpl<State> implements SagaContext<State> {
   }
 
   async send(message: object, options?: SendOptions): Promise<void> {
+    this.assertLive('send');
     this.outgoing.send(message, options);
   }
 
   async publish(message: object, options?: OutgoingOptions): Promise<void> {
+    this.assertLive('publish');
     this.outgoing.publish(message, options);
   }
 
@@ -80,8 +83,18 @@ export class SagaContextImpl<State> implements SagaContext<State> {
     this.cancelTimeoutNow(timeout);
   }
 
+  /**
+   * @internal Called by the commit path once the handler has returned (or thrown): from then on
+   * every operation throws {@link ContextSealedError} instead of being lost, since what the
+   * context collects is committed only while the handler runs.
+   */
+  seal(): void {
+    this.sealed = true;
+  }
+
   /** @internal {@link SagaContextImpl.requestTimeout}, synchronously (for the workflow engine). */
   requestTimeoutNow(message: object, when: TimeoutWhen): string {
+    this.assertLive('requestTimeout');
     this.assertOpen();
     const dueAt =
       when.at !== undefined
@@ -99,6 +112,7 @@ export class SagaContextImpl<State> implements SagaContext<State> {
 
   /** @internal {@link SagaContextImpl.cancelTimeout}, synchronously (for the workflow engine). */
   cancelTimeoutNow(timeout: string | MessageClass): void {
+    this.assertLive('cancelTimeout');
     const all = [...this.pending, ...this.requested];
     const type = typeof timeout === 'string' ? undefined : messageTypeOf(timeout).name;
     for (const t of all) {
@@ -110,6 +124,7 @@ export class SagaContextImpl<State> implements SagaContext<State> {
   }
 
   complete(): void {
+    this.assertLive('complete');
     this.completed = true;
   }
 
@@ -126,6 +141,10 @@ export class SagaContextImpl<State> implements SagaContext<State> {
     }
   }
 
+  private assertLive(operation: string): void {
+    if (this.sealed) throw new ContextSealedError(this.sagaType, this.sagaId, this.envelope, operation);
+  }
+
   private assertOpen(): void {
     if (this.completed) {
       throw new LonghaulError(
@@ -133,5 +152,21 @@ export class SagaContextImpl<State> implements SagaContext<State> {
         `Saga ${this.sagaType} ${this.sagaId} is complete: request timeouts before complete()`,
       );
     }
+  }
+}
+
+/**
+ * A saga context was used after its handler had returned (code `context-sealed`): typically a
+ * `ctx.send` in a callback or a promise the handler did not await. What a context collects is
+ * committed with the state when the handler returns, so a later call could only be lost; it
+ * throws instead. Await every operation inside the handler.
+ */
+export class ContextSealedError extends LonghaulError {
+  constructor(sagaType: string, sagaId: string, envelope: Envelope, operation: string) {
+    super(
+      'context-sealed',
+      `ctx.${operation}() called after the handler of ${sagaType} ${sagaId} for ${envelope.type} ${envelope.id} returned: ` +
+        'nothing would commit it. Await every ctx operation inside the handler.',
+    );
   }
 }

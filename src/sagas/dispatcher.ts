@@ -14,9 +14,6 @@ import { type SagaDefinition, type SagaHandlerDefinition } from './metadata.js';
  */
 export type SagaNotFoundPolicy = 'log' | 'error' | 'retry';
 
-/** How long a duplicate delivery lets a concurrent committer finish dispatching before it helps. */
-const DUPLICATE_GRACE_MS = 250;
-
 /** What happened when one saga type handled one message (for tracing and tests). */
 export interface SagaOutcome {
   readonly saga: string;
@@ -30,6 +27,20 @@ export interface SagaOutcome {
   readonly conflicts?: number;
 }
 
+/** The part of the outbox dispatcher the commit path uses (the endpoint passes its `OutboxDispatcher`). */
+export interface SagaOutbox {
+  /** Stamps entries about to be committed with a claim the committer holds; returns its token. */
+  claimForCommit(entries: readonly OutboxEntry[]): { entries: OutboxEntry[]; token: string };
+  /** Carries out entries held under `token`; `record` is the instance as of the commit or later. */
+  dispatchClaimed(
+    record: Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>,
+    entries: readonly OutboxEntry[],
+    token: string,
+  ): Promise<unknown>;
+  /** Claims the due ones among `entries` (as read in `record`) and carries them out. */
+  dispatchDue(record: SagaRecord, entries: readonly OutboxEntry[]): Promise<unknown>;
+}
+
 /** What the commit path needs from its surroundings. */
 export interface SagaDispatcherDeps {
   readonly store: SagaStore;
@@ -40,14 +51,8 @@ export interface SagaDispatcherDeps {
   readonly resolve: (ctor: new (...args: any[]) => object) => object;
   /** Makes the collector for one handler run in one instance. */
   readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
-  /**
-   * Dispatches committed outbox entries and marks them dispatched; `record` is the instance as of
-   * the commit or later (a timeout it no longer lists is not stored again).
-   */
-  readonly dispatch: (
-    record: Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>,
-    entries: readonly OutboxEntry[],
-  ) => Promise<unknown>;
+  /** Claims, dispatches and retires outbox entries (see `endpoint/outbox.ts`). */
+  readonly outbox: SagaOutbox;
   readonly options: {
     readonly conflictRetries: number;
     readonly inboxSize: number;
@@ -102,15 +107,11 @@ export class SagaDispatcher {
       if (handler.role !== 'start') return this.notFound(saga, handler, envelope, found.key);
       record = this.newRecord(saga, found.key);
     } else if (record.inbox.includes(envelope.id)) {
-      // Handled before: never rerun; dispatch what that handling left pending (a crash after commit).
-      if (record.outbox.some((e) => e.sourceMessageId === envelope.id)) {
-        // The committer may still be dispatching them (this copy overtook its confirm): give it a
-        // moment, then send only what is still pending.
-        await new Promise((resolve) => setTimeout(resolve, DUPLICATE_GRACE_MS));
-        const now = await this.deps.store.findById(saga.name, record.id);
-        const pending = now?.outbox.filter((e) => e.sourceMessageId === envelope.id) ?? [];
-        if (now && pending.length > 0) await this.deps.dispatch(now, pending);
-      }
+      // Handled before: never rerun. What that handling left pending is sent by whoever claims it:
+      // entries still leased (their committer may be waiting for a confirm) or backing off are
+      // left alone; those past it (a crash after commit) are claimed and sent here.
+      const pending = record.outbox.filter((e) => e.sourceMessageId === envelope.id);
+      if (pending.length > 0) await this.deps.outbox.dispatchDue(record, pending);
       return { saga: saga.name, sagaId: record.id, result: 'duplicate' };
     } else if (record.status === 'completed') {
       logger.info('message for a completed saga ignored', {
@@ -149,10 +150,14 @@ export class SagaDispatcher {
     if (typeof method !== 'function') {
       throw new NonRetryableError(`${saga.ctor.name}.${String(handler.method)} is not a method`);
     }
-    await method.call(instance, envelope.body, context);
+    try {
+      await method.call(instance, envelope.body, context);
+    } finally {
+      context.seal();
+    }
 
     if (context.completed) context.cancelRemaining(firedTimeout);
-    const outgoing = context.outgoing.entries;
+    const { entries: outgoing, token } = this.deps.outbox.claimForCommit(context.outgoing.entries);
     const version = record.version + 1;
     const committed: Omit<SagaRecord, 'outbox'> = {
       sagaType: saga.name,
@@ -169,9 +174,9 @@ export class SagaDispatcher {
       labels: context.labels ?? record.labels,
     };
     await store.commit({ expectedVersion: record.version, newOutbox: outgoing, record: committed });
-    // Only this commit's entries: older pending ones belong to a handler still dispatching them,
-    // to a redelivery of their own message, or to the sweeper once their lease has passed.
-    if (outgoing.length > 0) await this.deps.dispatch(committed, outgoing);
+    // Only this commit's entries, claimed by the commit itself: older pending ones belong to their
+    // claim holders, then to a redelivery of their own message or the sweeper once due.
+    if (outgoing.length > 0) await this.deps.outbox.dispatchClaimed(committed, outgoing, token);
     return {
       saga: saga.name,
       sagaId: record.id,

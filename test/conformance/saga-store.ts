@@ -159,20 +159,156 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
       await store.markDispatched(sagaType, 'no-such-id', ['e-2']);
     });
 
-    it('finds instances with outbox entries older than a cutoff, up to a limit', async () => {
-      const old = new Date(t0.getTime() - 60_000);
-      await store.commit({ expectedVersion: 0, newOutbox: [entry('e-old', old)], record: record('k1', 1) });
-      await store.commit({ expectedVersion: 0, newOutbox: [entry('e-new', t0)], record: record('k2', 1) });
+    it('finds instances with an entry due by next attempt time, earliest first, up to a limit', async () => {
+      const at = (seconds: number): Date => new Date(t0.getTime() + seconds * 1000);
+      const due = (id: string, createdAt: Date, nextAttemptAt?: Date): OutboxEntry => ({
+        ...entry(id, createdAt),
+        ...(nextAttemptAt ? { nextAttemptAt, attempts: 1 } : {}),
+      });
+      // k1: created long ago but backing off until +60 s; k2: due at -30 s; k3: empty;
+      // k4: no next attempt time (stored before claims): due at its creation, -50 s; k5: due at -10 s.
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [due('e-1', at(-100), at(60))],
+        record: record('k1', 1),
+      });
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [due('e-2', at(-40), at(-30))],
+        record: record('k2', 1),
+      });
       await store.commit({ expectedVersion: 0, newOutbox: [], record: record('k3', 1) });
-      await store.commit({ expectedVersion: 0, newOutbox: [entry('e-old2', old)], record: record('k4', 1) });
-      const cutoff = new Date(t0.getTime() - 1_000);
-      const found = (await store.findPendingOutbox(cutoff, 10)).filter((r) => r.sagaType === sagaType);
-      expect(found.map((r) => r.correlationKey).sort()).toEqual(['k1', 'k4']);
-      expect(found.find((r) => r.correlationKey === 'k1')?.outbox.map((e) => e.id)).toEqual(['e-old']);
-      expect((await store.findPendingOutbox(cutoff, 1)).length).toBe(1);
-      await store.markDispatched(sagaType, 'id-k1', ['e-old']);
-      await store.markDispatched(sagaType, 'id-k4', ['e-old2']);
-      expect((await store.findPendingOutbox(cutoff, 10)).filter((r) => r.sagaType === sagaType)).toEqual([]);
+      await store.commit({ expectedVersion: 0, newOutbox: [due('e-4', at(-50))], record: record('k4', 1) });
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [due('e-5', at(-20), at(-10))],
+        record: record('k5', 1),
+      });
+      const mine = (records: SagaRecord[]): string[] =>
+        records.filter((r) => r.sagaType === sagaType).map((r) => r.correlationKey);
+      expect(mine(await store.findDueOutbox(t0, 10))).toEqual(['k4', 'k2', 'k5']);
+      expect(mine(await store.findDueOutbox(t0, 2))).toEqual(['k4', 'k2']);
+      expect(mine(await store.findDueOutbox(at(60), 10))).toEqual(['k4', 'k2', 'k5', 'k1']);
+      expect((await store.findDueOutbox(t0, 10)).find((r) => r.correlationKey === 'k2')?.outbox).toEqual([
+        due('e-2', at(-40), at(-30)),
+      ]);
+      expect(await store.oldestPendingOutbox()).toEqual(at(-100));
+      for (const [key, id] of [
+        ['k1', 'e-1'],
+        ['k2', 'e-2'],
+        ['k4', 'e-4'],
+        ['k5', 'e-5'],
+      ] as const) {
+        await store.markDispatched(sagaType, `id-${key}`, [id]);
+      }
+      expect(mine(await store.findDueOutbox(at(1000), 10))).toEqual([]);
+      expect(await store.oldestPendingOutbox()).toBeUndefined();
+    });
+
+    it('claims entries by compare-and-set on their claim token: of two claimers one wins', async () => {
+      await store.commit({
+        expectedVersion: 0,
+        newOutbox: [entry('e-1'), entry('e-2')],
+        record: record('k1', 1),
+      });
+      const until = new Date(t0.getTime() + 30_000);
+      const fresh = [
+        { entryId: 'e-1', expectedClaim: undefined },
+        { entryId: 'e-2', expectedClaim: undefined },
+      ];
+      const results = await Promise.all([
+        store.claimOutbox(sagaType, 'id-k1', fresh, { token: 'a', until }),
+        store.claimOutbox(sagaType, 'id-k1', fresh, { token: 'b', until }),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results[0] ? 'a' : 'b';
+      const claimed = await store.findById(sagaType, 'id-k1');
+      expect(claimed?.version).toBe(1);
+      expect(claimed?.outbox.map((e) => [e.id, e.claim, e.attempts, e.nextAttemptAt])).toEqual([
+        ['e-1', winner, 1, until],
+        ['e-2', winner, 1, until],
+      ]);
+      // A stale token, a missing entry or a missing instance: nothing changes.
+      expect(
+        await store.claimOutbox(sagaType, 'id-k1', [{ entryId: 'e-1', expectedClaim: undefined }], {
+          token: 'c',
+          until,
+        }),
+      ).toBe(false);
+      expect(
+        await store.claimOutbox(
+          sagaType,
+          'id-k1',
+          [
+            { entryId: 'e-1', expectedClaim: winner },
+            { entryId: 'e-9', expectedClaim: undefined },
+          ],
+          { token: 'c', until },
+        ),
+      ).toBe(false);
+      expect(await store.claimOutbox(sagaType, 'id-none', fresh, { token: 'c', until })).toBe(false);
+      expect((await store.findById(sagaType, 'id-k1'))?.outbox.map((e) => e.claim)).toEqual([winner, winner]);
+      // The holder records a failure; a process whose claim was taken over cannot.
+      const later = new Date(t0.getTime() + 5_000);
+      const failure = { nextAttemptAt: later, error: 'Error: no route' };
+      expect(await store.recordOutboxFailure(sagaType, 'id-k1', 'e-1', 'not-the-holder', failure)).toBe(
+        false,
+      );
+      expect(await store.recordOutboxFailure(sagaType, 'id-k1', 'e-1', winner, failure)).toBe(true);
+      expect(await store.recordOutboxFailure(sagaType, 'id-k1', 'e-9', winner, failure)).toBe(false);
+      const failed = (await store.findById(sagaType, 'id-k1'))?.outbox[0];
+      expect(failed).toMatchObject({
+        id: 'e-1',
+        attempts: 1,
+        nextAttemptAt: later,
+        lastError: 'Error: no route',
+      });
+      expect((await store.findDueOutbox(later, 10)).map((r) => r.id)).toContain('id-k1');
+      // A second claim, on the token read, counts a second attempt; a commit keeps the claims.
+      expect(
+        await store.claimOutbox(sagaType, 'id-k1', [{ entryId: 'e-1', expectedClaim: winner }], {
+          token: 'd',
+          until,
+        }),
+      ).toBe(true);
+      await store.commit({ expectedVersion: 1, newOutbox: [entry('e-3')], record: record('k1', 2) });
+      const after = await store.findById(sagaType, 'id-k1');
+      expect(after?.outbox.map((e) => [e.id, e.claim, e.attempts ?? 0])).toEqual([
+        ['e-1', 'd', 2],
+        ['e-2', winner, 1],
+        ['e-3', undefined, 0],
+      ]);
+    });
+
+    it('keeps dead letters by entry id: put is idempotent, list filters and pages, delete removes', async () => {
+      const letter = (id: string, sagaId: string, type = sagaType) => ({
+        entry: { ...entry(id), attempts: 3, lastError: 'Error: gone' },
+        sagaType: type,
+        sagaId,
+        reason: '3 attempts failed; last: Error: gone',
+        deadLetteredAt: t0,
+      });
+      await store.deadLetters.put(letter('d-1', 's-1'));
+      await store.deadLetters.put(letter('d-1', 's-1'));
+      await store.deadLetters.put(letter('d-3', 's-2'));
+      await store.deadLetters.put(letter('d-2', 's-1'));
+      await store.deadLetters.put(letter('d-4', 's-1', `${sagaType}-other`));
+      expect(await store.deadLetters.get('d-1')).toEqual(letter('d-1', 's-1'));
+      expect(await store.deadLetters.get('d-9')).toBeUndefined();
+      const ids = (letters: { entry: OutboxEntry }[]): string[] => letters.map((l) => l.entry.id);
+      expect(ids(await store.deadLetters.list({ sagaType }, { limit: 10 }))).toEqual(['d-1', 'd-2', 'd-3']);
+      expect(ids(await store.deadLetters.list({ sagaType, sagaId: 's-1' }, { limit: 10 }))).toEqual([
+        'd-1',
+        'd-2',
+      ]);
+      expect(ids(await store.deadLetters.list({ sagaType }, { limit: 2, after: 'd-1' }))).toEqual([
+        'd-2',
+        'd-3',
+      ]);
+      expect(await store.deadLetters.delete('d-1')).toBe(true);
+      expect(await store.deadLetters.delete('d-1')).toBe(false);
+      expect(ids(await store.deadLetters.list({ sagaType }, { limit: 10 }))).toEqual(['d-2', 'd-3']);
+      for (const id of ['d-2', 'd-3', 'd-4']) await store.deadLetters.delete(id);
     });
 
     it('deletes only tombstones past retention with an empty outbox', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Command,
+  ContextSealedError,
   Event,
   Handles,
   Headers,
@@ -71,6 +72,23 @@ class AccountSaga {
   @Handles(AccountClosed, { correlateBy: (m) => m.accountId })
   closed(_msg: AccountClosed, ctx: SagaContext<Balance>): void {
     ctx.complete();
+  }
+}
+
+@Event('cp.Leaky')
+class Leaky {
+  constructor(readonly accountId: string) {}
+}
+
+/** Keeps its context past the handler's return, as a callback or an un-awaited promise would. */
+const leaked: { ctx?: SagaContext<Balance> } = {};
+
+@Saga('LeakyAccount')
+class LeakySaga {
+  @StartedBy(Leaky, { correlateBy: (m) => m.accountId })
+  leak(_msg: Leaky, ctx: SagaContext<Balance>): void {
+    ctx.state = { balance: 1, deposits: 0 };
+    leaked.ctx = ctx;
   }
 }
 
@@ -201,7 +219,7 @@ describe('the commit path', () => {
     });
   });
 
-  it('a crash between commit and dispatch: the redelivery dispatches the pending outbox exactly once', async () => {
+  it('a publish that fails after the commit backs off; a redelivery past the backoff dispatches it exactly once', async () => {
     let failPublishes = 1;
     const t = await start({
       recoverability: { immediateRetries: 0, delays: ['1s'] },
@@ -210,13 +228,17 @@ describe('the commit path', () => {
     await t.deliver(new AccountOpened('a-1'));
     hooks.runs = 0;
     await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' });
-    // Committed, but the publish failed: the state moved, the outbox holds both messages.
+    // Committed, but the publish failed: the state moved, the outbox holds it with its attempt.
     const afterCrash = await t.sagaStore.findByCorrelation('Account', 'a-1');
     expect(afterCrash?.state).toEqual({ balance: 10, deposits: 1 });
-    expect(afterCrash?.outbox.length).toBeGreaterThan(0);
+    expect(afterCrash?.outbox.map((e) => [e.operation, e.attempts])).toEqual([['publish', 1]]);
+    expect(afterCrash?.outbox[0]?.lastError).toMatch(/simulated crash/);
+    expect(emitted(t.transport, 'cp.BalanceChanged')).toHaveLength(0);
+    await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' }); // still backing off: left alone
     expect(emitted(t.transport, 'cp.BalanceChanged')).toHaveLength(0);
     await t.clock.advance('1s');
-    await t.idle();
+    await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' });
+    await t.deliver(new Deposited('a-1', 10), { id: 'dep-1' });
     expect(hooks.runs).toBe(1);
     expect(emitted(t.transport, 'cp.BalanceChanged')).toHaveLength(1);
     expect(emitted(t.transport, 'cp.Notify')).toHaveLength(1);
@@ -259,6 +281,20 @@ describe('the commit path', () => {
     await t.clock.advance('25h');
     await t.endpoint.sweepOutbox();
     expect(await t.sagaStore.findByCorrelation('Account', 'a-1')).toBeUndefined();
+  });
+
+  it('a context used after its handler returned throws context-sealed instead of dropping the call', async () => {
+    const t = await start({ sagas: [LeakySaga] });
+    await t.deliver(new Leaky('a-9'));
+    const ctx = leaked.ctx!;
+    const sealed = { name: 'ContextSealedError', code: 'context-sealed' };
+    await expect(ctx.send(new Notify('a-9', 1))).rejects.toMatchObject(sealed);
+    await expect(ctx.publish(new BalanceChanged('a-9', 1))).rejects.toMatchObject(sealed);
+    await expect(ctx.requestTimeout(new Leaky('a-9'), { after: '1m' })).rejects.toMatchObject(sealed);
+    await expect(ctx.cancelTimeout(Leaky)).rejects.toMatchObject(sealed);
+    expect(() => ctx.complete()).toThrow(ContextSealedError);
+    await expect(ctx.send(new Notify('a-9', 1))).rejects.toThrow(/after the handler of LeakyAccount/);
+    expect((await t.sagaStore.findByCorrelation('LeakyAccount', 'a-9'))?.status).toBe('active');
   });
 
   it("saga not found: acknowledged and logged by default, to the error queue under policy 'error'", async () => {

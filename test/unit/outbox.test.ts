@@ -144,8 +144,8 @@ describe('the outbox', () => {
     expect(await t.timeoutStore.nextDueAt()).toBeUndefined(); // cancelled, not left for 15 minutes
   });
 
-  it('a timeout write that fails sends none of the commit’s messages; the retry sends them once', async () => {
-    const t = await start({ recoverability: { immediateRetries: 1, delays: [] } });
+  it('a timeout write that fails sends none of the commit’s messages; the retry after the backoff sends them once', async () => {
+    const t = await start({ outbox: { sweepInterval: Infinity, retryDelay: '1s' } });
     let failures = 1;
     aroundSchedule(t, async (schedule) => {
       if (failures-- > 0) throw new Error('store unavailable');
@@ -153,6 +153,16 @@ describe('the outbox', () => {
     });
 
     await t.deliver(new Placed('o-2'));
+    await t.idle();
+    expect(emitted(t.transport, 'ob.Charge')).toHaveLength(0);
+    const pending = (await t.sagaStore.findByCorrelation('ob.Payment', 'o-2'))?.outbox ?? [];
+    expect(pending.map((e) => [e.operation, e.attempts, e.lastError])).toEqual([
+      ['send', 1, 'Error: store unavailable'],
+      ['schedule', 1, 'Error: store unavailable'],
+    ]);
+    expect(await t.endpoint.sweepOutbox()).toBe(0); // backing off
+    await t.clock.advance('1s');
+    expect(await t.endpoint.sweepOutbox()).toBe(2);
     await t.idle();
 
     expect(emitted(t.transport, 'ob.Charge')).toHaveLength(1);
@@ -173,8 +183,10 @@ describe('the outbox', () => {
     expect(await t.timeoutStore.nextDueAt()).toBeUndefined();
 
     await failOver(t, { sweepInterval: Infinity });
-    await t.deliverWire(placed); // redelivered to the other worker: a duplicate, which helps with the pending entries
-    await new Promise((resolve) => setTimeout(resolve, 400)); // past the duplicate's grace period
+    await t.deliverWire(placed); // a duplicate while the first worker's claim holds: it leaves them alone
+    expect((await t.sagaStore.findByCorrelation('ob.Payment', 'o-3'))?.outbox).toHaveLength(2);
+    await t.clock.advance('31s'); // past the claim's lease (the first worker died before marking)
+    await t.deliverWire(placed); // redelivered to the other worker: a duplicate, which takes the pending entries
     await t.idle();
 
     expect(await t.timeoutStore.nextDueAt()).toBeUndefined();

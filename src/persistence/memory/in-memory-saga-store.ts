@@ -1,5 +1,13 @@
 import { ConcurrencyError } from '../../errors.js';
-import { type InstanceFilter, type SagaCommit, type SagaRecord, type SagaStore } from '../saga-store.js';
+import {
+  type InstanceFilter,
+  type OutboxClaim,
+  type OutboxEntry,
+  type SagaCommit,
+  type SagaRecord,
+  type SagaStore,
+} from '../saga-store.js';
+import { InMemoryDeadLetterStore } from './in-memory-dead-letters.js';
 
 /**
  * The embedded saga store: records in a map, copied on every read and write, with the same
@@ -9,6 +17,7 @@ import { type InstanceFilter, type SagaCommit, type SagaRecord, type SagaStore }
 export class InMemorySagaStore implements SagaStore {
   private readonly records = new Map<string, SagaRecord>();
   private readonly byCorrelation = new Map<string, string>();
+  readonly deadLetters = new InMemoryDeadLetterStore();
 
   async init(): Promise<void> {}
 
@@ -49,15 +58,63 @@ export class InMemorySagaStore implements SagaStore {
     this.records.set(recordKey, { ...stored, outbox: stored.outbox.filter((e) => !done.has(e.id)) });
   }
 
-  async findPendingOutbox(createdBefore: Date, limit: number): Promise<SagaRecord[]> {
-    const found: SagaRecord[] = [];
+  async claimOutbox(
+    sagaType: string,
+    id: string,
+    claims: readonly OutboxClaim[],
+    lease: { readonly token: string; readonly until: Date },
+  ): Promise<boolean> {
+    const recordKey = key(sagaType, id);
+    const stored = this.records.get(recordKey);
+    if (!stored) return false;
+    const wanted = new Map(claims.map((c) => [c.entryId, c.expectedClaim]));
+    const held = stored.outbox.filter((e) => wanted.has(e.id));
+    if (held.length !== wanted.size || held.some((e) => e.claim !== wanted.get(e.id))) return false;
+    const outbox = stored.outbox.map((e): OutboxEntry =>
+      wanted.has(e.id)
+        ? { ...e, claim: lease.token, nextAttemptAt: new Date(lease.until), attempts: (e.attempts ?? 0) + 1 }
+        : e,
+    );
+    this.records.set(recordKey, { ...stored, outbox });
+    return true;
+  }
+
+  async recordOutboxFailure(
+    sagaType: string,
+    id: string,
+    entryId: string,
+    token: string,
+    failure: { readonly nextAttemptAt: Date; readonly error: string },
+  ): Promise<boolean> {
+    const recordKey = key(sagaType, id);
+    const stored = this.records.get(recordKey);
+    if (!stored?.outbox.some((e) => e.id === entryId && e.claim === token)) return false;
+    const outbox = stored.outbox.map((e): OutboxEntry =>
+      e.id === entryId
+        ? { ...e, nextAttemptAt: new Date(failure.nextAttemptAt), lastError: failure.error }
+        : e,
+    );
+    this.records.set(recordKey, { ...stored, outbox });
+    return true;
+  }
+
+  async findDueOutbox(now: Date, limit: number): Promise<SagaRecord[]> {
+    const due = (r: SagaRecord): number => Math.min(...r.outbox.map((e) => dueTime(e)));
+    return [...this.records.values()]
+      .filter((r) => r.outbox.length > 0 && due(r) <= now.getTime())
+      .sort((a, b) => due(a) - due(b))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+
+  async oldestPendingOutbox(): Promise<Date | undefined> {
+    let oldest: number | undefined;
     for (const record of this.records.values()) {
-      if (found.length >= limit) break;
-      if (record.outbox.some((e) => e.createdAt.getTime() < createdBefore.getTime())) {
-        found.push(structuredClone(record));
+      for (const entry of record.outbox) {
+        if (oldest === undefined || entry.createdAt.getTime() < oldest) oldest = entry.createdAt.getTime();
       }
     }
-    return found;
+    return oldest === undefined ? undefined : new Date(oldest);
   }
 
   async list(
@@ -110,6 +167,10 @@ export class InMemorySagaStore implements SagaStore {
   get size(): number {
     return this.records.size;
   }
+}
+
+function dueTime(entry: OutboxEntry): number {
+  return (entry.nextAttemptAt ?? entry.createdAt).getTime();
 }
 
 function key(a: string, b: string): string {

@@ -25,13 +25,20 @@
  * bring entries back. (An array would need `$pull` with a condition, positional updates or dotted
  * paths into arrays, which FerretDB v1 lacks.)
  *
- * **Finding pending entries.** `outboxSince` is present while the outbox may hold entries, and is
- * never later than the oldest entry's `createdAt`: a commit lowers it with `$min` (which also sets
- * it when absent). After marking, the store recomputes it from the document it got back and
- * writes it only if the version is still the one it saw (a commit in between may have added
- * entries); when that condition fails the marker stays, too old but safe.
- * {@link MongoSagaStore.findPendingOutbox} queries `outboxSince < cutoff` and repairs the stale
- * markers it meets the same way.
+ * **Claims.** {@link MongoSagaStore.claimOutbox} is one `updateOne` whose filter names every
+ * entry with the claim token the caller read (`outbox.<id>.id` exists, `outbox.<id>.claim` equals
+ * the token, or `null` for none) and whose update sets the new token and lease end and `$inc`s
+ * the attempts: the compare-and-set that decides who sends an entry. A failed attempt is recorded
+ * the same way, conditional on the holder's token.
+ *
+ * **Finding due entries.** `outboxSince` is present while the outbox may hold entries, and is
+ * never later than the earliest time one is due (`nextAttemptAt`, else `createdAt`): a commit and a
+ * failed attempt lower it with `$min` (which also sets it when absent); `outboxOldest` bounds the
+ * entries' `createdAt` the same way. Every write to the entries `$inc`s `outboxRev`. After marking,
+ * the store recomputes both markers from the document it got back and writes them only if the
+ * version and `outboxRev` are still the ones it saw; when that condition fails they stay, too
+ * early but safe. {@link MongoSagaStore.findDueOutbox} queries `outboxSince <= now` in
+ * `outboxSince` order (index `longhaul_outbox_since`) and repairs the stale markers it meets.
  *
  * **Listing.** `list` matches labels as `labels.<key>` equalities and pages by `id` (index
  * `(sagaType, id)`); labels are not indexed individually (their keys are open-ended). `delete`
@@ -46,15 +53,23 @@
  * {@link MongoSagaStore.deleteExpiredTombstones}), documents over the server's size limit (16 MiB).
  */
 import { type Collection, type Filter, type UpdateFilter } from 'mongodb';
-import { ConcurrencyError, NonRetryableError } from '../../errors.js';
+import { ConcurrencyError, ConfigurationError, NonRetryableError } from '../../errors.js';
 import { sagaInstanceId } from '../../util/ids.js';
-import { type InstanceFilter, type SagaCommit, type SagaRecord, type SagaStore } from '../saga-store.js';
+import {
+  type InstanceFilter,
+  type OutboxClaim,
+  type SagaCommit,
+  type SagaRecord,
+  type SagaStore,
+} from '../saga-store.js';
 import { mapInChunks, MongoConnection, type MongoStoreOptions } from './connection.js';
 import { CorruptDocumentError } from './errors.js';
+import { MongoDeadLetterStore } from './mongo-dead-letters.js';
 import {
   decodeSaga,
   documentId,
   earliest,
+  earliestDue,
   encodeEntry,
   encodeLabels,
   encodeMutable,
@@ -66,6 +81,8 @@ import {
 export interface MongoSagaStoreOptions extends MongoStoreOptions {
   /** The collection of saga and workflow instances. @defaultValue `${collectionPrefix}sagas` */
   collection?: string;
+  /** The collection of the outbox's dead letters. @defaultValue `${collection}_dead_letters` */
+  deadLetterCollection?: string;
 }
 
 /** Rounds of {@link MongoSagaStore.findPendingOutbox} spent skipping stale markers before it answers. */
@@ -97,11 +114,21 @@ export class MongoSagaStore implements SagaStore {
 
   private readonly connection: MongoConnection;
   private readonly collection: Collection<SagaDocument>;
+  /** The outbox's dead letters, in their own collection. */
+  readonly deadLetters: MongoDeadLetterStore;
 
   /** Validates the options (throws `ConfigurationError` naming the field); connects in `init()`. */
   constructor(options: MongoSagaStoreOptions) {
     this.connection = new MongoConnection(options, 'sagas');
     this.collection = this.connection.collection<SagaDocument>();
+    const deadLetterCollection = options.deadLetterCollection ?? `${this.collectionName}_dead_letters`;
+    if (typeof deadLetterCollection !== 'string' || !/^[A-Za-z0-9_.-]{1,120}$/.test(deadLetterCollection)) {
+      throw new ConfigurationError(
+        'deadLetterCollection',
+        `expected 1–120 letters, digits, '_', '.' or '-', got ${JSON.stringify(deadLetterCollection)}`,
+      );
+    }
+    this.deadLetters = new MongoDeadLetterStore(this.connection.db.collection(deadLetterCollection));
   }
 
   /** The collection name in use. */
@@ -114,9 +141,11 @@ export class MongoSagaStore implements SagaStore {
     await this.connection.ensureIndexes([
       { key: { sagaType: 1, correlationKey: 1 }, name: 'longhaul_correlation', unique: true },
       { key: { outboxSince: 1 }, name: 'longhaul_outbox_since' },
+      { key: { outboxOldest: 1 }, name: 'longhaul_outbox_oldest' },
       { key: { status: 1, retainUntil: 1 }, name: 'longhaul_tombstones' },
       { key: { sagaType: 1, id: 1 }, name: 'longhaul_instances' },
     ]);
+    await this.deadLetters.init();
   }
 
   /**
@@ -156,7 +185,8 @@ export class MongoSagaStore implements SagaStore {
     }
     const _id = documentId(record.sagaType, record.id);
     const mutable = encodeMutable(record);
-    const since = earliest(newOutbox);
+    const since = earliestDue(newOutbox);
+    const oldest = earliest(newOutbox);
     if (expectedVersion === 0) {
       const doc: SagaDocument = {
         _id,
@@ -172,6 +202,7 @@ export class MongoSagaStore implements SagaStore {
       if (record.retainUntil) doc.retainUntil = record.retainUntil;
       if (record.labels) doc.labels = encodeLabels(record.labels);
       if (since) doc.outboxSince = since;
+      if (oldest) doc.outboxOldest = oldest;
       try {
         await this.collection.insertOne(doc);
       } catch (error) {
@@ -195,7 +226,7 @@ export class MongoSagaStore implements SagaStore {
     else unset.labels = '';
     const update: UpdateFilter<SagaDocument> = { $set: set };
     if (Object.keys(unset).length > 0) update.$unset = unset;
-    if (since) update.$min = { outboxSince: since };
+    if (since && oldest) update.$min = { outboxSince: since, outboxOldest: oldest };
     const result = await this.collection.updateOne({ _id, version: expectedVersion }, update);
     if (result.matchedCount === 0) {
       throw new ConcurrencyError(
@@ -211,19 +242,65 @@ export class MongoSagaStore implements SagaStore {
     );
     const after = await this.collection.findOneAndUpdate(
       { _id: documentId(sagaType, id) },
-      { $unset: unset },
+      { $unset: unset, $inc: { outboxRev: 1 } },
       { returnDocument: 'after' },
     );
     if (after) await this.refreshMarker(after);
   }
 
-  async findPendingOutbox(createdBefore: Date, limit: number): Promise<SagaRecord[]> {
+  async claimOutbox(
+    sagaType: string,
+    id: string,
+    claims: readonly OutboxClaim[],
+    lease: { readonly token: string; readonly until: Date },
+  ): Promise<boolean> {
+    if (claims.length === 0) return true;
+    const filter: Record<string, unknown> = { _id: documentId(sagaType, id) };
+    const set: Record<string, unknown> = {};
+    const inc: Record<string, number> = { outboxRev: 1 };
+    for (const { entryId, expectedClaim } of claims) {
+      const path = `outbox.${outboxKey(entryId)}`;
+      filter[`${path}.id`] = entryId;
+      filter[`${path}.claim`] = expectedClaim ?? null;
+      set[`${path}.claim`] = lease.token;
+      set[`${path}.nextAttemptAt`] = lease.until;
+      inc[`${path}.attempts`] = 1;
+    }
+    const result = await this.collection.updateOne(filter as Filter<SagaDocument>, { $set: set, $inc: inc });
+    return result.matchedCount === 1;
+  }
+
+  async recordOutboxFailure(
+    sagaType: string,
+    id: string,
+    entryId: string,
+    token: string,
+    failure: { readonly nextAttemptAt: Date; readonly error: string },
+  ): Promise<boolean> {
+    const path = `outbox.${outboxKey(entryId)}`;
+    const result = await this.collection.updateOne(
+      {
+        _id: documentId(sagaType, id),
+        [`${path}.id`]: entryId,
+        [`${path}.claim`]: token,
+      } as Filter<SagaDocument>,
+      {
+        $set: { [`${path}.nextAttemptAt`]: failure.nextAttemptAt, [`${path}.lastError`]: failure.error },
+        $min: { outboxSince: failure.nextAttemptAt },
+        $inc: { outboxRev: 1 },
+      },
+    );
+    return result.matchedCount === 1;
+  }
+
+  async findDueOutbox(now: Date, limit: number): Promise<SagaRecord[]> {
     const found: SagaRecord[] = [];
     const seen: string[] = [];
     for (let round = 0; round < PENDING_ROUNDS && found.length < limit; round++) {
       const wanted = limit - found.length;
       const docs = await this.collection
-        .find({ outboxSince: { $lt: createdBefore }, ...(seen.length > 0 ? { _id: { $nin: seen } } : {}) })
+        .find({ outboxSince: { $lte: now }, ...(seen.length > 0 ? { _id: { $nin: seen } } : {}) })
+        .sort({ outboxSince: 1 })
         .limit(wanted)
         .toArray();
       for (const doc of docs) {
@@ -240,12 +317,22 @@ export class MongoSagaStore implements SagaStore {
           });
           continue;
         }
-        if (record.outbox.some((e) => e.createdAt.getTime() < createdBefore.getTime())) found.push(record);
+        const due = earliestDue(record.outbox);
+        if (due && due.getTime() <= now.getTime()) found.push(record);
         else await this.refreshMarker(doc);
       }
       if (docs.length < wanted) break;
     }
     return found;
+  }
+
+  async oldestPendingOutbox(): Promise<Date | undefined> {
+    const [doc] = await this.collection
+      .find({ outboxOldest: { $exists: true } }, { projection: { outboxOldest: 1 } })
+      .sort({ outboxOldest: 1 })
+      .limit(1)
+      .toArray();
+    return doc?.outboxOldest instanceof Date ? doc.outboxOldest : undefined;
   }
 
   async list(
@@ -300,32 +387,43 @@ export class MongoSagaStore implements SagaStore {
   }
 
   /**
-   * Brings `outboxSince` in line with the outbox of `doc` (as just read): removes it when the
-   * outbox is empty, raises it to the oldest entry otherwise. Conditional on the version read, since
-   * only commits add entries and every commit changes the version.
+   * Brings `outboxSince` and `outboxOldest` in line with the outbox of `doc` (as just read):
+   * removes them when the outbox is empty, raises them to the earliest due time and the oldest
+   * entry otherwise. Conditional on the version and `outboxRev` read, since only commits add
+   * entries (and change the version) and every other write to the entries changes `outboxRev`.
    */
   private async refreshMarker(doc: SagaDocument): Promise<void> {
     const outbox = doc.outbox;
     if (typeof outbox !== 'object' || outbox === null) return;
     const entries = Object.values(outbox as Record<string, unknown>).filter(
-      (e): e is { createdAt: Date } => (e as { createdAt?: unknown } | null)?.createdAt instanceof Date,
+      (e): e is { createdAt: Date; nextAttemptAt?: Date } =>
+        (e as { createdAt?: unknown } | null)?.createdAt instanceof Date &&
+        ((e as { nextAttemptAt?: unknown }).nextAttemptAt === undefined ||
+          (e as { nextAttemptAt?: unknown }).nextAttemptAt instanceof Date),
     );
     if (entries.length !== Object.keys(outbox).length) return; // malformed: leave it to be reported
+    const since = earliestDue(entries);
     const oldest = earliest(entries);
-    const current = doc.outboxSince;
-    if (oldest === undefined) {
-      if (current === undefined) return;
-      await this.collection.updateOne(
-        { _id: doc._id, version: doc.version },
-        { $unset: { outboxSince: '' } },
-      );
-    } else if (current === undefined || !(current instanceof Date) || current.getTime() < oldest.getTime()) {
-      await this.collection.updateOne(
-        { _id: doc._id, version: doc.version },
-        { $set: { outboxSince: oldest } },
-      );
+    const unchanged =
+      sameTime(doc.outboxSince, since) && sameTime(doc.outboxOldest, oldest) && doc.outboxRev !== undefined;
+    if (unchanged) return;
+    const condition = { _id: doc._id, version: doc.version, outboxRev: doc.outboxRev ?? null };
+    if (since === undefined || oldest === undefined) {
+      await this.collection.updateOne(condition as Filter<SagaDocument>, {
+        $unset: { outboxSince: '', outboxOldest: '' },
+        $inc: { outboxRev: 1 },
+      });
+    } else {
+      await this.collection.updateOne(condition as Filter<SagaDocument>, {
+        $set: { outboxSince: since, outboxOldest: oldest },
+        $inc: { outboxRev: 1 },
+      });
     }
   }
+}
+
+function sameTime(a: unknown, b: Date | undefined): boolean {
+  return b === undefined ? a === undefined : a instanceof Date && a.getTime() === b.getTime();
 }
 
 function isDuplicateKey(error: unknown): boolean {

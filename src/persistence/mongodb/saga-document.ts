@@ -34,6 +34,10 @@ export interface OutboxEntryDocument {
   /** The version of the commit that added it, then its position in that commit: the outbox order. */
   batch: number;
   position: number;
+  attempts?: number;
+  nextAttemptAt?: Date;
+  claim?: string;
+  lastError?: string;
 }
 
 /** One saga or workflow instance as stored. */
@@ -56,10 +60,16 @@ export interface SagaDocument {
   /** Pending entries by encoded entry id. Commits `$set` new keys, markDispatched `$unset`s them. */
   outbox: Record<string, OutboxEntryDocument>;
   /**
-   * Present while the outbox may hold entries: a lower bound of their `createdAt` (commits lower it
-   * with `$min`; it may be left older than the oldest entry, never newer). Absent when empty.
+   * Present while the outbox may hold entries: a lower bound of the time the earliest one is due
+   * (`nextAttemptAt`, else `createdAt`). Commits and failed attempts lower it with `$min`; it may be
+   * left earlier than the earliest due entry, never later. Absent when empty. (The name is kept
+   * from when it bounded `createdAt`, so stored documents and their index need no migration.)
    */
   outboxSince?: Date;
+  /** Present while the outbox may hold entries: a lower bound of their `createdAt` (same upkeep). */
+  outboxOldest?: Date;
+  /** Counts writes to the outbox's entries, so a marker repair can be conditional on none between. */
+  outboxRev?: number;
 }
 
 /** The `_id` of an instance. */
@@ -89,6 +99,10 @@ export function encodeEntry(entry: OutboxEntry, batch: number, position: number)
   if (entry.destination !== undefined) stored.destination = entry.destination;
   if (entry.dueAt !== undefined) stored.dueAt = entry.dueAt;
   if (entry.timeoutId !== undefined) stored.timeoutId = entry.timeoutId;
+  if (entry.attempts !== undefined) stored.attempts = entry.attempts;
+  if (entry.nextAttemptAt !== undefined) stored.nextAttemptAt = entry.nextAttemptAt;
+  if (entry.claim !== undefined) stored.claim = entry.claim;
+  if (entry.lastError !== undefined) stored.lastError = entry.lastError;
   return stored;
 }
 
@@ -113,8 +127,19 @@ export function encodeLabels(labels: Readonly<Record<string, string>>): Record<s
 
 /** The earliest `createdAt` among `entries`, if any. */
 export function earliest(entries: readonly { readonly createdAt: Date }[]): Date | undefined {
+  return earliestOf(entries.map((e) => e.createdAt));
+}
+
+/** The earliest time one of `entries` is due (`nextAttemptAt`, else `createdAt`), if any. */
+export function earliestDue(
+  entries: readonly { readonly createdAt: Date; readonly nextAttemptAt?: Date }[],
+): Date | undefined {
+  return earliestOf(entries.map((e) => e.nextAttemptAt ?? e.createdAt));
+}
+
+function earliestOf(dates: readonly Date[]): Date | undefined {
   let min: Date | undefined;
-  for (const entry of entries) if (!min || entry.createdAt.getTime() < min.getTime()) min = entry.createdAt;
+  for (const date of dates) if (!min || date.getTime() < min.getTime()) min = date;
   return min;
 }
 
@@ -165,31 +190,37 @@ function decodeOutbox(stored: unknown): OutboxEntry[] {
   }
   const entries = Object.entries(stored as Record<string, unknown>).map(([key, value]) => {
     const path = `outbox.${key}`;
-    if (typeof value !== 'object' || value === null) throw new DecodeProblem(`${path} is ${describe(value)}`);
     const e = value as Record<string, unknown>;
-    const operation = e.operation;
-    if (
-      operation !== 'publish' &&
-      operation !== 'send' &&
-      operation !== 'schedule' &&
-      operation !== 'cancel'
-    ) {
-      throw new DecodeProblem(`${path}.operation is ${JSON.stringify(operation)}`);
-    }
-    const entry: { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] } = {
-      id: text(e, 'id', path),
-      operation,
-      sourceMessageId: text(e, 'sourceMessageId', path),
-      createdAt: date(e, 'createdAt', path),
-    };
-    if (e.message !== undefined) entry.message = decodeMessage(e.message, `${path}.message`);
-    if (e.destination !== undefined) entry.destination = text(e, 'destination', path);
-    if (e.dueAt !== undefined) entry.dueAt = date(e, 'dueAt', path);
-    if (e.timeoutId !== undefined) entry.timeoutId = text(e, 'timeoutId', path);
+    const entry = decodeEntry(value, path);
     return { entry, batch: integer(e, 'batch', path), position: integer(e, 'position', path) };
   });
   entries.sort((a, b) => a.batch - b.batch || a.position - b.position);
   return entries.map((e) => e.entry);
+}
+
+/** Reads one stored outbox entry back, or throws a {@link DecodeProblem}. */
+export function decodeEntry(value: unknown, path: string): OutboxEntry {
+  if (typeof value !== 'object' || value === null) throw new DecodeProblem(`${path} is ${describe(value)}`);
+  const e = value as Record<string, unknown>;
+  const operation = e.operation;
+  if (operation !== 'publish' && operation !== 'send' && operation !== 'schedule' && operation !== 'cancel') {
+    throw new DecodeProblem(`${path}.operation is ${JSON.stringify(operation)}`);
+  }
+  const entry: { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] } = {
+    id: text(e, 'id', path),
+    operation,
+    sourceMessageId: text(e, 'sourceMessageId', path),
+    createdAt: date(e, 'createdAt', path),
+  };
+  if (e.message !== undefined) entry.message = decodeMessage(e.message, `${path}.message`);
+  if (e.destination !== undefined) entry.destination = text(e, 'destination', path);
+  if (e.dueAt !== undefined) entry.dueAt = date(e, 'dueAt', path);
+  if (e.timeoutId !== undefined) entry.timeoutId = text(e, 'timeoutId', path);
+  if (e.attempts !== undefined) entry.attempts = integer(e, 'attempts', path);
+  if (e.nextAttemptAt !== undefined) entry.nextAttemptAt = date(e, 'nextAttemptAt', path);
+  if (e.claim !== undefined) entry.claim = text(e, 'claim', path);
+  if (e.lastError !== undefined) entry.lastError = text(e, 'lastError', path);
+  return entry;
 }
 
 /** Reads a stored message back, or throws a {@link DecodeProblem}. */

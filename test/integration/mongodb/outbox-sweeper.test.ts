@@ -1,7 +1,10 @@
 /**
  * The outbox sweeper on the MongoDB saga store: an entry left pending because publishing failed
  * after the commit (the process "crashed" before dispatching; its retry is an hour away) is
- * dispatched by `endpoint.sweepOutbox()` once its lease has passed, exactly once.
+ * dispatched by `endpoint.sweepOutbox()` once its backoff has passed, exactly once. On RabbitMQ +
+ * FerretDB: 100 entries to a queue that does not exist are dead-lettered and replayable while a
+ * transiently failing one goes out; and two endpoints over one store, with a 400 ms confirm, send
+ * an entry once.
  */
 import { type MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +26,10 @@ import {
   type WireMessage,
 } from '../../../src/index.js';
 import { MongoSagaStore } from '../../../src/persistence/mongodb/index.js';
-import { databaseFor, rawClient, storeOptions } from './support.js';
+import { type RabbitMqTransport } from '../../../src/bus/rabbitmq/index.js';
+import { codec, envelopeFor } from '../../support/endpoint.js';
+import { queueDepth, rawChannel, TestBed } from '../rabbitmq/support.js';
+import { databaseFor, eventually, rawClient, storeOptions } from './support.js';
 
 @Event('mongo-sweep.OrderPlaced')
 class OrderPlaced {
@@ -42,6 +48,50 @@ class SweepOrder {
     ctx.state.accepted = true;
     await ctx.publish(new OrderAccepted(msg.orderId));
   }
+}
+
+@Event('mongo-sweep.Ordered')
+class Ordered {
+  constructor(
+    readonly orderId: string,
+    readonly to: string,
+  ) {}
+}
+
+@Event('mongo-sweep.Shipped')
+class Shipped {
+  constructor(readonly orderId: string) {}
+}
+
+@Saga('MongoSweepShipping')
+class Shipping {
+  @StartedBy(Ordered, { correlateBy: (m) => m.orderId })
+  async ordered(msg: Ordered, ctx: SagaContext<object>): Promise<void> {
+    ctx.state = {};
+    if (msg.to === 'publish') await ctx.publish(new Shipped(msg.orderId));
+    else await ctx.send(new Shipped(msg.orderId), { to: msg.to });
+  }
+}
+
+/** A RabbitMQ transport whose sends to `flaky` fail `failures` times, and whose publishes take `confirmMs` more. */
+function wrapRabbit(
+  inner: RabbitMqTransport,
+  options: { flaky?: string; failures?: number; confirmMs?: number },
+): Transport {
+  let left = options.failures ?? 0;
+  return {
+    declareEndpoint: (t) => inner.declareEndpoint(t),
+    publish: async (m) => {
+      await inner.publish(m);
+      if (options.confirmMs) await new Promise((resolve) => setTimeout(resolve, options.confirmMs));
+    },
+    send: async (m, e) => {
+      if (e === options.flaky && left-- > 0) throw new Error('connection reset');
+      return inner.send(m, e);
+    },
+    consume: (e, h, o) => inner.consume(e, h, o),
+    close: () => inner.close(),
+  };
 }
 
 /** The in-memory transport, except that the first publish of `failType` throws. */
@@ -113,7 +163,7 @@ describe('outbox sweeper on the MongoDB saga store', () => {
       const pending = await sagaStore.findByCorrelation('MongoSweepOrder', 'o-1');
       expect(pending?.state).toEqual({ accepted: true });
       expect(pending?.outbox.map((e) => e.operation)).toEqual(['publish']);
-      // Younger than the lease: its committer may still be dispatching it.
+      // Backing off after its failed attempt.
       expect(await endpoint.sweepOutbox()).toBe(0);
 
       await clock.advance('31s');
@@ -135,6 +185,117 @@ describe('outbox sweeper on the MongoDB saga store', () => {
     } finally {
       await endpoint.stop();
       await sagaStore.close();
+      await raw.db(database).dropDatabase();
+    }
+  });
+
+  it('RabbitMQ + FerretDB: 100 sends to a missing queue are dead-lettered and replayable; a transient failure is sent', async () => {
+    const database = databaseFor('deadletter');
+    const bed = new TestBed();
+    const sagaStore = new MongoSagaStore(storeOptions(database));
+    const rabbit = bed.transport();
+    const endpoint = bed.endpoint(rabbit, {
+      name: 'shipping',
+      sagas: [Shipping],
+      sagaStore,
+      transport: wrapRabbit(rabbit, { flaky: 'warehouse', failures: 2 }),
+      concurrency: 8,
+      outbox: { sweepInterval: Infinity, maxAttempts: 3, retryDelay: '50ms', retryMaxDelay: '100ms' },
+    });
+    try {
+      await rabbit.declareEndpoint({ name: 'warehouse', subscriptions: [] });
+      await endpoint.start();
+      for (let i = 0; i < 100; i++) await endpoint.bus.publish(new Ordered(`stuck-${i}`, 'nowhere'));
+      await endpoint.bus.publish(new Ordered('transient', 'warehouse'));
+      const committed = async (): Promise<number> =>
+        raw
+          .db(database)
+          .collection(sagaStore.collectionName)
+          .countDocuments({ sagaType: 'MongoSweepShipping' });
+      expect(await eventually(async () => (await committed()) === 101, 60_000)).toBe(true);
+
+      const letters = () =>
+        endpoint.outboxDeadLetters.list({ sagaType: 'MongoSweepShipping' }, { limit: 500 });
+      const done = async (): Promise<boolean> => {
+        await endpoint.sweepOutbox();
+        return (await letters()).length === 100 && (await queueDepth(bed.queue('warehouse'))) === 1;
+      };
+      expect(await eventually(done, 60_000)).toBe(true);
+      const dead = await letters();
+      expect(dead[0]?.entry).toMatchObject({ operation: 'send', destination: 'nowhere', attempts: 3 });
+      expect(dead[0]?.reason).toMatch(/^3 attempts failed; last: UnroutableError/);
+      expect(endpoint.counters.outboxDeadLettered).toBe(100);
+      const pending = await raw
+        .db(database)
+        .collection(sagaStore.collectionName)
+        .countDocuments({ outboxSince: { $exists: true } });
+      expect(pending).toBe(0);
+      expect(await endpoint.oldestPendingOutboxAgeMs()).toBeUndefined();
+
+      await rabbit.declareEndpoint({ name: 'nowhere', subscriptions: [] });
+      expect(await endpoint.outboxDeadLetters.replayAll()).toEqual({ replayed: 100, failed: [] });
+      expect(await letters()).toEqual([]);
+      const ids = await rawChannel(async (channel) => {
+        const got: string[] = [];
+        for (
+          let m = await channel.get(bed.queue('nowhere'));
+          m;
+          m = await channel.get(bed.queue('nowhere'))
+        ) {
+          got.push(String(m.properties.messageId));
+        }
+        return got;
+      });
+      expect(ids.sort()).toEqual(dead.map((l) => l.entry.id).sort());
+    } finally {
+      await bed.dispose();
+      await sagaStore.close();
+      await raw.db(database).dropDatabase();
+    }
+  });
+
+  it('RabbitMQ + FerretDB: two endpoints over one store, a 400 ms publisher confirm: one send', async () => {
+    const database = databaseFor('lease');
+    const bed = new TestBed();
+    const stores = [new MongoSagaStore(storeOptions(database)), new MongoSagaStore(storeOptions(database))];
+    const outcomes: string[] = [];
+    const endpoints = ['shipping-a', 'shipping-b'].map((name, i) => {
+      const rabbit = bed.transport();
+      return bed.endpoint(rabbit, {
+        name,
+        sagas: [Shipping],
+        sagaStore: stores[i],
+        transport: wrapRabbit(rabbit, { confirmMs: 400 }),
+        onHandled: (h) => outcomes.push(`${name}:${h.sagas[0]?.result}`),
+      });
+    });
+    const [a, b] = endpoints as [Endpoint, Endpoint];
+    try {
+      await a.start();
+      await b.start();
+      await a.transport.declareEndpoint({ name: 'audit', subscriptions: ['mongo-sweep.Shipped'] });
+      const copy = codec.encode(envelopeFor(new Ordered('o-7', 'publish'), 'ordered-7'));
+      await a.transport.send(copy, 'shipping-a');
+      // A has committed and is waiting for its confirm: B gets a copy of the same message.
+      expect(
+        await eventually(
+          async () => (await stores[0]!.findByCorrelation('MongoSweepShipping', 'o-7')) !== undefined,
+        ),
+      ).toBe(true);
+      await a.transport.send(copy, 'shipping-b');
+      expect(await eventually(() => outcomes.length === 2)).toBe(true);
+      expect(outcomes.sort()).toEqual(['shipping-a:committed', 'shipping-b:duplicate']);
+      await new Promise((resolve) => setTimeout(resolve, 600)); // both confirms, had there been two
+      expect(await eventually(async () => (await queueDepth(bed.queue('audit'))) >= 1)).toBe(true);
+      expect(await queueDepth(bed.queue('audit'))).toBe(1);
+      expect(
+        await eventually(
+          async () => (await stores[0]!.findByCorrelation('MongoSweepShipping', 'o-7'))?.outbox.length === 0,
+        ),
+      ).toBe(true);
+    } finally {
+      await bed.dispose();
+      for (const store of stores) await store.close();
       await raw.db(database).dropDatabase();
     }
   });

@@ -169,7 +169,7 @@ describe('MongoDB saga store', () => {
       .db(database)
       .collection(store.collectionName)
       .updateOne({ correlationKey: 'k1' }, { $set: { outboxSince: old } });
-    expect(await store.findPendingOutbox(t0, 10)).toEqual([]);
+    expect(await store.findDueOutbox(t0, 10)).toEqual([]);
     expect(await rawDoc('k1')).not.toHaveProperty('outboxSince');
   });
 
@@ -182,7 +182,7 @@ describe('MongoDB saga store', () => {
       .db(database)
       .collection(store.collectionName)
       .updateOne({ correlationKey: 'bad' }, { $set: { status: 'paused' } });
-    const found = await store.findPendingOutbox(t0, 10);
+    const found = await store.findDueOutbox(t0, 10);
     expect(found.map((r) => r.correlationKey)).toEqual(['good']);
     expect(warnings.join('\n')).toMatch(/cannot be decoded.*Shop\.Order\/id-bad.*status is \W*paused/);
   });
@@ -298,6 +298,7 @@ describe('MongoDB saga store', () => {
       '_id_',
       'longhaul_correlation',
       'longhaul_instances',
+      'longhaul_outbox_oldest',
       'longhaul_outbox_since',
       'longhaul_tombstones',
     ]);

@@ -1,0 +1,20 @@
+/**
+ * Counters an endpoint keeps while it runs, readable with `endpoint.counters` (and, once the
+ * telemetry wing exists, exported as metrics). Process-local and reset on restart: they report,
+ * they never decide anything.
+ */
+export interface EndpointCounters {
+  /**
+   * Handled-message ids evicted from an instance's inbox by its cap while still inside the dedupe
+   * window: a redelivery of one of them would be handled again. Raise `sagaOptions.inboxSize` (or
+   * shorten `sagaOptions.dedupeWindow`) if this grows; each eviction is also logged as a warning.
+   */
+  inboxEvictedInWindow: number;
+  /** Outbox entries moved to the dead letters (each also logged as an error). */
+  outboxDeadLettered: number;
+}
+
+/** A fresh set of counters at zero. */
+export function newCounters(): EndpointCounters {
+  return { inboxEvictedInWindow: 0, outboxDeadLettered: 0 };
+}

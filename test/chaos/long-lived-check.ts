@@ -13,11 +13,12 @@
  */
 import { BSON, type Db } from 'mongodb';
 import { type ChaosBroker } from './cluster.js';
-import { deadLetterAccess, type DeadLetterView } from './dead-letters.js';
+import { type DeadLetterAccess } from './dead-letters.js';
 import { EFFECTS, type EffectDocument } from './ledger.js';
 import {
   statementOf,
   ACCOUNT_SAGA,
+  AUDIT_ENDPOINT,
   type AccountState,
   audited,
   DEAD_LETTER_SPAN_MS,
@@ -62,6 +63,8 @@ export interface LongLivedRun {
   /** When the audit queue was deleted and declared again (ms since the epoch). */
   windows: readonly { from: number; to?: number }[];
   duplicateAges: Record<string, number>;
+  /** Opens the operator's access to the dead letters. */
+  deadLetters: () => Promise<DeadLetterAccess>;
 }
 
 const key = (account: string, seq: number): string => `${account}#${seq}`;
@@ -159,22 +162,33 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
 
   // Dead-lettered entries, before the replay.
   const window = run.windows[0];
-  const access = deadLetterAccess(db);
+  let access: DeadLetterAccess | undefined;
+  try {
+    access = await run.deadLetters();
+  } catch (error) {
+    violations.push(`cannot read the dead-lettered entries: ${(error as Error).message}`);
+  }
   const audits = await ledgerCounts(db, 'audit');
   const inWindow = (at: number, from: number, to: number): boolean => at >= from && at <= to;
-  let deadLettered: DeadLetterView[] | undefined;
-  const dl = { listed: 0, outsideWindow: 0, notUnroutable: 0, missing: 0, alsoDelivered: 0, neither: 0 };
-  if (!window?.to) violations.push('the audit destination was never unroutable, or never declared again');
-  if (!access) {
-    violations.push(
-      'cannot check dead-lettered entries: the framework has no dead-letter API (issue 14, item 2)',
-    );
-  } else {
-    deadLettered = await access.list();
-    dl.listed = deadLettered.length;
-  }
-  const deadIds = new Set((deadLettered ?? []).map((d) => key(String(d.body.accountId), Number(d.body.seq))));
-  for (const d of deadLettered ?? []) {
+  const deadLettered = (await access?.list()) ?? [];
+  const dl = {
+    listed: deadLettered.length,
+    outsideWindow: 0,
+    notAudit: 0,
+    notUnroutable: 0,
+    missing: 0,
+    alsoDelivered: 0,
+    neither: 0,
+  };
+  if (window?.to === undefined)
+    violations.push('the audit destination was never unroutable, or never declared again');
+  const deadIds = new Set(deadLettered.map((d) => key(String(d.body.accountId), Number(d.body.seq))));
+  for (const d of deadLettered) {
+    if (d.messageType !== 'chaos.Audit' || d.destination !== AUDIT_ENDPOINT) {
+      dl.notAudit++;
+      example(`dead-lettered ${d.messageType} to ${d.destination}: ${d.reason}`);
+      continue;
+    }
     const sentAt = Date.parse(String(d.body.sentAt));
     if (window?.to === undefined || !inWindow(sentAt, window.from - SENT_BEFORE_SLACK_MS, window.to)) {
       dl.outsideWindow++;
@@ -207,6 +221,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
       }
     }
   }
+  if (dl.notAudit > 0) violations.push(`${dl.notAudit} dead-lettered entr(ies) other than an Audit`);
   if (dl.outsideWindow > 0)
     violations.push(`${dl.outsideWindow} dead-lettered entr(ies) not sent while unroutable`);
   if (dl.notUnroutable > 0) violations.push(`${dl.notUnroutable} dead-lettered entr(ies) for another reason`);
@@ -219,7 +234,10 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
   let replaySeconds = 0;
   if (access && dl.listed > 0) {
     const started = Date.now();
-    replayed = await access.replayAll();
+    const result = await access.replayAll();
+    replayed = result.replayed;
+    if (result.failed.length > 0)
+      violations.push(`${result.failed.length} replay(s) failed, e.g. ${result.failed[0]}`);
     const expected = accounts.reduce((sum, a) => sum + countAudited(published.get(a) ?? 0), 0);
     for (let waited = 0; waited < 120_000; waited += 1000) {
       const n = await db.collection(EFFECTS).countDocuments({ kind: 'audit' });
@@ -230,6 +248,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     const left = (await access.list()).length;
     if (left > 0) violations.push(`${left} dead-lettered entr(ies) left after the replay`);
   }
+  await access?.close();
   const auditsAfter = await ledgerCounts(db, 'audit');
   let auditsLost = 0;
   let auditsTwice = 0;
@@ -268,7 +287,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     effectsLost: lost,
     effectsAppliedTwice: twice,
     unroutableSeconds: windowSeconds,
-    deadLetters: { ...dl, api: access !== undefined, replayed, replaySeconds },
+    deadLetters: { ...dl, replayed, replaySeconds },
     largestInstanceBytes: maxBytes,
     largestInbox: maxInbox,
     outboxPending,
@@ -284,7 +303,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
       ['deposits published / applied', `${depositsPublished} / ${applied}`],
       ['deposit duplicates by age (messages)', JSON.stringify(run.duplicateAges)],
       ['audit unroutable (s)', windowSeconds?.toFixed(1) ?? 'never'],
-      ['dead-lettered entries (api)', access ? dl.listed : 'no dead-letter API'],
+      ['dead-lettered entries (all Audits sent while unroutable)', dl.listed],
       ['  replayed (s to deliver)', `${replayed} (${replaySeconds.toFixed(1)})`],
       ['largest instance (bytes; inbox ids)', `${maxBytes}; ${maxInbox}`],
       ['effects', JSON.stringify({ ...tally, auditsLost, auditsTwice })],

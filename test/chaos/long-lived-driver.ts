@@ -5,6 +5,7 @@
  * check is long-lived-check.ts. See docs/reliability.md.
  */
 import { type Logger } from '../../src/index.js';
+import { deadLetterAccess } from './dead-letters.js';
 import { checkLongLived, longLivedPoll } from './long-lived-check.js';
 import { persistently, sample } from './faults.js';
 import { EFFECTS, type EffectDocument, useLedger } from './ledger.js';
@@ -161,6 +162,15 @@ export function longLivedDriver(setup: DriverSetup, options: LongLivedOptions): 
         published,
         windows: audit.windows,
         duplicateAges: { ...ages, oldest },
+        deadLetters: () =>
+          deadLetterAccess({
+            client: setup.client,
+            database: options.database,
+            rabbitUrl: setup.broker.url,
+            prefix: setup.prefix,
+            sagaType: ACCOUNT_SAGA,
+            logger: options.logger,
+          }),
       }),
     stop: () => audit.close(),
   };

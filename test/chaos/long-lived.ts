@@ -37,16 +37,28 @@ export const AUDIT_ENDPOINT = 'audit';
 export const AUDIT_EVERY = 4;
 
 /**
- * How long the outbox takes, at most, to dead-letter an entry it cannot send (all its attempts
- * and their backoff, plus a sweep): an `Audit` sent this long before the destination came back
- * must have been dead-lettered.
+ * The workers' outbox in this scenario: 4 attempts 1, 2 and 4 s apart (at the sweeps, every 2 s),
+ * so an entry that cannot be sent is dead-lettered about 13 s after its first attempt, well inside
+ * the unroutable window; a broker close or a worker kill (one attempt each) does not get there.
  */
-export const DEAD_LETTER_SPAN_MS = 15_000;
+export const LONG_LIVED_OUTBOX = {
+  sweepInterval: '2s',
+  lease: '3s',
+  maxAttempts: 4,
+  retryDelay: '1s',
+  retryMaxDelay: '4s',
+} as const;
+/**
+ * How long the outbox may take to dead-letter an entry it cannot send, with room for a slow sweep
+ * or a store restart: an `Audit` sent this long before the destination came back must have been
+ * dead-lettered, not delivered.
+ */
+export const DEAD_LETTER_SPAN_MS = 25_000;
 /**
  * How long before the window an entry may have been sent and still be dead-lettered: its committer
  * died before sending it, and the sweeper tried it (after the lease, at its next sweep) inside.
  */
-export const SENT_BEFORE_SLACK_MS = 13_000;
+export const SENT_BEFORE_SLACK_MS = 10_000;
 
 /** Whether deposit `seq` is audited. */
 export const audited = (seq: number): boolean => seq % AUDIT_EVERY === 0;

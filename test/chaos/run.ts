@@ -181,6 +181,7 @@ async function main(): Promise<void> {
   allWorkers.push(...workers);
   const setup: DriverSetup = {
     bus: endpoint.bus,
+    client: mongo,
     db,
     broker,
     store,

@@ -3,7 +3,7 @@
  * its duplicates fault, its quiescence test and its final check. The faults, the processes, the
  * store, the broker and the report are the harness's, shared by every scenario.
  */
-import { type Db } from 'mongodb';
+import { type Db, type MongoClient } from 'mongodb';
 import { type Bus } from '../../src/index.js';
 import { type ChaosBroker, type ChaosStore } from './cluster.js';
 
@@ -15,6 +15,8 @@ export const SCENARIOS: readonly ScenarioName[] = ['orders', 'long-lived'];
 export interface DriverSetup {
   /** The harness's own endpoint's bus (publishes the load and the duplicates). */
   bus: Bus;
+  client: MongoClient;
+  /** The run's database on `client`. */
   db: Db;
   broker: ChaosBroker;
   store: ChaosStore;

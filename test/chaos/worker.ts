@@ -20,7 +20,7 @@ import {
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
 import { closeLedger, monitoring, watchClient } from './ledger.js';
-import { ChaosAccount, longLivedHandlers } from './long-lived.js';
+import { ChaosAccount, LONG_LIVED_OUTBOX, longLivedHandlers } from './long-lived.js';
 import { ChaosOrderFulfilment, chaosHandlers } from './scenario.js';
 
 const env = (name: string): string => {
@@ -135,14 +135,16 @@ const endpoint = new Endpoint({
   timeoutStore: new ArmableTimeoutStore(mongo),
   sagas: longLived ? [ChaosAccount] : [ChaosOrderFulfilment],
   handlers: longLived ? longLivedHandlers : chaosHandlers,
-  concurrency: Number(process.env.LH_CONCURRENCY ?? '8'),
+  // Long-lived: every deposit of an account commits to one document, so handlers beyond a few per
+  // worker only add commit conflicts (see docs/reliability.md).
+  concurrency: Number(process.env.LH_CONCURRENCY ?? (longLived ? '4' : '8')),
   logger,
   onHandled,
   recoverability: { immediateRetries: 2, delays: ['1s', '5s', '20s'] },
   // The default poll (1s) and a sweep twice as often as the default (LH_CHAOS_POLL/SWEEP to vary):
   // each look is a scan on FerretDB, and 200ms/1s with three workers kept its CPU busy scanning.
   timeouts: { pollInterval: process.env.LH_CHAOS_POLL ?? '1s', lease: '5s' },
-  outbox: { sweepInterval: process.env.LH_CHAOS_SWEEP ?? '5s', lease: '3s' },
+  outbox: longLived ? LONG_LIVED_OUTBOX : { sweepInterval: process.env.LH_CHAOS_SWEEP ?? '5s', lease: '3s' },
 });
 
 await endpoint.start();

@@ -9,7 +9,7 @@ import { deadLetterAccess } from './dead-letters.js';
 import { checkLongLived, longLivedPoll } from './long-lived-check.js';
 import { persistently, sample } from './faults.js';
 import { EFFECTS, type EffectDocument, useLedger } from './ledger.js';
-import { AccountOpened, ACCOUNT_SAGA, Credit, DepositMade } from './long-lived.js';
+import { AccountOpened, ACCOUNT_SAGA, Credit, DepositMade, LEDGER_ENDPOINT } from './long-lived.js';
 import { type DriverSetup, type Poll, type ScenarioDriver, type ScenarioOutcome } from './scenario-driver.js';
 import { AuditDestination } from './unroutable.js';
 
@@ -134,7 +134,7 @@ export function longLivedDriver(setup: DriverSetup, options: LongLivedOptions): 
       .toArray();
     for (const effect of sample(credits, 10, random)) {
       const credit = new Credit(effect.orderId, effect.seq ?? 0, effect.nth ?? 0);
-      await persistently(() => bus.send(credit, { messageId: effect._id, to: setup.endpoint }));
+      await persistently(() => bus.send(credit, { messageId: effect._id, to: LEDGER_ENDPOINT }));
       add('credit');
     }
   }

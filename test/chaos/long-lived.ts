@@ -8,7 +8,7 @@
  * deposit would send a `Credit` with the same id, which the ledger refuses: the ledger alone
  * cannot see a saga applying a message twice; the state can.
  *
- * The saga sends a `Credit` to its own endpoint for every deposit (effect `credit`), and an `Audit`
+ * The saga sends a `Credit` to the `ledger` endpoint for every deposit (effect `credit`), and an `Audit`
  * to the `audit` endpoint for every {@link AUDIT_EVERY}th (effect `audit`). The `audit` queue is
  * deleted for part of the run (see unroutable.ts): those sends fail as unroutable. Every
  * {@link STATEMENT_EVERY}th deposit asks for a statement by a 2 s timeout, whose handler counts it
@@ -31,6 +31,8 @@ import { recordEffect } from './ledger.js';
 
 /** The saga type's name in the store. */
 export const ACCOUNT_SAGA = 'chaos.Account';
+/** The endpoint of the saga's downstream services (`Credit`, `SendStatement`), in the workers. */
+export const LEDGER_ENDPOINT = 'ledger';
 /** The endpoint the `Audit` commands go to (its queue is unroutable for part of the run). */
 export const AUDIT_ENDPOINT = 'audit';
 /** Every this many deposits (by `seq`) the saga also sends an `Audit`. */
@@ -151,7 +153,7 @@ export class ChaosAccount {
   async deposit(msg: DepositMade, ctx: SagaContext<AccountState>): Promise<void> {
     ctx.state.applied += 1;
     ctx.state.counts = countOnce(ctx.state.counts, msg.seq);
-    await ctx.send(new Credit(msg.accountId, msg.seq, ctx.state.applied));
+    await ctx.send(new Credit(msg.accountId, msg.seq, ctx.state.applied), { to: LEDGER_ENDPOINT });
     if (audited(msg.seq)) {
       const sentAt = ctx.now().toISOString();
       await ctx.send(new Audit(msg.accountId, msg.seq, sentAt), { to: AUDIT_ENDPOINT });
@@ -164,7 +166,7 @@ export class ChaosAccount {
   @OnTimeout(StatementDue)
   async statementDue(msg: StatementDue, ctx: SagaContext<AccountState>): Promise<void> {
     ctx.state.statements = countOnce(ctx.state.statements, msg.n);
-    await ctx.send(new SendStatement(msg.accountId, msg.n));
+    await ctx.send(new SendStatement(msg.accountId, msg.n), { to: LEDGER_ENDPOINT });
   }
 }
 

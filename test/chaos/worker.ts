@@ -20,7 +20,7 @@ import {
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
 import { closeLedger, monitoring, watchClient } from './ledger.js';
-import { ChaosAccount, LONG_LIVED_OUTBOX, longLivedHandlers } from './long-lived.js';
+import { ChaosAccount, LEDGER_ENDPOINT, LONG_LIVED_OUTBOX, longLivedHandlers } from './long-lived.js';
 import { ChaosOrderFulfilment, chaosHandlers } from './scenario.js';
 
 const env = (name: string): string => {
@@ -122,22 +122,23 @@ const client = new MongoClient(env('LH_MONGODB_URL'), {
 watchClient(client, 'store', (line) => write('INFO', line));
 const mongo = { client, database: env('LH_DATABASE') };
 const longLived = process.env.LH_SCENARIO === 'long-lived';
+const transport = new RabbitMqTransport({
+  url: env('LH_RABBITMQ_URL'),
+  prefix: env('LH_PREFIX'),
+  connectionName: `${env('LH_PREFIX')}${worker}`,
+  logger,
+  reconnect: { initialDelay: '100ms', maxDelay: '2s' },
+});
 const endpoint = new Endpoint({
   name: env('LH_ENDPOINT'),
-  transport: new RabbitMqTransport({
-    url: env('LH_RABBITMQ_URL'),
-    prefix: env('LH_PREFIX'),
-    connectionName: `${env('LH_PREFIX')}${worker}`,
-    logger,
-    reconnect: { initialDelay: '100ms', maxDelay: '2s' },
-  }),
+  transport,
   sagaStore: new MongoSagaStore(mongo),
   timeoutStore: new ArmableTimeoutStore(mongo),
   sagas: longLived ? [ChaosAccount] : [ChaosOrderFulfilment],
-  handlers: longLived ? longLivedHandlers : chaosHandlers,
-  // Long-lived: every deposit of an account commits to one document, so handlers beyond a few per
-  // worker only add commit conflicts (see docs/reliability.md).
-  concurrency: Number(process.env.LH_CONCURRENCY ?? (longLived ? '4' : '8')),
+  handlers: longLived ? [] : chaosHandlers,
+  // Long-lived: every deposit of an account commits to one document, so more handlers per worker
+  // only add commit conflicts (see docs/reliability.md).
+  concurrency: Number(process.env.LH_CONCURRENCY ?? (longLived ? '2' : '8')),
   logger,
   onHandled,
   recoverability: { immediateRetries: 2, delays: ['1s', '5s', '20s'] },
@@ -147,14 +148,28 @@ const endpoint = new Endpoint({
   outbox: longLived ? LONG_LIVED_OUTBOX : { sweepInterval: process.env.LH_CHAOS_SWEEP ?? '5s', lease: '3s' },
 });
 
+// Long-lived: the saga's downstream services (credits, statements) on their own queue, so their
+// messages do not wait behind the deposits.
+const ledger = longLived
+  ? new Endpoint({
+      name: LEDGER_ENDPOINT,
+      transport,
+      handlers: longLivedHandlers,
+      concurrency: 8,
+      logger,
+      recoverability: { immediateRetries: 2, delays: ['1s', '5s', '20s'] },
+    })
+  : undefined;
+
 await endpoint.start();
+await ledger?.start();
 process.stdout.write('ready\n');
 const reporter = setInterval(() => process.stdout.write(`stats ${JSON.stringify(stats)}\n`), 1000);
 
 process.on('SIGTERM', () => {
   void (async () => {
     clearInterval(reporter);
-    await endpoint.stop();
+    await Promise.all([endpoint.stop(), ledger?.stop()]);
     process.stdout.write(`stats ${JSON.stringify(stats)}\n`);
     await endpoint.transport.close();
     await client.close();

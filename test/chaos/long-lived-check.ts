@@ -120,6 +120,10 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
       continue;
     }
     applied += state.applied;
+    if (state.opened !== 1) {
+      tally.depositsTwice += state.opened - 1;
+      example(`the opening of ${account} applied ${state.opened} times`);
+    }
     perAccount[account] = state.applied;
     maxBytes = Math.max(maxBytes, BSON.calculateObjectSize(doc));
     maxInbox = Math.max(maxInbox, Array.isArray(doc.inbox) ? doc.inbox.length : 0);

@@ -124,10 +124,12 @@ export class SendStatement {
 }
 
 /**
- * The account's state: how many deposits it applied, how many times each (`counts[seq]`), and
+ * The account's state: how many times it was opened, how many deposits it applied, how many times each (`counts[seq]`), and
  * how many times each statement timeout was handled (`statements[n]`).
  */
 export interface AccountState {
+  /** Times the opening was handled (1; a rerun of the start handler on the instance adds one). */
+  opened: number;
   applied: number;
   counts: string;
   statements: string;
@@ -145,7 +147,10 @@ export function countOnce(counts: string, seq: number): string {
 export class ChaosAccount {
   @StartedBy(AccountOpened, { correlateBy: (m) => m.accountId })
   opened(_msg: AccountOpened, ctx: SagaContext<AccountState>): void {
-    ctx.state = { applied: 0, counts: '', statements: '' };
+    // Counted rather than reset when the instance exists, so that a rerun shows as the opening
+    // applied twice instead of wiping the account's history.
+    if (ctx.isNew) ctx.state = { opened: 1, applied: 0, counts: '', statements: '' };
+    else ctx.state.opened += 1;
   }
 
   // A deposit can overtake its account's opening (redelivery, retries): retry until it exists.

@@ -105,6 +105,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     creditsTwice: 0,
     statementsLost: 0,
     statementsTwice: 0,
+    openingsTwice: 0,
     unexpected: 0,
   };
   let applied = 0;
@@ -121,7 +122,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     }
     applied += state.applied;
     if (state.opened !== 1) {
-      tally.depositsTwice += state.opened - 1;
+      tally.openingsTwice += state.opened - 1;
       example(`the opening of ${account} applied ${state.opened} times`);
     }
     perAccount[account] = state.applied;
@@ -271,7 +272,8 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
   const { queued, errorQueue } = await depths(broker);
   const timeoutsLeft = await db.collection('longhaul_timeouts').countDocuments({});
   const lost = tally.depositsLost + tally.creditsLost + tally.statementsLost + auditsLost;
-  const twice = tally.depositsTwice + tally.creditsTwice + tally.statementsTwice + auditsTwice;
+  const twice =
+    tally.openingsTwice + tally.depositsTwice + tally.creditsTwice + tally.statementsTwice + auditsTwice;
   if (lost > 0) violations.push(`${lost} effect(s) lost`);
   if (twice > 0) violations.push(`${twice} effect(s) applied twice`);
   if (tally.unexpected > 0) violations.push(`${tally.unexpected} unexpected effect(s)`);

@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type BenchOptions, type BenchRow, median, type Sample } from './lib.js';
+import { dedupeRows } from './rows/dedupe.js';
 import { rabbitRows } from './rows/rabbitmq.js';
 import { sagaRows } from './rows/saga.js';
 import { scaleRows } from './rows/scale.js';
@@ -72,6 +73,7 @@ const rows: BenchRow[] = [
     memory: timeouts ?? (quick ? 300 : 10_000),
     ferretdb: timeouts ?? (quick ? 100 : 10_000),
   }),
+  ...dedupeRows({ memory: quick ? 200 : 2000, ferretdb: quick ? 30 : 150 }),
   ...scaleRows(options.concurrency, {
     memory: [1000, 100_000],
     ferretdb: quick ? [100, 300] : [1000, 10_000],
@@ -207,6 +209,19 @@ for (const qt of queueTypes) {
   }
 }
 ratio('scale/memory-100k ÷ scale/memory-1k', rate('scale/memory-100k'), rate('scale/memory-1k'));
+// Commit cost (time per message) with a full dedupe window over an empty one: rates inverted.
+for (const store of ['memory', 'ferretdb']) {
+  ratio(
+    `commit cost: dedupe/${store}-1000 ÷ dedupe/${store}-0`,
+    rate(`dedupe/${store}-0`),
+    rate(`dedupe/${store}-1000`),
+  );
+  ratio(
+    `commit cost: dedupe/${store}-417 ÷ dedupe/${store}-0`,
+    rate(`dedupe/${store}-0`),
+    rate(`dedupe/${store}-417`),
+  );
+}
 ratio(
   'scale/ferretdb-large ÷ scale/ferretdb-small',
   rate('scale/ferretdb-large'),

@@ -34,7 +34,7 @@ function instance(i: number, now: Date): Omit<SagaRecord, 'outbox'> {
     version: 1,
     status: 'active',
     state: { sagaId: `stored-${i}`, payload: 'x'.repeat(64) },
-    inbox: [`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`],
+    inbox: [{ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, at: now }],
     timeouts: [],
     createdAt: now,
     updatedAt: now,

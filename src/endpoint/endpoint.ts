@@ -281,6 +281,7 @@ export class Endpoint {
       resolve,
       collector,
       outbox,
+      counters: this.counting,
       options,
     });
     const dispatcher = new MessageDispatcher(sagas, handlers, sagaDispatcher, {

@@ -51,8 +51,23 @@ export interface EndpointOptions {
   sagaOptions?: {
     /** Reruns of a handler after losing a version conflict. @defaultValue 10 */
     conflictRetries?: number;
-    /** Handled message ids kept per instance for deduplication. @defaultValue 100 */
+    /**
+     * The inbox cap: at most this many handled-message ids per instance (the oldest go first). An
+     * id evicted while still inside the dedupe window is logged and counted
+     * (`endpoint.counters.inboxEvictedInWindow`). About 70 bytes per id in a MongoDB document.
+     * @defaultValue 1000
+     */
     inboxSize?: number;
+    /**
+     * How long an instance keeps the id of a message it handled, so that a redelivered copy is
+     * recognised and not handled again. Must cover every path by which a copy can come back: the
+     * delayed retries (their sum), the outbox's lease and longest retry delay, the timeout lease,
+     * and the broker's redelivery of an unacknowledged message (RabbitMQ's consumer timeout, 30
+     * min by default). Ids older than the window are dropped at the next commit. A window shorter
+     * than the configured retry paths fails at start.
+     * @defaultValue '1h', or the configured retry paths' span if longer
+     */
+    dedupeWindow?: Duration;
     /** How long a completed instance's tombstone keeps late messages out. @defaultValue '7d' */
     tombstoneRetention?: Duration;
     /** A message that matches no instance and may not start one: `log` and ack, or `error` queue. @defaultValue 'log' */
@@ -102,6 +117,7 @@ export interface ResolvedOptions {
   readonly delaysMs: readonly number[];
   readonly conflictRetries: number;
   readonly inboxSize: number;
+  readonly dedupeWindowMs: number;
   readonly tombstoneRetentionMs: number;
   readonly notFound: SagaNotFoundPolicy;
   readonly pollIntervalMs: number;
@@ -165,7 +181,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
       `expected 'log', 'error' or 'retry', got ${JSON.stringify(notFound)}`,
     );
   }
-  return {
+  const base = {
     name: options.name,
     routes,
     concurrency: int(options.concurrency, 'concurrency', 8, 1),
@@ -173,7 +189,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     immediateRetries: int(options.recoverability?.immediateRetries, 'recoverability.immediateRetries', 2, 0),
     delaysMs: delays.map((d, i) => duration(d, `recoverability.delays[${i}]`, 0)),
     conflictRetries: int(options.sagaOptions?.conflictRetries, 'sagaOptions.conflictRetries', 10, 0),
-    inboxSize: int(options.sagaOptions?.inboxSize, 'sagaOptions.inboxSize', 100, 1),
+    inboxSize: int(options.sagaOptions?.inboxSize, 'sagaOptions.inboxSize', 1000, 1),
     tombstoneRetentionMs: duration(
       options.sagaOptions?.tombstoneRetention,
       'sagaOptions.tombstoneRetention',
@@ -195,4 +211,26 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
       'outbox.retryMaxDelay',
     ),
   };
+  return { ...base, dedupeWindowMs: dedupeWindow(options.sagaOptions?.dedupeWindow, base) };
+}
+
+/** The broker's longest hold of an unacknowledged delivery before it redelivers (RabbitMQ default). */
+const BROKER_REDELIVERY_MS = 30 * 60_000;
+
+/**
+ * The dedupe window: the configured one, which must cover the configured retry paths, or by default
+ * one hour (twice RabbitMQ's consumer timeout) or the retry paths' span if that is longer.
+ */
+function dedupeWindow(value: Duration | undefined, o: Omit<ResolvedOptions, 'dedupeWindowMs'>): number {
+  const span =
+    o.delaysMs.reduce((sum, d) => sum + d, 0) + o.outboxLeaseMs + o.outboxRetryMaxDelayMs + o.timeoutLeaseMs;
+  if (value === undefined) return Math.max(2 * BROKER_REDELIVERY_MS, span);
+  const ms = positive(duration(value, 'sagaOptions.dedupeWindow', '1h'), 'sagaOptions.dedupeWindow');
+  if (ms < span) {
+    throw new ConfigurationError(
+      'sagaOptions.dedupeWindow',
+      `${ms} ms is shorter than the retry paths it must cover (${span} ms: the sum of recoverability.delays + outbox.lease + outbox.retryMaxDelay + timeouts.lease); a copy redelivered after the window would be handled twice. Lengthen it or shorten those.`,
+    );
+  }
+  return ms;
 }

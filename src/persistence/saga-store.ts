@@ -115,6 +115,12 @@ export interface PendingTimeout {
   readonly dueAt: Date;
 }
 
+/** A handled message id and when it was handled (stores keep the pair as given). */
+export interface InboxEntry {
+  readonly id: string;
+  readonly at: Date;
+}
+
 /** One saga or workflow instance as stored. */
 export interface SagaRecord<State = unknown> {
   /** The saga (or `workflow:<name>`) type. */
@@ -130,8 +136,11 @@ export interface SagaRecord<State = unknown> {
   readonly state: State | null;
   /** Entries not yet dispatched, in the order they were added. */
   readonly outbox: readonly OutboxEntry[];
-  /** The most recent handled message ids, oldest first, bounded by the commit's `inboxLimit`. */
-  readonly inbox: readonly string[];
+  /**
+   * The handled message ids with the time each was handled, oldest first: the dedupe window (the
+   * commit path keeps ids at least for its window, at most its cap; see `sagas/inbox.ts`).
+   */
+  readonly inbox: readonly InboxEntry[];
   readonly timeouts: readonly PendingTimeout[];
   readonly createdAt: Date;
   readonly updatedAt: Date;

@@ -5,6 +5,7 @@ import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistenc
 import { sagaInstanceId } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
 import { SagaContextImpl } from './context.js';
+import { recordHandled } from './inbox.js';
 import { type SagaDefinition, type SagaHandlerDefinition } from './metadata.js';
 
 /**
@@ -53,9 +54,14 @@ export interface SagaDispatcherDeps {
   readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
   /** Claims, dispatches and retires outbox entries (see `endpoint/outbox.ts`). */
   readonly outbox: SagaOutbox;
+  /** Counts ids the inbox cap evicted while still inside the dedupe window (the endpoint's counters). */
+  readonly counters: { inboxEvictedInWindow: number };
   readonly options: {
     readonly conflictRetries: number;
+    /** The inbox cap: at most this many handled ids per instance. */
     readonly inboxSize: number;
+    /** Handled ids are kept at least this long. */
+    readonly dedupeWindowMs: number;
     readonly tombstoneRetentionMs: number;
     readonly notFound: SagaNotFoundPolicy;
   };
@@ -106,7 +112,7 @@ export class SagaDispatcher {
       }
       if (handler.role !== 'start') return this.notFound(saga, handler, envelope, found.key);
       record = this.newRecord(saga, found.key);
-    } else if (record.inbox.includes(envelope.id)) {
+    } else if (record.inbox.some((e) => e.id === envelope.id)) {
       // Handled before: never rerun. What that handling left pending is sent by whoever claims it:
       // entries still leased (their committer may be waiting for a confirm) or backing off are
       // left alone; those past it (a crash after commit) are claimed and sent here.
@@ -159,6 +165,10 @@ export class SagaDispatcher {
     if (context.completed) context.cancelRemaining(firedTimeout);
     const { entries: outgoing, token } = this.deps.outbox.claimForCommit(context.outgoing.entries);
     const version = record.version + 1;
+    const inbox = recordHandled(record.inbox, envelope.id, now, {
+      windowMs: options.dedupeWindowMs,
+      cap: options.inboxSize,
+    });
     const committed: Omit<SagaRecord, 'outbox'> = {
       sagaType: saga.name,
       id: record.id,
@@ -166,7 +176,7 @@ export class SagaDispatcher {
       version,
       status: context.completed ? 'completed' : 'active',
       state: context.completed ? null : context.state,
-      inbox: [...record.inbox, envelope.id].slice(-options.inboxSize),
+      inbox: inbox.inbox,
       timeouts: context.completed ? [] : context.remainingTimeouts(firedTimeout),
       createdAt: record.createdAt,
       updatedAt: now,
@@ -174,6 +184,7 @@ export class SagaDispatcher {
       labels: context.labels ?? record.labels,
     };
     await store.commit({ expectedVersion: record.version, newOutbox: outgoing, record: committed });
+    if (inbox.evicted.length > 0) this.evictedInWindow(saga, record.id, inbox.evicted, now);
     // Only this commit's entries, claimed by the commit itself: older pending ones belong to their
     // claim holders, then to a redelivery of their own message or the sweeper once due.
     if (outgoing.length > 0) await this.deps.outbox.dispatchClaimed(committed, outgoing, token);
@@ -207,6 +218,27 @@ export class SagaDispatcher {
     const key = correlationKeyOf(saga, handler, envelope);
     const id = sagaInstanceId(saga.name, key);
     return { record: await this.deps.store.findByCorrelation(saga.name, key, { id }), key };
+  }
+
+  private evictedInWindow(
+    saga: SagaDefinition,
+    sagaId: string,
+    evicted: readonly { readonly at: Date }[],
+    now: Date,
+  ): void {
+    this.deps.counters.inboxEvictedInWindow += evicted.length;
+    const { inboxSize, dedupeWindowMs } = this.deps.options;
+    this.deps.logger.warn(
+      'saga inbox cap evicted handled-message ids still inside the dedupe window: a redelivery of them would be handled again; raise sagaOptions.inboxSize or shorten sagaOptions.dedupeWindow',
+      {
+        saga: saga.name,
+        sagaId,
+        evicted: evicted.length,
+        youngestEvictedAgeMs: now.getTime() - (evicted.at(-1)?.at.getTime() ?? now.getTime()),
+        inboxSize,
+        dedupeWindowMs,
+      },
+    );
   }
 
   private notFound(

@@ -64,7 +64,7 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
         newOutbox: [entry('e-1')],
         record: {
           ...record('k1', 1, state),
-          inbox: ['m-1'],
+          inbox: [{ id: 'm-1', at: t0 }],
           timeouts: [{ id: 't-1', type: 'x.T', dueAt: t0 }],
         },
       });
@@ -74,7 +74,7 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
       expect(byKey?.version).toBe(1);
       expect(byKey?.state).toEqual(state);
       expect((byKey?.state as typeof state).when).toBeInstanceOf(Date);
-      expect(byKey?.inbox).toEqual(['m-1']);
+      expect(byKey?.inbox).toEqual([{ id: 'm-1', at: t0 }]);
       expect(byKey?.timeouts).toEqual([{ id: 't-1', type: 'x.T', dueAt: t0 }]);
       expect(byKey?.outbox.map((e) => e.id)).toEqual(['e-1']);
       expect(byKey?.outbox[0]?.createdAt).toEqual(t0);

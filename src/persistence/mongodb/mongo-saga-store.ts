@@ -65,6 +65,7 @@ import {
 import { mapInChunks, MongoConnection, type MongoStoreOptions } from './connection.js';
 import { CorruptDocumentError } from './errors.js';
 import { MongoDeadLetterStore } from './mongo-dead-letters.js';
+import { claimEntries, recordFailure, refreshMarkers } from './mongo-outbox.js';
 import {
   decodeSaga,
   documentId,
@@ -248,49 +249,27 @@ export class MongoSagaStore implements SagaStore {
     if (after) await this.refreshMarker(after);
   }
 
-  async claimOutbox(
+  claimOutbox(
     sagaType: string,
     id: string,
     claims: readonly OutboxClaim[],
     lease: { readonly token: string; readonly until: Date },
   ): Promise<boolean> {
-    if (claims.length === 0) return true;
-    const filter: Record<string, unknown> = { _id: documentId(sagaType, id) };
-    const set: Record<string, unknown> = {};
-    const inc: Record<string, number> = { outboxRev: 1 };
-    for (const { entryId, expectedClaim } of claims) {
-      const path = `outbox.${outboxKey(entryId)}`;
-      filter[`${path}.id`] = entryId;
-      filter[`${path}.claim`] = expectedClaim ?? null;
-      set[`${path}.claim`] = lease.token;
-      set[`${path}.nextAttemptAt`] = lease.until;
-      inc[`${path}.attempts`] = 1;
-    }
-    const result = await this.collection.updateOne(filter as Filter<SagaDocument>, { $set: set, $inc: inc });
-    return result.matchedCount === 1;
+    return claimEntries(this.collection, documentId(sagaType, id), claims, lease);
   }
 
-  async recordOutboxFailure(
+  recordOutboxFailure(
     sagaType: string,
     id: string,
     entryId: string,
     token: string,
     failure: { readonly nextAttemptAt: Date; readonly error: string },
   ): Promise<boolean> {
-    const path = `outbox.${outboxKey(entryId)}`;
-    const result = await this.collection.updateOne(
-      {
-        _id: documentId(sagaType, id),
-        [`${path}.id`]: entryId,
-        [`${path}.claim`]: token,
-      } as Filter<SagaDocument>,
-      {
-        $set: { [`${path}.nextAttemptAt`]: failure.nextAttemptAt, [`${path}.lastError`]: failure.error },
-        $min: { outboxSince: failure.nextAttemptAt },
-        $inc: { outboxRev: 1 },
-      },
-    );
-    return result.matchedCount === 1;
+    return recordFailure(this.collection, documentId(sagaType, id), entryId, token, failure);
+  }
+
+  private refreshMarker(doc: SagaDocument): Promise<void> {
+    return refreshMarkers(this.collection, doc);
   }
 
   async findDueOutbox(now: Date, limit: number): Promise<SagaRecord[]> {
@@ -385,45 +364,6 @@ export class MongoSagaStore implements SagaStore {
   private decode(doc: SagaDocument): SagaRecord {
     return decodeSaga(this.collectionName, doc as unknown as Record<string, unknown>);
   }
-
-  /**
-   * Brings `outboxSince` and `outboxOldest` in line with the outbox of `doc` (as just read):
-   * removes them when the outbox is empty, raises them to the earliest due time and the oldest
-   * entry otherwise. Conditional on the version and `outboxRev` read, since only commits add
-   * entries (and change the version) and every other write to the entries changes `outboxRev`.
-   */
-  private async refreshMarker(doc: SagaDocument): Promise<void> {
-    const outbox = doc.outbox;
-    if (typeof outbox !== 'object' || outbox === null) return;
-    const entries = Object.values(outbox as Record<string, unknown>).filter(
-      (e): e is { createdAt: Date; nextAttemptAt?: Date } =>
-        (e as { createdAt?: unknown } | null)?.createdAt instanceof Date &&
-        ((e as { nextAttemptAt?: unknown }).nextAttemptAt === undefined ||
-          (e as { nextAttemptAt?: unknown }).nextAttemptAt instanceof Date),
-    );
-    if (entries.length !== Object.keys(outbox).length) return; // malformed: leave it to be reported
-    const since = earliestDue(entries);
-    const oldest = earliest(entries);
-    const unchanged =
-      sameTime(doc.outboxSince, since) && sameTime(doc.outboxOldest, oldest) && doc.outboxRev !== undefined;
-    if (unchanged) return;
-    const condition = { _id: doc._id, version: doc.version, outboxRev: doc.outboxRev ?? null };
-    if (since === undefined || oldest === undefined) {
-      await this.collection.updateOne(condition as Filter<SagaDocument>, {
-        $unset: { outboxSince: '', outboxOldest: '' },
-        $inc: { outboxRev: 1 },
-      });
-    } else {
-      await this.collection.updateOne(condition as Filter<SagaDocument>, {
-        $set: { outboxSince: since, outboxOldest: oldest },
-        $inc: { outboxRev: 1 },
-      });
-    }
-  }
-}
-
-function sameTime(a: unknown, b: Date | undefined): boolean {
-  return b === undefined ? a === undefined : a instanceof Date && a.getTime() === b.getTime();
 }
 
 function isDuplicateKey(error: unknown): boolean {

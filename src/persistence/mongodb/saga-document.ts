@@ -2,7 +2,13 @@
  * The stored shape of a saga instance and its conversion to and from {@link SagaRecord}, with a
  * check on read that every field has the type the store writes (see `CorruptDocumentError`).
  */
-import { type OutboxEntry, type PendingTimeout, type SagaRecord, type StoredMessage } from '../saga-store.js';
+import {
+  type InboxEntry,
+  type OutboxEntry,
+  type PendingTimeout,
+  type SagaRecord,
+  type StoredMessage,
+} from '../saga-store.js';
 import { CorruptDocumentError } from './errors.js';
 import {
   decodeHeaders,
@@ -40,6 +46,12 @@ export interface OutboxEntryDocument {
   lastError?: string;
 }
 
+/** A handled message id and when it was handled. */
+export interface InboxEntryDocument {
+  id: string;
+  at: Date;
+}
+
 /** One saga or workflow instance as stored. */
 export interface SagaDocument {
   /** `<sagaType with % and / escaped>/<id>`: unique per (saga type, id). */
@@ -50,7 +62,8 @@ export interface SagaDocument {
   version: number;
   status: 'active' | 'completed';
   state: unknown;
-  inbox: string[];
+  /** Handled ids with their time; documents written before the dedupe window hold plain strings. */
+  inbox: (InboxEntryDocument | string)[];
   timeouts: PendingTimeout[];
   createdAt: Date;
   updatedAt: Date;
@@ -114,7 +127,7 @@ export function encodeMutable(
     version: record.version,
     status: record.status,
     state: encodeState(record.state),
-    inbox: [...record.inbox],
+    inbox: record.inbox.map((e) => ({ id: e.id, at: e.at })),
     timeouts: record.timeouts.map((t) => ({ id: t.id, type: t.type, dueAt: t.dueAt })),
     updatedAt: record.updatedAt,
   };
@@ -162,11 +175,7 @@ export function decodeSaga(collection: string, doc: Record<string, unknown>): Sa
       status,
       state: decodeState(doc.state),
       outbox: decodeOutbox(doc.outbox),
-      inbox: list(doc, 'inbox').map((id, i) => {
-        if (typeof id !== 'string')
-          throw new DecodeProblem(`inbox[${i}] is ${describe(id)}, expected a string`);
-        return id;
-      }),
+      inbox: list(doc, 'inbox').map((e, i) => decodeInboxEntry(e, `inbox[${i}]`, date(doc, 'updatedAt'))),
       timeouts: list(doc, 'timeouts').map((t, i) => decodeTimeout(t, `timeouts[${i}]`)),
       createdAt: date(doc, 'createdAt'),
       updatedAt: date(doc, 'updatedAt'),
@@ -233,6 +242,19 @@ export function decodeMessage(stored: unknown, path: string): StoredMessage {
     headers: decodeHeaders(m.headers, `${path}.headers`),
     body: text(m, 'body', path),
   };
+}
+
+/**
+ * An inbox entry: `{ id, at }`, or a plain id as written before the dedupe window existed, whose
+ * time is taken to be the instance's last update (no earlier than it was handled: kept long enough).
+ */
+function decodeInboxEntry(stored: unknown, path: string, updatedAt: Date): InboxEntry {
+  if (typeof stored === 'string') return { id: stored, at: updatedAt };
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
+    throw new DecodeProblem(`${path} is ${describe(stored)}, expected a document { id, at } or a string`);
+  }
+  const e = stored as Record<string, unknown>;
+  return { id: text(e, 'id', path), at: date(e, 'at', path) };
 }
 
 function decodeTimeout(stored: unknown, path: string): PendingTimeout {

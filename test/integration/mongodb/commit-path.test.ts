@@ -126,7 +126,7 @@ describe('MongoDB saga store on the commit path', () => {
     const record = await store.findByCorrelation('MongoCounter', 'c-1');
     expect(record?.state).toEqual({ count: 20 });
     expect(record?.version).toBe(20);
-    expect([...(record?.inbox ?? [])].sort()).toEqual([...ids].sort());
+    expect((record?.inbox ?? []).map((e) => e.id).sort()).toEqual([...ids].sort());
     expect(record?.outbox).toEqual([]);
     expect(transport.errors('counter')).toEqual([]);
     expect(transport.log.filter((r) => r.operation === 'retry')).toEqual([]);
@@ -158,7 +158,7 @@ describe('MongoDB saga store on the commit path', () => {
     expect(docs).toHaveLength(1);
     const record = await store.findByCorrelation('MongoCounter', 'c-2');
     expect(record?.state).toEqual({ count: 10 });
-    expect([...(record?.inbox ?? [])].sort()).toEqual([...ids].sort());
+    expect((record?.inbox ?? []).map((e) => e.id).sort()).toEqual([...ids].sort());
     expect(transport.errors('counter')).toEqual([]);
   });
 
@@ -201,7 +201,7 @@ describe('MongoDB saga store on the commit path', () => {
   for (const [what, corrupt] of [
     ['state set to a string', { $set: { state: 'garbage' } }],
     ['version removed', { $unset: { version: '' } }],
-    ['an inbox entry that is not a string', { $set: { inbox: [42] } }],
+    ['an inbox entry that is neither { id, at } nor a string', { $set: { inbox: [42] } }],
   ] as const) {
     it(`a document that fails to decode (${what}) sends the message to the error queue and changes nothing`, async () => {
       const database = databaseFor('corrupt');
@@ -232,4 +232,44 @@ describe('MongoDB saga store on the commit path', () => {
       });
     });
   }
+
+  it('a first message redelivered after 300 others changes nothing; an inbox of the old shape still dedupes', async () => {
+    const database = databaseFor('window300');
+    const store = new MongoSagaStore(storeOptions(database));
+    const { endpoint, transport, handled } = await start(store, database, 1);
+    const first = await endpoint.bus.publish(new Increment('c-4', 0));
+    for (let i = 1; i <= 300; i++) await endpoint.bus.publish(new Increment('c-4', i));
+    await transport.whenIdle();
+    expect((await store.findByCorrelation('MongoCounter', 'c-4'))?.state).toEqual({ count: 301 });
+
+    await endpoint.bus.publish(new Increment('c-4', 0), { messageId: first });
+    await transport.whenIdle();
+    const record = await store.findByCorrelation('MongoCounter', 'c-4');
+    expect(record?.state).toEqual({ count: 301 });
+    expect(record?.inbox).toHaveLength(301);
+    expect(handled.at(-1)?.sagas[0]?.result).toBe('duplicate');
+    expect(published(transport, 'mongo-commit.Counted')).toHaveLength(301);
+    expect(endpoint.counters.inboxEvictedInWindow).toBe(0);
+
+    // A document written before the window existed keeps plain ids: they still dedupe, and the
+    // next commit rewrites them as { id, at }, timed at the document's last update.
+    const collection = fixture.raw.db(database).collection(store.collectionName);
+    const legacy = ['legacy-1', 'legacy-2'];
+    await collection.updateOne(
+      { sagaType: 'MongoCounter', correlationKey: 'c-4' },
+      { $set: { inbox: legacy } },
+    );
+    await endpoint.bus.publish(new Increment('c-4', 0), { messageId: 'legacy-1' });
+    await transport.whenIdle();
+    expect((await store.findByCorrelation('MongoCounter', 'c-4'))?.state).toEqual({ count: 301 });
+    await endpoint.bus.publish(new Increment('c-4', 0), { messageId: 'new-1' });
+    await transport.whenIdle();
+    const doc = await collection.findOne({ sagaType: 'MongoCounter', correlationKey: 'c-4' });
+    expect(doc?.inbox).toEqual([
+      { id: 'legacy-1', at: record?.updatedAt },
+      { id: 'legacy-2', at: record?.updatedAt },
+      { id: 'new-1', at: expect.any(Date) },
+    ]);
+    expect(doc?.state).toEqual({ count: 302 });
+  }, 300_000);
 });

@@ -252,7 +252,7 @@ describe('outbox sweeper on the MongoDB saga store', () => {
       await sagaStore.close();
       await raw.db(database).dropDatabase();
     }
-  });
+  }, 240_000);
 
   it('RabbitMQ + FerretDB: two endpoints over one store, a 400 ms publisher confirm: one send', async () => {
     const database = databaseFor('lease');
@@ -298,5 +298,5 @@ describe('outbox sweeper on the MongoDB saga store', () => {
       for (const store of stores) await store.close();
       await raw.db(database).dropDatabase();
     }
-  });
+  }, 60_000);
 });

@@ -36,7 +36,7 @@ function record(
     version,
     status: 'active',
     state,
-    inbox: [`m-${version}`],
+    inbox: [{ id: `m-${version}`, at: t0 }],
     timeouts: [],
     createdAt: t0,
     updatedAt: t0,

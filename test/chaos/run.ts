@@ -277,6 +277,7 @@ function report(result: ScenarioOutcome, time: { seconds: number; afterFaults: n
   line('commit conflicts retried (≥)', stats.conflicts ?? 0);
   line('handler failures retried (≥)', stats.handlerFailures ?? 0);
   line('outbox entries dispatched by the sweeper (≥)', stats.sweptEntries ?? 0);
+  line('inbox ids evicted inside the dedupe window (≥)', stats.inboxEvictedInWindow ?? 0);
   for (const [label, value] of result.lines) line(label, value);
   line('time to quiescence (s, from start)', time.seconds.toFixed(1));
   line('time to quiescence (s, after last fault)', time.afterFaults.toFixed(1));

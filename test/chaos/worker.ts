@@ -40,6 +40,8 @@ export interface WorkerStats {
   committed: number;
   handlerFailures: number;
   sweptEntries: number;
+  /** Ids the saga inbox cap evicted while still inside the dedupe window. */
+  inboxEvictedInWindow: number;
   timeoutDeliveryFailures: number;
   errors: number;
 }
@@ -52,6 +54,7 @@ const stats: WorkerStats = {
   committed: 0,
   handlerFailures: 0,
   sweptEntries: 0,
+  inboxEvictedInWindow: 0,
   timeoutDeliveryFailures: 0,
   errors: 0,
 };
@@ -81,6 +84,8 @@ const logger: Logger = {
     else if (message.startsWith('outbox sweeper dispatched'))
       stats.sweptEntries += Number(fields?.dispatched ?? 0);
     else if (message.startsWith('timeout delivery failed')) stats.timeoutDeliveryFailures++;
+    else if (message.startsWith('saga inbox cap evicted'))
+      stats.inboxEvictedInWindow += Number(fields?.evicted ?? 0);
     write('WARN', message, fields);
   },
   error: (message, fields) => {
@@ -145,6 +150,9 @@ const endpoint = new Endpoint({
   // The default poll (1s) and a sweep twice as often as the default (LH_CHAOS_POLL/SWEEP to vary):
   // each look is a scan on FerretDB, and 200ms/1s with three workers kept its CPU busy scanning.
   timeouts: { pollInterval: process.env.LH_CHAOS_POLL ?? '1s', lease: '5s' },
+  // Long-lived: the inbox cap covers the ~1,100 messages an account handles within the dedupe
+  // window (the default cap, 1,000, would evict ids still inside it: logged, counted, reported).
+  sagaOptions: longLived ? { inboxSize: Number(process.env.LH_CHAOS_INBOX ?? '2000') } : undefined,
   outbox: longLived ? LONG_LIVED_OUTBOX : { sweepInterval: process.env.LH_CHAOS_SWEEP ?? '5s', lease: '3s' },
 });
 

@@ -22,6 +22,9 @@
  * - **Due entries are found by next attempt time.** {@link SagaStore.findDueOutbox} returns
  *   instances with an entry due (`nextAttemptAt`, or `createdAt` when absent, at or before `now`),
  *   the earliest first, so entries backing off into the future never hide due ones.
+ * - **The inbox is stored as given**: each handled id with its time, in order. Which ids to keep
+ *   (the dedupe window and cap) is the commit path's decision, not the store's; a store may read
+ *   ids it stored without times (older documents) as handled at the record's `updatedAt`.
  * - Reads return copies: mutating a returned record changes nothing stored.
  *
  * The dead letters of the outbox (entries that failed their last attempt) live in a second small

@@ -46,12 +46,6 @@ export interface OutboxEntryDocument {
   lastError?: string;
 }
 
-/** A handled message id and when it was handled. */
-export interface InboxEntryDocument {
-  id: string;
-  at: Date;
-}
-
 /** One saga or workflow instance as stored. */
 export interface SagaDocument {
   /** `<sagaType with % and / escaped>/<id>`: unique per (saga type, id). */
@@ -62,8 +56,13 @@ export interface SagaDocument {
   version: number;
   status: 'active' | 'completed';
   state: unknown;
-  /** Handled ids with their time; documents written before the dedupe window hold plain strings. */
-  inbox: (InboxEntryDocument | string)[];
+  /**
+   * Handled ids, oldest first, and in `inboxAt` the time each was handled, index for index. Two
+   * flat arrays rather than `{ id, at }` sub-documents: half the cost on FerretDB, and the same
+   * `inbox` shape as before the dedupe window (a version without `inboxAt` still reads it).
+   */
+  inbox: string[];
+  inboxAt?: Date[];
   timeouts: PendingTimeout[];
   createdAt: Date;
   updatedAt: Date;
@@ -122,12 +121,13 @@ export function encodeEntry(entry: OutboxEntry, batch: number, position: number)
 /** The fields every commit writes (all but identity, outbox, its marker and the optional ones). */
 export function encodeMutable(
   record: Omit<SagaRecord, 'outbox'>,
-): Pick<SagaDocument, 'version' | 'status' | 'state' | 'inbox' | 'timeouts' | 'updatedAt'> {
+): Pick<SagaDocument, 'version' | 'status' | 'state' | 'inbox' | 'inboxAt' | 'timeouts' | 'updatedAt'> {
   return {
     version: record.version,
     status: record.status,
     state: encodeState(record.state),
-    inbox: record.inbox.map((e) => ({ id: e.id, at: e.at })),
+    inbox: record.inbox.map((e) => e.id),
+    inboxAt: record.inbox.map((e) => e.at),
     timeouts: record.timeouts.map((t) => ({ id: t.id, type: t.type, dueAt: t.dueAt })),
     updatedAt: record.updatedAt,
   };
@@ -175,7 +175,7 @@ export function decodeSaga(collection: string, doc: Record<string, unknown>): Sa
       status,
       state: decodeState(doc.state),
       outbox: decodeOutbox(doc.outbox),
-      inbox: list(doc, 'inbox').map((e, i) => decodeInboxEntry(e, `inbox[${i}]`, date(doc, 'updatedAt'))),
+      inbox: decodeInbox(doc),
       timeouts: list(doc, 'timeouts').map((t, i) => decodeTimeout(t, `timeouts[${i}]`)),
       createdAt: date(doc, 'createdAt'),
       updatedAt: date(doc, 'updatedAt'),
@@ -245,16 +245,23 @@ export function decodeMessage(stored: unknown, path: string): StoredMessage {
 }
 
 /**
- * An inbox entry: `{ id, at }`, or a plain id as written before the dedupe window existed, whose
- * time is taken to be the instance's last update (no earlier than it was handled: kept long enough).
+ * The inbox from `inbox` (ids) and `inboxAt` (times). A document without `inboxAt`, or with one of
+ * another length (written before the dedupe window, or by such a version since), has its ids taken
+ * as handled at its last update: never earlier than they were, so they are kept long enough.
  */
-function decodeInboxEntry(stored: unknown, path: string, updatedAt: Date): InboxEntry {
-  if (typeof stored === 'string') return { id: stored, at: updatedAt };
-  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
-    throw new DecodeProblem(`${path} is ${describe(stored)}, expected a document { id, at } or a string`);
-  }
-  const e = stored as Record<string, unknown>;
-  return { id: text(e, 'id', path), at: date(e, 'at', path) };
+function decodeInbox(doc: Record<string, unknown>): InboxEntry[] {
+  const ids = list(doc, 'inbox').map((id, i) => {
+    if (typeof id !== 'string') throw new DecodeProblem(`inbox[${i}] is ${describe(id)}, expected a string`);
+    return id;
+  });
+  const times = doc.inboxAt === undefined || doc.inboxAt === null ? [] : list(doc, 'inboxAt');
+  const updatedAt = date(doc, 'updatedAt');
+  if (times.length !== ids.length) return ids.map((id) => ({ id, at: updatedAt }));
+  return ids.map((id, i) => {
+    const at = times[i];
+    if (!(at instanceof Date)) throw new DecodeProblem(`inboxAt[${i}] is ${describe(at)}, expected a date`);
+    return { id, at };
+  });
 }
 
 function decodeTimeout(stored: unknown, path: string): PendingTimeout {

@@ -19,7 +19,13 @@ export default defineConfig({
       // for a minute or two: it runs after the rest, so neither slows the other into timeouts.
       {
         extends: true,
-        test: { name: 'chaos', include: ['test/chaos/**/*.test.ts'], sequence: { groupOrder: 1 } },
+        // One chaos run at a time: each starts its own store and workers (fileParallelism false).
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+          fileParallelism: false,
+        },
       },
     ],
   },

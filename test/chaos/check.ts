@@ -70,7 +70,7 @@ export function settled(s: Snapshot, orders: readonly string[]): boolean {
 
 export interface Verdict {
   sagas: { expected: number; found: number; completed: number; cancelledByTimeout: number };
-  effects: Record<EffectKind, number>;
+  effects: Record<string, number>;
   effectsLost: number;
   effectsAppliedTwice: number;
   unexpectedEffects: number;
@@ -98,8 +98,8 @@ export async function verdict(db: Db, broker: ChaosBroker, orders: readonly stri
     const key = `${e.orderId}\u0000${e.kind}`;
     applied.set(key, [...(applied.get(key) ?? []), e]);
   }
-  const count: Record<EffectKind, number> = { charge: 0, ship: 0, completed: 0, cancelled: 0 };
-  for (const e of effects) count[e.kind]++;
+  const count: Record<string, number> = { charge: 0, ship: 0, completed: 0, cancelled: 0 };
+  for (const e of effects) count[e.kind] = (count[e.kind] ?? 0) + 1;
   let lost = 0;
   let twice = 0;
   let completed = 0;
@@ -156,7 +156,7 @@ export async function verdict(db: Db, broker: ChaosBroker, orders: readonly stri
   if (left > 0) violations.push(`${left} message(s) left in queues`);
   if (violations.length > 0) violations.push(...examples.map((e) => `  e.g. ${e}`));
   return {
-    sagas: { expected: orders.length, found: byId.size, completed, cancelledByTimeout: count.cancelled },
+    sagas: { expected: orders.length, found: byId.size, completed, cancelledByTimeout: count.cancelled ?? 0 },
     effects: count,
     effectsLost: lost,
     effectsAppliedTwice: twice,

@@ -100,6 +100,8 @@ export class ChaosBroker {
 }
 
 export interface WorkerEnv {
+  /** The scenario the workers run (`LH_SCENARIO`). */
+  scenario: string;
   rabbitUrl: string;
   mongoUrl: string;
   database: string;
@@ -146,6 +148,7 @@ export class WorkerProcess {
         LH_ENDPOINT: env.endpoint,
         LH_WORKER: name,
         LH_CHAOS_OVERDUE: env.overdue,
+        LH_SCENARIO: env.scenario,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -2,11 +2,7 @@
  * The faults a chaos run injects, and the plan of when (seeded, so a seed reproduces the plan; the
  * interleaving with the workers' progress still varies from run to run).
  */
-import { type Db } from 'mongodb';
-import { type Bus } from '../../src/index.js';
 import { type ChaosBroker, type ChaosStore, type WorkerEnv, WorkerProcess } from './cluster.js';
-import { EFFECTS, type EffectDocument } from './ledger.js';
-import { ChargePayment, OrderCompleted, OrderPlaced, ShipOrder } from './scenario.js';
 
 export type FaultKind = 'worker-kill' | 'broker-close' | 'store-restart' | 'duplicates' | 'scheduler-kill';
 export const FAULT_KINDS: readonly FaultKind[] = [
@@ -72,11 +68,8 @@ export interface FaultContext {
   workerEnv: WorkerEnv;
   broker: ChaosBroker;
   store: ChaosStore;
-  db: Db;
-  bus: Bus;
-  endpoint: string;
-  /** Orders published so far (id → total). */
-  placed: Map<string, number>;
+  /** The scenario's `duplicates` fault (see scenario-driver.ts). */
+  duplicates: (counts: Record<string, number>) => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -87,12 +80,8 @@ export interface FaultTally {
   leasesHeldAtKill: number;
   connectionsClosed: number;
   storeDowntimeMs: number;
-  duplicatesInjected: {
-    orderPlaced: number;
-    chargePayment: number;
-    shipOrder: number;
-    orderCompleted: number;
-  };
+  /** Messages re-sent with their original ids, by what the scenario calls them. */
+  duplicatesInjected: Record<string, number>;
   generation: number;
 }
 
@@ -103,7 +92,7 @@ export function newTally(): FaultTally {
     leasesHeldAtKill: 0,
     connectionsClosed: 0,
     storeDowntimeMs: 0,
-    duplicatesInjected: { orderPlaced: 0, chargePayment: 0, shipOrder: 0, orderCompleted: 0 },
+    duplicatesInjected: {},
     generation: 0,
   };
 }
@@ -114,7 +103,7 @@ function pick<T>(items: readonly T[], random: () => number): T | undefined {
   return items.length === 0 ? undefined : items[Math.floor(random() * items.length)];
 }
 
-function sample<T>(items: readonly T[], n: number, random: () => number): T[] {
+export function sample<T>(items: readonly T[], n: number, random: () => number): T[] {
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -142,38 +131,6 @@ async function replaceWorker(ctx: FaultContext, tally: FaultTally, victim: Worke
   const name = `${victim.name.split('.')[0]}.${++tally.generation}`;
   ctx.workers[slot] = await WorkerProcess.spawn(name, ctx.workerEnv);
   ctx.log(`  restarted ${victim.name} as ${name}`);
-}
-
-async function injectDuplicates(ctx: FaultContext, tally: FaultTally): Promise<void> {
-  const { bus, random, endpoint } = ctx;
-  for (const [orderId, total] of sample([...ctx.placed], 20, random)) {
-    await persistently(() =>
-      bus.publish(new OrderPlaced(orderId, total), { messageId: `placed-${orderId}` }),
-    );
-    tally.duplicatesInjected.orderPlaced++;
-  }
-  const effects = ctx.db.collection<EffectDocument>(EFFECTS);
-  for (const kind of ['charge', 'ship', 'completed'] as const) {
-    // No sort: on FerretDB a sorted read decodes the whole (growing) ledger; an unsorted one stops
-    // after 300. Re-sending old effects' messages tests the same suppression.
-    const applied = await effects.find({ kind }).limit(300).toArray();
-    for (const effect of sample(applied, 10, random)) {
-      const messageId = effect._id;
-      if (kind === 'charge') {
-        const total = ctx.placed.get(effect.orderId) ?? 1;
-        await persistently(() =>
-          bus.send(new ChargePayment(effect.orderId, total), { messageId, to: endpoint }),
-        );
-        tally.duplicatesInjected.chargePayment++;
-      } else if (kind === 'ship') {
-        await persistently(() => bus.send(new ShipOrder(effect.orderId), { messageId, to: endpoint }));
-        tally.duplicatesInjected.shipOrder++;
-      } else {
-        await persistently(() => bus.publish(new OrderCompleted(effect.orderId), { messageId }));
-        tally.duplicatesInjected.orderCompleted++;
-      }
-    }
-  }
 }
 
 /** Carries out one fault; resolves once the system is back in its normal configuration. */
@@ -223,7 +180,7 @@ export async function inject(kind: FaultKind, ctx: FaultContext, tally: FaultTal
       return;
     }
     case 'duplicates':
-      await injectDuplicates(ctx, tally);
+      await ctx.duplicates(tally.duplicatesInjected);
       return;
   }
 }

@@ -7,7 +7,7 @@
  */
 import { type Collection, MongoClient, MongoServerError } from 'mongodb';
 
-export type EffectKind = 'charge' | 'ship' | 'completed' | 'cancelled';
+export type EffectKind = 'charge' | 'ship' | 'completed' | 'cancelled' | 'credit' | 'audit' | 'statement';
 
 export interface EffectDocument {
   _id: string;
@@ -15,6 +15,12 @@ export interface EffectDocument {
   orderId: string;
   worker: string;
   at: Date;
+  /** The long-lived scenario's deposit number (effects `credit`, `audit`). */
+  seq?: number;
+  /** The account's applied count when it sent the credit (effect `credit`). */
+  nth?: number;
+  /** When the saga sent the audit (effect `audit`; ISO time). */
+  sentAt?: string;
 }
 
 export interface SuppressedDocument {
@@ -26,10 +32,16 @@ export const EFFECTS = 'chaos_effects';
 export const SUPPRESSED = 'chaos_suppressed';
 
 let client: MongoClient | undefined;
+let target: { url: string; database: string } | undefined;
+
+/** Where effects go when the process has no `LH_MONGODB_URL`/`LH_DATABASE` (the harness itself). */
+export function useLedger(url: string, database: string): void {
+  target = { url, database };
+}
 
 function collections(): { effects: Collection<EffectDocument>; suppressed: Collection<SuppressedDocument> } {
-  const url = process.env.LH_MONGODB_URL;
-  const database = process.env.LH_DATABASE;
+  const url = process.env.LH_MONGODB_URL ?? target?.url;
+  const database = process.env.LH_DATABASE ?? target?.database;
   if (!url || !database) throw new Error('LH_MONGODB_URL and LH_DATABASE must be set');
   if (!client) {
     client = new MongoClient(url, {
@@ -54,7 +66,12 @@ function collections(): { effects: Collection<EffectDocument>; suppressed: Colle
  * a duplicate attempt (redelivery, a rerun after a crash, an injected duplicate), suppressed.
  * Throws on any other failure, so the handler fails and its message is retried.
  */
-export async function recordEffect(kind: EffectKind, messageId: string, orderId: string): Promise<boolean> {
+export async function recordEffect(
+  kind: EffectKind,
+  messageId: string,
+  orderId: string,
+  extra: Pick<EffectDocument, 'seq' | 'nth' | 'sentAt'> = {},
+): Promise<boolean> {
   const { effects, suppressed } = collections();
   try {
     await effects.insertOne({
@@ -63,6 +80,7 @@ export async function recordEffect(kind: EffectKind, messageId: string, orderId:
       orderId,
       worker: process.env.LH_WORKER ?? `pid-${process.pid}`,
       at: new Date(),
+      ...extra,
     });
     return true;
   } catch (error) {

@@ -1,19 +1,21 @@
 /**
- * The chaos harness: `npm run chaos -- --sagas N --workers K --seconds S [--seed X] [--fault-spacing F]`.
+ * The chaos harness: `npm run chaos -- [--scenario orders|long-lived] --workers K --seconds S
+ * [--seed X] [--fault-spacing F]` plus the scenario's options (`--sagas N` for `orders`;
+ * `--accounts A --deposits D --unroutable U` for `long-lived`).
  *
  * Starts its own FerretDB (scripts/test-store.sh on --store-port/+1) and RabbitMQ vhost, K worker
- * processes running the chaos order saga and its handlers on one endpoint queue, then starts N
- * orders over the first 70% of S seconds while injecting faults at seeded random moments of the S
- * seconds; then waits for quiescence and checks that every effect happened exactly once and
- * nothing is left pending. Prints a report (last line `CHAOS-REPORT <json>`); exits 1 on any
+ * processes running the scenario's saga and handlers on one endpoint queue, then generates the
+ * scenario's load over the first 70% of S seconds while injecting faults at seeded random moments
+ * of the S seconds; then waits for quiescence and runs the scenario's check (every effect exactly
+ * once, nothing left pending). Prints a report (last line `CHAOS-REPORT <json>`); exits 1 on any
  * violation. See docs/reliability.md.
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
-import { Endpoint, RabbitMqTransport, silentLogger } from '../../src/index.js';
-import { settled, snapshot, type Snapshot, verdict, type Verdict } from './check.js';
+import { Endpoint, type Logger, RabbitMqTransport, silentLogger } from '../../src/index.js';
 import { ChaosBroker, ChaosStore, type WorkerEnv, WorkerProcess } from './cluster.js';
 import {
   FAULT_KINDS,
@@ -21,16 +23,28 @@ import {
   type FaultTally,
   inject,
   newTally,
-  persistently,
   planFaults,
   seededRandom,
 } from './faults.js';
+import { longLivedDriver } from './long-lived-driver.js';
+import { ordersDriver } from './orders-driver.js';
+import {
+  type DriverSetup,
+  type ScenarioDriver,
+  type ScenarioName,
+  SCENARIOS,
+  type ScenarioOutcome,
+} from './scenario-driver.js';
 import { type WorkerStats } from './worker.js';
-import { OrderPlaced, SLOW } from './scenario.js';
 
 const { values: args } = parseArgs({
   options: {
+    scenario: { type: 'string', default: 'orders' },
     sagas: { type: 'string', default: '1000' },
+    accounts: { type: 'string', default: '3' },
+    deposits: { type: 'string', default: '1000' },
+    unroutable: { type: 'string', default: '20' },
+    'duplicate-rate': { type: 'string', default: '0.03' },
     workers: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '60' },
     seed: { type: 'string' },
@@ -43,14 +57,20 @@ const { values: args } = parseArgs({
   },
   allowPositionals: false,
 });
-const N = Number(args.sagas);
+const scenario = args.scenario as ScenarioName;
+if (!SCENARIOS.includes(scenario)) throw new Error(`bad argument scenario: ${args.scenario}`);
 const K = Number(args.workers);
 const S = Number(args.seconds);
 const seed = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
 const quiesceMs = Number(args['quiesce-timeout']) * 1000;
-for (const [name, value] of Object.entries({ N, K, S, seed, quiesceMs }))
+for (const [name, value] of Object.entries({ K, S, seed, quiesceMs }))
   if (!Number.isInteger(value) || value < 1) throw new Error(`bad argument ${name}: ${value}`);
 
+const positive = (name: 'sagas' | 'accounts' | 'deposits' | 'unroutable'): number => {
+  const value = Number(args[name]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`bad argument ${name}: ${args[name]}`);
+  return value;
+};
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const random = seededRandom(seed);
@@ -61,49 +81,20 @@ const database = `lh_chaos_${tag}`;
 const store = new ChaosStore(Number(args['store-port']));
 const broker = new ChaosBroker(`longhaul-chaos-${tag}`, process.env.RABBITMQ_URL);
 const logDir = `/tmp/longhaul-chaos-${tag}`;
-const orders = Array.from({ length: N }, (_, i) =>
-  random() < Number(args['slow-fraction']) ? `${SLOW}${i}` : `o-${i}`,
-);
 const startWindowMs = Math.round(S * 700);
 const spacing = Number(args['fault-spacing']);
 if (!(spacing >= 1)) throw new Error(`bad argument fault-spacing: ${args['fault-spacing']}`);
 const plan = planFaults(S, startWindowMs, random, spacing);
 
-log(
-  `chaos: seed ${seed}, ${N} sagas (${orders.filter((o) => o.startsWith(SLOW)).length} slow), ${K} workers, ${S}s`,
-);
 log(`chaos: run ${tag}; worker logs in ${logDir}; store on port ${store.port}; vhost ${broker.vhost}`);
 
 const began = Date.now();
 const workers: WorkerProcess[] = [];
 const tally: FaultTally = newTally();
-const placed = new Map<string, number>();
+let scenarioDriver: ScenarioDriver | undefined;
 let mongo: MongoClient | undefined;
 let driver: { endpoint: Endpoint; transport: RabbitMqTransport } | undefined;
 let exitCode = 1;
-
-async function startOrders(): Promise<void> {
-  const tickMs = 100;
-  let next = 0;
-  for (let tick = 0; next < N; tick++) {
-    const due = Math.min(N, Math.ceil(((tick + 1) * tickMs * N) / startWindowMs));
-    const batch = orders.slice(next, due);
-    next = due;
-    await Promise.all(
-      batch.map(async (orderId) => {
-        const total = (orderId.length % 97) + 1;
-        await persistently(() =>
-          driver!.endpoint.bus.publish(new OrderPlaced(orderId, total), { messageId: `placed-${orderId}` }),
-        );
-        placed.set(orderId, total);
-      }),
-    );
-    const wait = began + (tick + 1) * tickMs - Date.now();
-    if (wait > 0) await sleep(wait);
-    if (Date.now() - began > startWindowMs + 10 * 60_000)
-      throw new Error('could not start the sagas in time');
-  }
-}
 
 async function injectFaults(ctx: FaultContext): Promise<void> {
   for (const fault of plan) {
@@ -121,6 +112,34 @@ function sumStats(): WorkerStats {
   return total as unknown as WorkerStats;
 }
 
+function fileLogger(name: string): Logger {
+  mkdirSync(logDir, { recursive: true });
+  const out = createWriteStream(`${logDir}/${name}.log`, { flags: 'a' });
+  const write = (level: string, message: string, fields?: Record<string, unknown>): void =>
+    void out.write(
+      `${new Date().toISOString()} ${name} ${level} ${message} ${fields ? JSON.stringify(fields) : ''}\n`,
+    );
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: (message, fields) => write('WARN', message, fields),
+    error: (message, fields) => write('ERROR', message, fields),
+  };
+}
+
+const ordersScenario = (setup: DriverSetup): ScenarioDriver =>
+  ordersDriver(setup, { sagas: positive('sagas'), slowFraction: Number(args['slow-fraction']) });
+const longLivedScenario = (setup: DriverSetup): ScenarioDriver =>
+  longLivedDriver(setup, {
+    accounts: positive('accounts'),
+    deposits: positive('deposits'),
+    unroutableSeconds: positive('unroutable'),
+    duplicateRate: Number(args['duplicate-rate']),
+    storeUrl: store.url,
+    database,
+    logger: fileLogger('audit'),
+  });
+
 const allWorkers: WorkerProcess[] = [];
 let faultsBegan = 0;
 
@@ -137,6 +156,7 @@ async function main(): Promise<void> {
     endpoint: endpointName,
     overdue: args.overdue!,
     logDir,
+    scenario,
   };
   const spawned = await Promise.all(
     Array.from({ length: K }, (_, i) => WorkerProcess.spawn(`w${i + 1}`, env)),
@@ -159,41 +179,57 @@ async function main(): Promise<void> {
     },
   });
   allWorkers.push(...workers);
+  const setup: DriverSetup = {
+    bus: endpoint.bus,
+    client: mongo,
+    db,
+    broker,
+    store,
+    random,
+    log,
+    prefix,
+    endpoint: endpointName,
+    began,
+    loadWindowMs: startWindowMs,
+    faultWindowMs: S * 1000,
+  };
+  const driverOf = scenario === 'orders' ? ordersScenario : longLivedScenario;
+  const scenarioRun = (scenarioDriver = driverOf(setup));
+  log(`chaos: seed ${seed}, scenario ${scenario}: ${scenarioRun.describe()}; ${K} workers, ${S}s`);
+  await scenarioRun.start();
   const ctx: FaultContext = {
     random,
     workers: trackedWorkers,
     workerEnv: env,
     broker,
     store,
-    db,
-    bus: endpoint.bus,
-    endpoint: endpointName,
-    placed,
+    duplicates: (counts) => scenarioRun.duplicates(counts),
     log,
   };
   faultsBegan = Date.now();
-  await Promise.all([startOrders(), injectFaults(ctx)]);
+  await Promise.all([scenarioRun.generate(), injectFaults(ctx)]);
   const faultsEnded = Date.now();
-  log(`chaos: +${((faultsEnded - began) / 1000).toFixed(1)}s all ${N} sagas started, all faults injected`);
+  log(`chaos: +${((faultsEnded - began) / 1000).toFixed(1)}s all the load generated, all faults injected`);
 
-  let last: Snapshot | undefined;
+  let last: unknown;
   let quiet = 0;
   let polls = 0;
   while (Date.now() - faultsEnded < quiesceMs) {
     try {
-      last = await snapshot(db, broker);
-      quiet = settled(last, orders) ? quiet + 1 : 0;
+      const polled = await scenarioRun.poll();
+      last = polled.summary;
+      quiet = polled.settled ? quiet + 1 : 0;
     } catch (error) {
       log(`chaos: snapshot failed (${(error as Error).message}); retrying`);
       quiet = 0;
     }
     if (quiet >= 2) break; // settled twice in a row, 3 s apart
-    if (last && ++polls % 10 === 0) log(`chaos: waiting: ${JSON.stringify(last)}`);
+    if (last !== undefined && ++polls % 10 === 0) log(`chaos: waiting: ${JSON.stringify(last)}`);
     await sleep(3000);
   }
   const quiescedAt = Date.now();
   await sleep(2000); // anything still in flight would show now
-  const result = await verdict(db, broker, orders);
+  const result = await scenarioRun.finish();
   if (quiet < 2)
     result.violations.unshift(`no quiescence within ${quiesceMs / 1000}s: ${JSON.stringify(last)}`);
   report(result, {
@@ -203,11 +239,11 @@ async function main(): Promise<void> {
   exitCode = result.violations.length === 0 ? 0 : 1;
 }
 
-function report(result: Verdict, time: { seconds: number; afterFaults: number }): void {
+function report(result: ScenarioOutcome, time: { seconds: number; afterFaults: number }): void {
   const stats = sumStats();
   const full = {
     seed,
-    sagaCount: N,
+    scenario,
     workers: K,
     seconds: S,
     faultSpacing: spacing,
@@ -218,15 +254,15 @@ function report(result: Verdict, time: { seconds: number; afterFaults: number })
     storeDowntimeMs: tally.storeDowntimeMs,
     duplicatesInjected: tally.duplicatesInjected,
     workerStats: stats,
-    ...result,
+    ...result.json,
+    violations: result.violations,
     runSeconds: time.seconds,
     quiescenceAfterFaultsSeconds: time.afterFaults,
   };
   const line = (label: string, value: unknown): void => log(`  ${label.padEnd(44)} ${String(value)}`);
   log('\nchaos report');
   line('seed', seed);
-  line('sagas (slow ones time out as designed)', `${N} (${result.sagas.cancelledByTimeout} slow)`);
-  line('sagas completed', result.sagas.completed);
+  line('scenario', scenario);
   line('workers', K);
   for (const kind of FAULT_KINDS) line(`faults: ${kind}`, tally.injected[kind]);
   line(
@@ -236,23 +272,13 @@ function report(result: Verdict, time: { seconds: number; afterFaults: number })
   line('  connections closed by the broker', tally.connectionsClosed);
   line('  store downtime (ms)', tally.storeDowntimeMs);
   line('  duplicates injected', JSON.stringify(tally.duplicatesInjected));
-  line('effects applied', JSON.stringify(result.effects));
-  line(
-    'duplicate attempts suppressed by the ledger',
-    JSON.stringify(result.duplicateAttemptsSuppressedByLedger),
-  );
   line('duplicates suppressed by saga inboxes (≥)', stats.inboxDuplicates ?? 0);
   line('messages ignored by completed sagas (≥)', stats.completedIgnored ?? 0);
   line('commit conflicts retried (≥)', stats.conflicts ?? 0);
   line('handler failures retried (≥)', stats.handlerFailures ?? 0);
   line('outbox entries dispatched by the sweeper (≥)', stats.sweptEntries ?? 0);
-  line('EFFECTS LOST', result.effectsLost);
-  line('EFFECTS APPLIED TWICE', result.effectsAppliedTwice);
-  line('unexpected effects', result.unexpectedEffects);
-  line('error queue', result.errorQueue);
-  line('outbox entries pending', result.outboxPending);
-  line('timeouts undelivered / leaked', `${result.timeoutsUndelivered} / ${result.timeoutsLeaked}`);
-  line('messages left in queues', result.messagesLeftInQueues);
+  line('inbox ids evicted inside the dedupe window (≥)', stats.inboxEvictedInWindow ?? 0);
+  for (const [label, value] of result.lines) line(label, value);
   line('time to quiescence (s, from start)', time.seconds.toFixed(1));
   line('time to quiescence (s, after last fault)', time.afterFaults.toFixed(1));
   log(result.violations.length === 0 ? 'PASS' : `FAIL:\n  ${result.violations.join('\n  ')}`);
@@ -261,6 +287,11 @@ function report(result: Verdict, time: { seconds: number; afterFaults: number })
 
 async function cleanup(): Promise<void> {
   await Promise.all(workers.map((w) => w.stop()));
+  try {
+    await scenarioDriver?.stop();
+  } catch (error) {
+    log(`chaos: cleanup: scenario failed: ${(error as Error).message}`);
+  }
   if (args.keep) return log(`chaos: --keep: left database ${database}, vhost ${broker.vhost}, store running`);
   const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
     try {

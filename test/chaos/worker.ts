@@ -1,6 +1,7 @@
 /**
- * A chaos worker process: one endpoint on RabbitMQ + the chaos FerretDB running the chaos saga and
- * its handlers (scenario.ts), with its timeout scheduler and outbox sweeper.
+ * A chaos worker process: one endpoint on RabbitMQ + the chaos FerretDB running the scenario's saga
+ * and handlers (`LH_SCENARIO`: scenario.ts for `orders`, long-lived.ts for `long-lived`), with its
+ * timeout scheduler and outbox sweeper.
  *
  * stdout protocol (one line each): `ready`; `stats <json>` every second (counts since start);
  * `leased <n>` when armed and holding timeout leases. SIGUSR2 arms the worker: its next claim of
@@ -19,6 +20,7 @@ import {
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
 import { closeLedger, monitoring, watchClient } from './ledger.js';
+import { ChaosAccount, LEDGER_ENDPOINT, LONG_LIVED_OUTBOX, longLivedHandlers } from './long-lived.js';
 import { ChaosOrderFulfilment, chaosHandlers } from './scenario.js';
 
 const env = (name: string): string => {
@@ -38,6 +40,8 @@ export interface WorkerStats {
   committed: number;
   handlerFailures: number;
   sweptEntries: number;
+  /** Ids the saga inbox cap evicted while still inside the dedupe window. */
+  inboxEvictedInWindow: number;
   timeoutDeliveryFailures: number;
   errors: number;
 }
@@ -50,6 +54,7 @@ const stats: WorkerStats = {
   committed: 0,
   handlerFailures: 0,
   sweptEntries: 0,
+  inboxEvictedInWindow: 0,
   timeoutDeliveryFailures: 0,
   errors: 0,
 };
@@ -79,6 +84,8 @@ const logger: Logger = {
     else if (message.startsWith('outbox sweeper dispatched'))
       stats.sweptEntries += Number(fields?.dispatched ?? 0);
     else if (message.startsWith('timeout delivery failed')) stats.timeoutDeliveryFailures++;
+    else if (message.startsWith('saga inbox cap evicted'))
+      stats.inboxEvictedInWindow += Number(fields?.evicted ?? 0);
     write('WARN', message, fields);
   },
   error: (message, fields) => {
@@ -114,37 +121,58 @@ const client = new MongoClient(env('LH_MONGODB_URL'), {
 });
 watchClient(client, 'store', (line) => write('INFO', line));
 const mongo = { client, database: env('LH_DATABASE') };
+const longLived = process.env.LH_SCENARIO === 'long-lived';
+const transport = new RabbitMqTransport({
+  url: env('LH_RABBITMQ_URL'),
+  prefix: env('LH_PREFIX'),
+  connectionName: `${env('LH_PREFIX')}${worker}`,
+  logger,
+  reconnect: { initialDelay: '100ms', maxDelay: '2s' },
+});
 const endpoint = new Endpoint({
   name: env('LH_ENDPOINT'),
-  transport: new RabbitMqTransport({
-    url: env('LH_RABBITMQ_URL'),
-    prefix: env('LH_PREFIX'),
-    connectionName: `${env('LH_PREFIX')}${worker}`,
-    logger,
-    reconnect: { initialDelay: '100ms', maxDelay: '2s' },
-  }),
+  transport,
   sagaStore: new MongoSagaStore(mongo),
   timeoutStore: new ArmableTimeoutStore(mongo),
-  sagas: [ChaosOrderFulfilment],
-  handlers: chaosHandlers,
-  concurrency: Number(process.env.LH_CONCURRENCY ?? '8'),
+  sagas: longLived ? [ChaosAccount] : [ChaosOrderFulfilment],
+  handlers: longLived ? [] : chaosHandlers,
+  // Long-lived: every deposit of an account commits to one document, so more handlers per worker
+  // only add commit conflicts (see docs/reliability.md).
+  concurrency: Number(process.env.LH_CONCURRENCY ?? (longLived ? '2' : '8')),
   logger,
   onHandled,
   recoverability: { immediateRetries: 2, delays: ['1s', '5s', '20s'] },
   // The default poll (1s) and a sweep twice as often as the default (LH_CHAOS_POLL/SWEEP to vary):
   // each look is a scan on FerretDB, and 200ms/1s with three workers kept its CPU busy scanning.
   timeouts: { pollInterval: process.env.LH_CHAOS_POLL ?? '1s', lease: '5s' },
-  outbox: { sweepInterval: process.env.LH_CHAOS_SWEEP ?? '5s', lease: '3s' },
+  // Long-lived: the inbox cap covers the ~1,100 messages an account handles within the dedupe
+  // window (the default cap, 1,000, would evict ids still inside it: logged, counted, reported).
+  sagaOptions: longLived ? { inboxSize: Number(process.env.LH_CHAOS_INBOX ?? '2000') } : undefined,
+  outbox: longLived ? LONG_LIVED_OUTBOX : { sweepInterval: process.env.LH_CHAOS_SWEEP ?? '5s', lease: '3s' },
 });
 
+// Long-lived: the saga's downstream services (credits, statements) on their own queue, so their
+// messages do not wait behind the deposits.
+const ledger = longLived
+  ? new Endpoint({
+      name: LEDGER_ENDPOINT,
+      transport,
+      handlers: longLivedHandlers,
+      concurrency: 8,
+      logger,
+      recoverability: { immediateRetries: 2, delays: ['1s', '5s', '20s'] },
+    })
+  : undefined;
+
 await endpoint.start();
+await ledger?.start();
 process.stdout.write('ready\n');
 const reporter = setInterval(() => process.stdout.write(`stats ${JSON.stringify(stats)}\n`), 1000);
 
 process.on('SIGTERM', () => {
   void (async () => {
     clearInterval(reporter);
-    await endpoint.stop();
+    await Promise.all([endpoint.stop(), ledger?.stop()]);
     process.stdout.write(`stats ${JSON.stringify(stats)}\n`);
     await endpoint.transport.close();
     await client.close();

@@ -102,6 +102,21 @@ export {
   WORKFLOW_SAGA,
 } from './workflows/index.js';
 export { type WorkflowOptions } from './workflows/wiring.js';
+export {
+  replayHistory,
+  type HistoryReplayOptions,
+  type HistoryReplayResult,
+  type ReplayDivergence,
+  type ReplayOperation,
+  type ReplayEnding,
+} from './workflows/replay-check.js';
+export {
+  parseHistory,
+  HistoryFormatError,
+  HISTORY_FORMAT,
+  type WorkflowHistory,
+  type ExportedHistoryEvent,
+} from './workflows/history-export.js';
 
 export {
   RabbitMqTransport,

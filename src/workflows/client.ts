@@ -8,6 +8,7 @@ import { OperationFailedError } from './context.js';
 import { type WorkflowClass, workflowNameOf } from './definitions.js';
 import { WORKFLOW_SAGA } from './engine.js';
 import { HistoryIndex, type OperationKind, type WorkflowState, type WorkflowStatusName } from './history.js';
+import { exportHistory, type WorkflowHistory } from './history-export.js';
 import {
   CancelWorkflow,
   type FailureInfo,
@@ -98,6 +99,16 @@ export class WorkflowClient {
   async status(id: string): Promise<WorkflowStatus | undefined> {
     const record = await this.store.findByCorrelation(WORKFLOW_SAGA, id);
     return record ? summarize(record) : undefined;
+  }
+
+  /**
+   * The instance's history (its current generation) in the portable export format, for replay
+   * tests: `JSON.stringify` it to a file, check it with `replayHistory` or `longhaul workflows
+   * replay`. Undefined when there is no such instance.
+   */
+  async history(id: string): Promise<WorkflowHistory | undefined> {
+    const record = await this.store.findByCorrelation(WORKFLOW_SAGA, id);
+    return record ? exportHistory(record.state as WorkflowState) : undefined;
   }
 
   /** Waits until the instance finishes; resolves with its result or rejects with its failure. */

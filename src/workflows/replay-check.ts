@@ -1,0 +1,382 @@
+/**
+ * Replay tests: run a recorded history against the current workflow code, as a worker would after
+ * a deploy, and report the first place where they part. Nothing is scheduled for real: the replay
+ * hooks only note what the code asks for, so no activity, timer or child ever runs.
+ */
+import { type MessageClass, messageTypeOf } from '../messages/registry.js';
+import { ContinueAsNew, type ReplayHooks, ReplayContext } from './context.js';
+import {
+  type ActivityRef,
+  activityNameOf,
+  type WorkflowClass,
+  workflowNameOf,
+  type WorkflowRun,
+} from './definitions.js';
+import { toFailure } from './failure.js';
+import { HistoryIndex, type HistoryEvent, type OperationKind, type WorkflowStatusName } from './history.js';
+import { decodeHistory, type WorkflowHistory } from './history-export.js';
+import { type FailureInfo } from './messages.js';
+
+/** Options of {@link replayHistory}. */
+export interface HistoryReplayOptions {
+  /** Builds the workflow object (for workflows with constructor dependencies). @defaultValue `new Workflow()` */
+  create?: (workflow: WorkflowClass) => WorkflowRun;
+  /**
+   * Real time to keep watching a suspended replay for `ctx` calls or an end that come late, which
+   * betray an await on something that is not a `ctx` operation. @defaultValue 10
+   */
+  settleTimeMs?: number;
+}
+
+/** An operation the code asks for, as the replay saw it. */
+export interface ReplayOperation {
+  /** Its history position (operation sequence number). */
+  readonly seq: number;
+  readonly op: OperationKind;
+  readonly name: string;
+  /** The activity or child input, for new operations. */
+  readonly input?: unknown;
+  /** When a new timer would fire (a `sleep`, or a `waitForEvent` timeout). */
+  readonly dueAt?: Date;
+}
+
+/** How the replayed `run` ended. */
+export type ReplayEnding = 'completed' | 'failed' | 'waiting' | 'continued-as-new';
+
+/** Where and how the code and the history part. */
+export interface ReplayDivergence {
+  /**
+   * - `mismatch`: the code asks for another operation than the history holds at a position;
+   * - `missing`: the code ended without asking for an operation the history holds;
+   * - `non-ctx-await`: `run` waits on something that is not a `ctx` operation;
+   * - `ending`: the code ends otherwise than the history (completes where it waited, fails where it completed…);
+   * - `unknown-workflow`: none of the given workflow classes has the history's type.
+   */
+  readonly kind: 'mismatch' | 'missing' | 'non-ctx-await' | 'ending' | 'unknown-workflow';
+  /** The operation position, when the divergence is at one. */
+  readonly seq?: number;
+  /** Index into the history's `events` of the event at that position (`events.length`: past the end). */
+  readonly historyIndex: number;
+  /** What the history holds there. */
+  readonly recorded: string;
+  /** What the code asked for or did. */
+  readonly requested: string;
+  /** The whole story in one sentence. */
+  readonly message: string;
+}
+
+/** What {@link replayHistory} found. */
+export interface HistoryReplayResult {
+  /** True when the code replays the whole history. */
+  readonly ok: boolean;
+  readonly instanceId: string;
+  readonly workflowType: string;
+  /** The instance's status in the history. */
+  readonly recordedStatus: WorkflowStatusName;
+  /** The first divergence, when not ok. */
+  readonly divergence?: ReplayDivergence;
+  /** How the replayed `run` ended (`diverged` when replay stopped at a divergence). */
+  readonly ending: ReplayEnding | 'diverged';
+  /** History events replay got through (all of them when ok), and how many there are. */
+  readonly events: { readonly replayed: number; readonly total: number };
+  /** Operations of the history the code asked for again. */
+  readonly operationsReplayed: number;
+  /** Operations the history does not hold that the code now asks for (it would schedule them). */
+  readonly newOperations: readonly ReplayOperation[];
+  /** Operations the code waits on at the end of the replay. */
+  readonly waitingOn: readonly ReplayOperation[];
+  /** The code's result or failure, when it ended so. */
+  readonly result?: unknown;
+  readonly failure?: FailureInfo;
+  /** Facts worth knowing that are not divergences (a different result, a finished history the code would extend). */
+  readonly notes: readonly string[];
+  /** A readable report of all the above, for logs, test failures and the CLI. */
+  readonly summary: string;
+}
+
+const OP_LABEL: Record<string, (name: string) => string> = {
+  activity: (name) => `activity '${name}'`,
+  sleep: () => 'sleep',
+  event: (name) => `waitForEvent '${name}'`,
+  child: (name) => `child workflow '${name}'`,
+};
+
+function label(op: string, name: string): string {
+  return (OP_LABEL[op] ?? ((n: string) => `${op} '${n}'`))(name);
+}
+
+function callLabel(method: string, args: readonly unknown[]): string {
+  try {
+    if (method === 'activity') return label('activity', activityNameOf(args[0] as ActivityRef));
+    if (method === 'sleep' || method === 'sleepUntil') return 'sleep';
+    if (method === 'waitForEvent')
+      return label('event', messageTypeOf(args[0] as MessageClass<object>).name);
+    if (method === 'child') return label('child', workflowNameOf(args[0] as WorkflowClass));
+  } catch {
+    // not a valid reference: fall through to the generic form
+  }
+  const shown = args.map((a) => (typeof a === 'string' ? JSON.stringify(a) : typeof a)).join(', ');
+  return `${method}(${['now', 'uuid', 'random'].includes(method) ? '' : shown})`;
+}
+
+/** What the history holds at position `seq`, and the index of that event. */
+function recordedAt(index: HistoryIndex, events: readonly HistoryEvent[], seq: number) {
+  const at = events.findIndex((e) => (e.e === 'scheduled' || e.e === 'recorded') && e.seq === seq);
+  const operation = index.operations.get(seq);
+  const recorded = index.recorded.get(seq);
+  const what = operation ? label(operation.op, operation.name) : recorded ? `${recorded.op}()` : 'nothing';
+  return { historyIndex: at === -1 ? events.length : at, what };
+}
+
+type RunOutcome = { kind: 'done'; value: unknown } | { kind: 'failed'; error: unknown } | undefined;
+
+/**
+ * Runs a recorded history (from `client.history(id)`, a file, or `longhaul workflows export`)
+ * against the current code of its workflow, and reports the first divergence with its position,
+ * what the history holds there and what the code asked for. A clean result says how far replay got,
+ * how the code ends, and which new operations it would now schedule. Never runs activities, timers
+ * or children; safe to run in CI against production histories.
+ * @param workflows the workflow class, or several (the one whose `@Workflow` name is the history's type is used)
+ * @param history a {@link WorkflowHistory} or its JSON text (validated: a bad one throws `HistoryFormatError`)
+ * @example
+ * ```ts
+ * const result = await replayHistory(OrderWorkflow, JSON.parse(await readFile('order-42.json', 'utf8')));
+ * expect(result.ok, result.summary).toBe(true);
+ * ```
+ */
+export async function replayHistory(
+  workflows: WorkflowClass | readonly WorkflowClass[],
+  history: WorkflowHistory | string,
+  options: HistoryReplayOptions = {},
+): Promise<HistoryReplayResult> {
+  const { header, input, events } = decodeHistory(history);
+  const base = { instanceId: header.instanceId, workflowType: header.workflowType };
+  const total = events.length;
+  const ctor = (Array.isArray(workflows) ? workflows : [workflows as WorkflowClass]).find(
+    (w) => workflowNameOf(w) === header.workflowType,
+  );
+  const report = (fields: Omit<HistoryReplayResult, 'summary' | 'instanceId' | 'workflowType' | 'recordedStatus'>) =>
+    finish({ ...base, recordedStatus: header.status, ...fields });
+  if (!ctor) {
+    const given = (Array.isArray(workflows) ? workflows : [workflows as WorkflowClass]).map(workflowNameOf);
+    const divergence: ReplayDivergence = {
+      kind: 'unknown-workflow',
+      historyIndex: 0,
+      recorded: `workflow type '${header.workflowType}'`,
+      requested: `one of ${given.map((g) => `'${g}'`).join(', ') || 'no workflow'}`,
+      message: `No workflow class is named '${header.workflowType}' (given: ${given.join(', ') || 'none'}); a renamed @Workflow strands its running instances`,
+    };
+    return report({
+      ok: false,
+      divergence,
+      ending: 'diverged',
+      events: { replayed: 0, total },
+      operationsReplayed: 0,
+      newOperations: [],
+      waitingOn: [],
+      notes: [],
+    });
+  }
+
+  const index = new HistoryIndex([...events]);
+  const knownSeqs = new Set([...index.operations.keys(), ...index.recorded.keys()]);
+  const extra = new Map<number, { input?: unknown; dueAt?: Date }>();
+  const lastAt = [...events].reverse().find((e): e is HistoryEvent & { at: Date } => 'at' in e);
+  const hooks: ReplayHooks = {
+    now: lastAt?.at ?? new Date(header.createdAt),
+    scheduleActivity: (seq, _name, activityInput) => void extra.set(seq, { input: activityInput }),
+    startTimer: (seq, dueAt) => {
+      extra.set(seq, { dueAt });
+      return `replay-check-timer-${seq}`;
+    },
+    startChild: (seq, _childId, _type, childInput) => void extra.set(seq, { input: childInput }),
+  };
+  const context = new ReplayContext(header.instanceId, header.workflowType, header.generation, index, hooks);
+
+  let suspended = false;
+  const late: string[] = [];
+  let divergedCall: { seq?: number; requested: string } | undefined;
+  const ctx = new Proxy(context, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return (...args: unknown[]) => {
+        if (suspended) late.push(callLabel(prop, args));
+        const before = target.visited.size;
+        const clean = target.nondeterminism === undefined;
+        try {
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        } finally {
+          if (clean && target.nondeterminism) {
+            divergedCall = { seq: [...target.visited][before], requested: callLabel(prop, args) };
+          }
+        }
+      };
+    },
+  });
+
+  let outcome: RunOutcome;
+  let endedLate = false;
+  const workflow = options.create ? options.create(ctor) : new ctor();
+  const running = (async () => workflow.run(ctx, input))();
+  running.then(
+    (value) => {
+      endedLate = suspended;
+      outcome = { kind: 'done', value };
+    },
+    (error: unknown) => {
+      endedLate = suspended;
+      outcome = { kind: 'failed', error };
+    },
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  const atSuspension = outcome;
+  const nextSeq = Math.max(-1, ...context.visited) + 1;
+  if (!atSuspension) {
+    suspended = true;
+    const waitingOnAny = [...context.visited].some((seq) => {
+      const operation = index.operations.get(seq);
+      return operation !== undefined && !operation.outcome;
+    });
+    if (waitingOnAny && !context.nondeterminism)
+      await new Promise((resolve) => setTimeout(resolve, options.settleTimeMs ?? 10));
+  }
+
+  const visitedOld = [...context.visited].filter((seq) => knownSeqs.has(seq));
+  const newOperations: ReplayOperation[] = index.history
+    .slice(total)
+    .filter((e): e is Extract<HistoryEvent, { e: 'scheduled' }> => e.e === 'scheduled')
+    .map((e) => ({ seq: e.seq, op: e.op, name: e.name, ...extra.get(e.seq) }));
+  const waitingOn: ReplayOperation[] = [...context.visited]
+    .map((seq) => index.operations.get(seq))
+    .filter((o) => o !== undefined && !o.outcome)
+    .map((o) => ({ seq: o!.seq, op: o!.op, name: o!.name }));
+  const continued = atSuspension?.kind === 'failed' && atSuspension.error instanceof ContinueAsNew;
+  const ending: ReplayEnding = continued
+    ? 'continued-as-new'
+    : atSuspension?.kind === 'done'
+      ? 'completed'
+      : atSuspension?.kind === 'failed'
+        ? 'failed'
+        : 'waiting';
+  const common = { operationsReplayed: visitedOld.length, newOperations, waitingOn };
+  const diverged = (divergence: ReplayDivergence) =>
+    report({
+      ok: false,
+      divergence,
+      ending: 'diverged',
+      events: { replayed: divergence.historyIndex, total },
+      ...common,
+      notes: [],
+    });
+
+  // 1. The code asked for another operation than the history holds.
+  if (context.nondeterminism) {
+    const details = (context.nondeterminism as { details?: { position?: number; requested?: string } })
+      .details;
+    const seq = divergedCall?.seq ?? details?.position;
+    const at = seq === undefined ? { historyIndex: total, what: 'nothing' } : recordedAt(index, events, seq);
+    return diverged({
+      kind: 'mismatch',
+      seq,
+      historyIndex: at.historyIndex,
+      recorded: at.what,
+      requested: divergedCall?.requested ?? details?.requested ?? 'another operation',
+      message: context.nondeterminism.message,
+    });
+  }
+  // 2. `run` waits on something that is not a ctx operation.
+  if (!atSuspension && (waitingOn.length === 0 || late.length > 0 || endedLate)) {
+    const at = knownSeqs.has(nextSeq) ? recordedAt(index, events, nextSeq) : { historyIndex: total, what: '' };
+    const requested =
+      late.length > 0
+        ? `ctx.${late[0]} after the replay had suspended`
+        : endedLate
+          ? 'an end after the replay had suspended'
+          : 'nothing: it waits on no ctx operation';
+    return diverged({
+      kind: 'non-ctx-await',
+      seq: nextSeq,
+      historyIndex: at.historyIndex,
+      recorded: at.what || 'the end of the history',
+      requested,
+      message: `run awaited something that is not a ctx operation (a fetch, a setTimeout, a plain promise) after position ${nextSeq - 1}: the code asks for ${requested}; only await ctx operations in run`,
+    });
+  }
+  // 3. The code ended without reaching operations the history holds.
+  const skipped = [...knownSeqs].filter((seq) => !context.visited.has(seq)).sort((a, b) => a - b)[0];
+  if (ending !== 'waiting' && skipped !== undefined) {
+    const at = recordedAt(index, events, skipped);
+    return diverged({
+      kind: 'missing',
+      seq: skipped,
+      historyIndex: at.historyIndex,
+      recorded: at.what,
+      requested: `nothing: the code ${ending} first`,
+      message: `History position ${skipped} holds ${at.what}, but the code ${ending} without asking for it`,
+    });
+  }
+  // 4. The code ends otherwise than the history.
+  const result = atSuspension?.kind === 'done' ? atSuspension.value : undefined;
+  const failure =
+    atSuspension?.kind === 'failed' && !continued ? toFailure(atSuspension.error) : undefined;
+  const notes: string[] = [];
+  const expected: Partial<Record<WorkflowStatusName, readonly ReplayEnding[]>> = {
+    running: ['waiting'],
+    completed: ['completed', 'waiting'],
+    failed: ['failed', 'waiting'],
+  };
+  const allowed = expected[header.status];
+  if (allowed && !allowed.includes(ending)) {
+    const did =
+      ending === 'failed' ? `failed: ${failure?.name}: ${failure?.message}` : ending.replace(/-/g, ' ');
+    const held =
+      header.status === 'running'
+        ? `the instance running, waiting on ${index.pending().map((o) => `${label(o.op, o.name)} (position ${o.seq})`).join(', ') || 'nothing'}`
+        : `the instance ${header.status}`;
+    return diverged({
+      kind: 'ending',
+      seq: nextSeq,
+      historyIndex: total,
+      recorded: held,
+      requested: `the code ${did}`,
+      message: `The history ends with ${held}, but replaying it the code ${did}`,
+    });
+  }
+  if (ending === 'waiting' && (header.status === 'completed' || header.status === 'failed'))
+    notes.push(`the history ends ${header.status}, but the code now waits instead`);
+  if (ending === 'completed' && header.status === 'completed' && !sameJson(result, header.result))
+    notes.push('the code returns another result than the history records');
+  return report({ ok: true, ending, events: { replayed: total, total }, ...common, result, failure, notes });
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(JSON.parse(JSON.stringify(a ?? null))) === JSON.stringify(b ?? null);
+  } catch {
+    return false;
+  }
+}
+
+function finish(fields: Omit<HistoryReplayResult, 'summary'>): HistoryReplayResult {
+  const head = `${fields.instanceId} (${fields.workflowType}, ${fields.recordedStatus}, ${fields.events.total} events)`;
+  const ops = (list: readonly ReplayOperation[]) =>
+    list.map((o) => `${label(o.op, o.name)} at position ${o.seq}`).join(', ');
+  const lines: string[] = [];
+  const d = fields.divergence;
+  if (d) {
+    const where = d.seq === undefined ? '' : `, position ${d.seq}`;
+    lines.push(`DIVERGED ${head}: ${d.kind} at history event ${d.historyIndex}${where}`);
+    lines.push(`  history holds: ${d.recorded}`, `  code asks for: ${d.requested}`, `  ${d.message}`);
+  } else {
+    const end =
+      fields.ending === 'waiting'
+        ? `waits on ${ops(fields.waitingOn) || 'nothing'}`
+        : fields.ending.replace(/-/g, ' ');
+    lines.push(`ok ${head}: replays all ${fields.events.total} events; the code ${end}`);
+  }
+  if (fields.newOperations.length > 0)
+    lines.push(`  new operations the code would now schedule: ${ops(fields.newOperations)}`);
+  for (const note of fields.notes) lines.push(`  note: ${note}`);
+  return { ...fields, summary: lines.join('\n') };
+}

@@ -13,7 +13,11 @@ import {
   type WorkflowClass,
 } from '../workflows/definitions.js';
 import { type WorkflowHistory } from '../workflows/history-export.js';
-import { replayHistory, type HistoryReplayOptions, type HistoryReplayResult } from '../workflows/replay-check.js';
+import {
+  replayHistory,
+  type HistoryReplayOptions,
+  type HistoryReplayResult,
+} from '../workflows/replay-check.js';
 import { SagaTestKit, type SagaTestKitOptions } from './saga-test-kit.js';
 
 /** A stand-in for an activity: called with the activity's input and context, instead of it. */
@@ -82,14 +86,16 @@ export class WorkflowTestHandle<O = unknown> {
   /** The instance's status (it exists once started). */
   async status(): Promise<WorkflowStatus> {
     const status = await this.kit.client.status(this.id);
-    if (!status) throw new LonghaulError('workflow-not-found', `No workflow instance '${this.id}' in the kit`);
+    if (!status)
+      throw new LonghaulError('workflow-not-found', `No workflow instance '${this.id}' in the kit`);
     return status;
   }
 
   /** The instance's history in the export format (what `client.history` returns). */
   async history(): Promise<WorkflowHistory> {
     const history = await this.kit.client.history(this.id);
-    if (!history) throw new LonghaulError('workflow-not-found', `No workflow instance '${this.id}' in the kit`);
+    if (!history)
+      throw new LonghaulError('workflow-not-found', `No workflow instance '${this.id}' in the kit`);
     return history;
   }
 
@@ -107,7 +113,11 @@ export class WorkflowTestHandle<O = unknown> {
       if (status.status === 'completed') return status.result as O;
       if (status.status !== 'running') {
         throw new OperationFailedError(
-          status.failure ?? { name: 'ParkedError', message: status.reason ?? status.status, code: status.status },
+          status.failure ?? {
+            name: 'ParkedError',
+            message: status.reason ?? status.status,
+            code: status.status,
+          },
         );
       }
       const next = skip ? await this.kit.sagaKit.timeoutStore.nextDueAt() : undefined;
@@ -117,7 +127,11 @@ export class WorkflowTestHandle<O = unknown> {
         throw new LonghaulError(
           'stuck',
           `Workflow '${this.id}' is running and waits on ${waits || 'nothing'}, and ${
-            next ? `the next timer is past the timeout` : skip ? 'no timer is scheduled' : 'time skipping is off'
+            next
+              ? `the next timer is past the timeout`
+              : skip
+                ? 'no timer is scheduled'
+                : 'time skipping is off'
           }: send the signal or answer the activity it waits on` +
             (errors.length > 0 ? `. The kit's error queue holds: ${errors.join('; ')}` : ''),
         );
@@ -172,7 +186,9 @@ export class WorkflowTestKit {
     kit.kit = await SagaTestKit.start({
       ...rest,
       workflowOptions: { ...options.workflowOptions, activityEndpoint: undefined },
-      activities: [...refs.keys()].map((name) => activity(name, (input, context) => kit.run(name, input, context))),
+      activities: [...refs.keys()].map((name) =>
+        activity(name, (input, context) => kit.run(name, input, context)),
+      ),
       configure: (container: Container) => {
         configure?.(container);
         for (const ref of kit.real.values()) {
@@ -254,7 +270,10 @@ export class WorkflowTestKit {
   }
 
   /** Replays a history against the kit's workflows (see `replayHistory`). */
-  replayHistory(history: WorkflowHistory | string, options?: HistoryReplayOptions): Promise<HistoryReplayResult> {
+  replayHistory(
+    history: WorkflowHistory | string,
+    options?: HistoryReplayOptions,
+  ): Promise<HistoryReplayResult> {
     return replayHistory(this.workflows, history, options);
   }
 

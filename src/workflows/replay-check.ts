@@ -109,8 +109,7 @@ function callLabel(method: string, args: readonly unknown[]): string {
   try {
     if (method === 'activity') return label('activity', activityNameOf(args[0] as ActivityRef));
     if (method === 'sleep' || method === 'sleepUntil') return 'sleep';
-    if (method === 'waitForEvent')
-      return label('event', messageTypeOf(args[0] as MessageClass<object>).name);
+    if (method === 'waitForEvent') return label('event', messageTypeOf(args[0] as MessageClass<object>).name);
     if (method === 'child') return label('child', workflowNameOf(args[0] as WorkflowClass));
   } catch {
     // not a valid reference: fall through to the generic form
@@ -155,8 +154,9 @@ export async function replayHistory(
   const ctor = (Array.isArray(workflows) ? workflows : [workflows as WorkflowClass]).find(
     (w) => workflowNameOf(w) === header.workflowType,
   );
-  const report = (fields: Omit<HistoryReplayResult, 'summary' | 'instanceId' | 'workflowType' | 'recordedStatus'>) =>
-    finish({ ...base, recordedStatus: header.status, ...fields });
+  const report = (
+    fields: Omit<HistoryReplayResult, 'summary' | 'instanceId' | 'workflowType' | 'recordedStatus'>,
+  ) => finish({ ...base, recordedStatus: header.status, ...fields });
   if (!ctor) {
     const given = (Array.isArray(workflows) ? workflows : [workflows as WorkflowClass]).map(workflowNameOf);
     const divergence: ReplayDivergence = {
@@ -287,7 +287,9 @@ export async function replayHistory(
   }
   // 2. `run` waits on something that is not a ctx operation.
   if (!atSuspension && (waitingOn.length === 0 || late.length > 0 || endedLate)) {
-    const at = knownSeqs.has(nextSeq) ? recordedAt(index, events, nextSeq) : { historyIndex: total, what: '' };
+    const at = knownSeqs.has(nextSeq)
+      ? recordedAt(index, events, nextSeq)
+      : { historyIndex: total, what: '' };
     const requested =
       late.length > 0
         ? `ctx.${late[0]} after the replay had suspended`
@@ -318,8 +320,7 @@ export async function replayHistory(
   }
   // 4. The code ends otherwise than the history.
   const result = atSuspension?.kind === 'done' ? atSuspension.value : undefined;
-  const failure =
-    atSuspension?.kind === 'failed' && !continued ? toFailure(atSuspension.error) : undefined;
+  const failure = atSuspension?.kind === 'failed' && !continued ? toFailure(atSuspension.error) : undefined;
   const notes: string[] = [];
   const expected: Partial<Record<WorkflowStatusName, readonly ReplayEnding[]>> = {
     running: ['waiting'],
@@ -332,7 +333,12 @@ export async function replayHistory(
       ending === 'failed' ? `failed: ${failure?.name}: ${failure?.message}` : ending.replace(/-/g, ' ');
     const held =
       header.status === 'running'
-        ? `the instance running, waiting on ${index.pending().map((o) => `${label(o.op, o.name)} (position ${o.seq})`).join(', ') || 'nothing'}`
+        ? `the instance running, waiting on ${
+            index
+              .pending()
+              .map((o) => `${label(o.op, o.name)} (position ${o.seq})`)
+              .join(', ') || 'nothing'
+          }`
         : `the instance ${header.status}`;
     return diverged({
       kind: 'ending',

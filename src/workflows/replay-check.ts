@@ -193,7 +193,15 @@ export async function replayHistory(
   };
   const context = new ReplayContext(header.instanceId, header.workflowType, header.generation, index, hooks);
 
+  // Workflow code moves on in microtasks only: the first macrotask after the start marks the
+  // suspension, and a ctx call or an end after it betrays an await on something else (a timer, I/O).
   let suspended = false;
+  let reached = -1;
+  const suspend = (): void => {
+    if (suspended) return;
+    suspended = true;
+    reached = Math.max(-1, ...context.visited);
+  };
   const late: string[] = [];
   let divergedCall: { seq?: number; requested: string } | undefined;
   const ctx = new Proxy(context, {
@@ -218,6 +226,8 @@ export async function replayHistory(
   let outcome: RunOutcome;
   let endedLate = false;
   const workflow = options.create ? options.create(ctor) : new ctor();
+  setTimeout(suspend, 0);
+  setImmediate(suspend);
   const running = (async () => workflow.run(ctx, input))();
   running.then(
     (value) => {
@@ -230,10 +240,8 @@ export async function replayHistory(
     },
   );
   await new Promise((resolve) => setImmediate(resolve));
-  const atSuspension = outcome;
-  const nextSeq = Math.max(-1, ...context.visited) + 1;
-  if (!atSuspension) {
-    suspended = true;
+  suspend();
+  if (!outcome) {
     const waitingOnAny = [...context.visited].some((seq) => {
       const operation = index.operations.get(seq);
       return operation !== undefined && !operation.outcome;
@@ -241,6 +249,8 @@ export async function replayHistory(
     if (waitingOnAny && !context.nondeterminism)
       await new Promise((resolve) => setTimeout(resolve, options.settleTimeMs ?? 10));
   }
+  const atSuspension = endedLate ? undefined : outcome;
+  const nextSeq = reached + 1;
 
   const visitedOld = [...context.visited].filter((seq) => knownSeqs.has(seq));
   const newOperations: ReplayOperation[] = index.history
@@ -286,7 +296,7 @@ export async function replayHistory(
     });
   }
   // 2. `run` waits on something that is not a ctx operation.
-  if (!atSuspension && (waitingOn.length === 0 || late.length > 0 || endedLate)) {
+  if (late.length > 0 || endedLate || (!atSuspension && waitingOn.length === 0)) {
     const at = knownSeqs.has(nextSeq)
       ? recordedAt(index, events, nextSeq)
       : { historyIndex: total, what: '' };

@@ -131,5 +131,24 @@ export class Failing {
   }
 }
 
-export const kitWorkflows = [Shipping, Approval, Patient, Charging, Greeter, Napper, Failing];
+/** Fans out to an activity and a child workflow at once. */
+@Workflow('kit.Batch')
+export class Batch {
+  async run(ctx: WorkflowContext): Promise<string> {
+    const [length, approval] = await ctx.all([ctx.activity(notify, 'batch'), ctx.child(Approval, undefined)]);
+    return `${length}: ${approval}`;
+  }
+}
+
+/** Sleeps an hour per round and continues as new until round 2. */
+@Workflow('kit.Looping')
+export class Looping {
+  async run(ctx: WorkflowContext, round: number): Promise<string> {
+    await ctx.sleep('1h');
+    if (round < 2) ctx.continueAsNew(round + 1);
+    return `done after round ${round}`;
+  }
+}
+
+export const kitWorkflows = [Shipping, Approval, Patient, Charging, Greeter, Napper, Failing, Batch, Looping];
 export const kitActivities = [reserve, charge, ship, notify];

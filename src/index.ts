@@ -103,6 +103,15 @@ export {
 } from './workflows/index.js';
 export { type WorkflowOptions } from './workflows/wiring.js';
 export {
+  type WorkflowInfo,
+  CtxAfterSuspensionError,
+  PayloadTooLargeError,
+  type WorkflowHistoryOptions,
+  type HistoryThreshold,
+  type HistoryEventBody,
+  type ParkedInfo,
+} from './workflows/index.js';
+export {
   replayHistory,
   type HistoryReplayOptions,
   type HistoryReplayResult,

@@ -84,7 +84,7 @@ export class Endpoint {
 
   /** A client for the workflow instances hosted by another endpoint (sharing this one's saga store). */
   workflowsAt(endpoint: string): WorkflowClient {
-    return new WorkflowClient(this.wire().bus, this.sagaStore, endpoint);
+    return new WorkflowClient(this.wire().bus, this.sagaStore, endpoint, this.codec.maxBodyBytes);
   }
 
   /** Validates, declares queues and subscriptions, then starts consuming, scheduling and sweeping. */
@@ -212,6 +212,7 @@ export class Endpoint {
         logger: this.logger,
         resolve: this.options.resolve ?? ((ctor) => new ctor()),
         store: this.sagaStore,
+        maxBodyBytes: this.codec.maxBodyBytes,
       },
     );
     sagas.push(...workflowPieces.sagas);
@@ -256,7 +257,7 @@ export class Endpoint {
       now,
     });
     const bus = new Bus(this.codec, router, now, (entries) => outbox.dispatch(entries), options.name);
-    const workflows = new WorkflowClient(bus, this.sagaStore, options.name);
+    const workflows = new WorkflowClient(bus, this.sagaStore, options.name, this.codec.maxBodyBytes);
     const sweeper = new OutboxSweeper(this.sagaStore, outbox, this.clock, this.logger, {
       intervalMs: options.sweepIntervalMs,
       leaseMs: options.outboxLeaseMs,

@@ -6,6 +6,7 @@ import { WORKFLOW_SAGA } from './engine.js';
 import { HistoryIndex, type WorkflowState } from './history.js';
 import { type ActivityContext, type ActivityRef } from './definitions.js';
 import { toFailure } from './failure.js';
+import { checkSize, tooLargeFailure } from './limits.js';
 import { ExecuteActivity, OperationResult } from './messages.js';
 import { retryDelay } from './retry.js';
 
@@ -23,6 +24,8 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
     private readonly endpoint: string,
     private readonly logger: Logger,
     private readonly store: SagaStore,
+    /** Results that would encode over this fail with `payload-too-large`. @defaultValue 1 MiB */
+    private readonly maxBodyBytes: number = 1024 * 1024,
   ) {}
 
   /**
@@ -33,7 +36,8 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
     const record = await this.store.findByCorrelation(WORKFLOW_SAGA, msg.instanceId);
     const state = record?.state as WorkflowState | null | undefined;
     if (!state) return false; // not in this store (activities hosted apart): run it
-    if (state.generation !== msg.generation || state.status !== 'running') return true;
+    if (state.generation !== msg.generation || (state.epoch ?? 0) !== (msg.epoch ?? 0)) return true;
+    if (state.status !== 'running' && state.status !== 'parked') return true;
     return new HistoryIndex([...state.history]).operations.get(msg.seq)?.outcome !== undefined;
   }
 
@@ -76,7 +80,7 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
         msg.attempt >= msg.retry.maximumAttempts;
       if (final) {
         await ctx.send(
-          new OperationResult(msg.instanceId, msg.generation, msg.seq, false, undefined, failure),
+          new OperationResult(msg.instanceId, msg.generation, msg.seq, false, undefined, failure, msg.epoch),
           {
             to: msg.replyTo,
           },
@@ -98,12 +102,38 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
         next,
         msg.retry,
         msg.replyTo,
+        msg.epoch,
       );
       await ctx.schedule(retry, { after: retryDelay(msg.retry, next) }, { to: this.endpoint });
       return;
     }
-    await ctx.send(new OperationResult(msg.instanceId, msg.generation, msg.seq, true, value), {
-      to: msg.replyTo,
-    });
+    let reply = new OperationResult(
+      msg.instanceId,
+      msg.generation,
+      msg.seq,
+      true,
+      value,
+      undefined,
+      msg.epoch,
+    );
+    const tooLarge = checkSize(`The result of activity '${msg.activity}'`, reply, this.maxBodyBytes);
+    if (tooLarge) {
+      this.logger.warn('activity result too large for a message; the operation fails', {
+        activity: msg.activity,
+        bytes: tooLarge.bytes,
+        limit: tooLarge.limit,
+      });
+      const failure = tooLargeFailure(tooLarge);
+      reply = new OperationResult(
+        msg.instanceId,
+        msg.generation,
+        msg.seq,
+        false,
+        undefined,
+        failure,
+        msg.epoch,
+      );
+    }
+    await ctx.send(reply, { to: msg.replyTo });
   }
 }

@@ -7,11 +7,21 @@ import { derivedId, newId } from '../util/ids.js';
 import { OperationFailedError } from './context.js';
 import { type WorkflowClass, workflowNameOf } from './definitions.js';
 import { WORKFLOW_SAGA } from './engine.js';
-import { HistoryIndex, type OperationKind, type WorkflowState, type WorkflowStatusName } from './history.js';
+import {
+  HistoryIndex,
+  historyBytes,
+  type OperationKind,
+  type ParkedInfo,
+  type WorkflowState,
+  type WorkflowStatusName,
+} from './history.js';
+import { checkSize } from './limits.js';
 import { exportHistory, type WorkflowHistory } from './history-export.js';
 import {
   CancelWorkflow,
   type FailureInfo,
+  ResetWorkflow,
+  ResumeWorkflow,
   SignalWorkflow,
   StartWorkflow,
   TerminateWorkflow,
@@ -26,8 +36,22 @@ export interface WorkflowStatus {
   readonly failure?: FailureInfo;
   /** Why it is parked (non-determinism) or terminated. */
   readonly reason?: string;
+  /** While parked: where the replay diverged, what the history holds there, what the code asked for. */
+  readonly parked?: ParkedInfo;
   readonly generation: number;
-  readonly history: { readonly events: number; readonly operations: number; readonly signalsWaiting: number };
+  /** How many times it was reset (`client.reset`). */
+  readonly resets: number;
+  /** The code versions (`buildId`) that wrote its history, oldest first, and the latest. */
+  readonly builds: { readonly all: readonly string[]; readonly latest?: string };
+  readonly history: {
+    readonly events: number;
+    readonly operations: number;
+    readonly signalsWaiting: number;
+    /** Bytes as stored. */
+    readonly bytes: number;
+    /** Patches the instance reached (`ctx.patched`). */
+    readonly patches: readonly string[];
+  };
   readonly pending: readonly {
     readonly seq: number;
     readonly op: OperationKind;
@@ -64,7 +88,14 @@ export class WorkflowClient {
     private readonly bus: Bus,
     private readonly store: SagaStore,
     private readonly endpoint: string,
+    private readonly maxBodyBytes: number = 1024 * 1024,
   ) {}
+
+  private checked(what: string, message: object): object {
+    const error = checkSize(what, message, this.maxBodyBytes);
+    if (error) throw error;
+    return message;
+  }
 
   /**
    * Starts an instance; idempotent by id: starting an id that exists changes nothing and returns
@@ -73,16 +104,62 @@ export class WorkflowClient {
   async start<I>(workflow: WorkflowClass<I>, input: I, options: { id?: string } = {}): Promise<string> {
     const id = options.id ?? newId();
     const type = workflowNameOf(workflow);
-    await this.bus.send(new StartWorkflow(id, type, input), {
+    await this.bus.send(this.checked('The workflow input', new StartWorkflow(id, type, input)), {
       to: this.endpoint,
       messageId: derivedId('start', id),
     });
     return id;
   }
 
-  /** Raises the event `event` on an instance: a `waitForEvent(event)` pending or to come receives `payload`. */
-  async signal<E extends object>(id: string, event: MessageClass<E>, payload: E): Promise<void> {
-    await this.bus.send(new SignalWorkflow(id, messageTypeOf(event).name, payload), { to: this.endpoint });
+  /**
+   * Raises the event `event` on an instance: a `waitForEvent(event)` pending or to come receives
+   * `payload`. With `signalId`, the call is idempotent: the message id derives from it, so a retried
+   * call (an HTTP retry, a redelivered command) is recorded once. Duplicates are recognised while the
+   * first is in the instance's saga inbox (its last `sagaOptions.inboxSize` messages, default 100) or in
+   * its current history (until `continueAsNew` or a reset drops it). Throws
+   * {@link PayloadTooLargeError} when the payload would not fit in a message.
+   */
+  async signal<E extends object>(
+    id: string,
+    event: MessageClass<E>,
+    payload: E,
+    options: { signalId?: string } = {},
+  ): Promise<void> {
+    const message = this.checked(
+      'The signal payload',
+      new SignalWorkflow(id, messageTypeOf(event).name, payload),
+    );
+    await this.bus.send(message, {
+      to: this.endpoint,
+      ...(options.signalId !== undefined ? { messageId: derivedId('signal', id, options.signalId) } : {}),
+    });
+  }
+
+  /** Asks a parked instance to try its replay now (it also does on its next message and at the recheck interval). */
+  async resume(id: string): Promise<void> {
+    await this.bus.send(new ResumeWorkflow(id), { to: this.endpoint });
+  }
+
+  /**
+   * Rewinds an instance to just after history event `afterEvent` (an index into the current
+   * generation's history, as `history(id)` lists it; 0 is the start). A `reset` event is recorded;
+   * the operations after that event run again; timers and children of the dropped part are
+   * cancelled, and results still arriving for them are ignored; signals received in the dropped part
+   * are kept. Works on running, parked and finished instances (a finished one runs again).
+   * Throws when there is no such instance or event.
+   */
+  async reset(id: string, options: { afterEvent: number; reason: string }): Promise<void> {
+    const record = await this.store.findByCorrelation(WORKFLOW_SAGA, id);
+    const state = record?.state as WorkflowState | undefined;
+    if (!state) throw new LonghaulError('not-found', `No workflow instance '${id}'`);
+    const n = options.afterEvent;
+    if (!Number.isInteger(n) || n < 0 || n >= state.history.length) {
+      throw new LonghaulError(
+        'invalid-reset',
+        `afterEvent must be an event index from 0 to ${state.history.length - 1} of '${id}', got ${n}`,
+      );
+    }
+    await this.bus.send(new ResetWorkflow(id, n, options.reason, state.generation), { to: this.endpoint });
   }
 
   /** Requests cancellation: pending operations fail with `CancelledError`, and `run` may compensate. */
@@ -121,7 +198,7 @@ export class WorkflowClient {
     for (;;) {
       const status = await this.status(id);
       if (status?.status === 'completed') return status.result as O;
-      if (status && status.status !== 'running') {
+      if (status && status.status !== 'running' && status.status !== 'parked') {
         throw new OperationFailedError(
           status.failure ?? {
             name: 'ParkedError',
@@ -130,8 +207,10 @@ export class WorkflowClient {
           },
         );
       }
-      if (Date.now() > deadline)
-        throw new LonghaulError('timeout', `Workflow '${id}' did not finish in time`);
+      if (Date.now() > deadline) {
+        const parked = status?.status === 'parked' ? ` (it is parked: ${status.reason})` : '';
+        throw new LonghaulError('timeout', `Workflow '${id}' did not finish in time${parked}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, poll));
     }
   }
@@ -154,8 +233,24 @@ export class WorkflowClient {
     return { items: records.map(summarize), next: records.length === limit ? records.at(-1)?.id : undefined };
   }
 
-  /** Deletes finished instances (completed, failed or terminated) that finished before `completedBefore`. */
-  async purge(options: { completedBefore: Date }): Promise<number> {
+  /**
+   * Deletes finished instances (completed, failed or terminated): those that finished before
+   * `completedBefore`, or the one `instanceId`. Returns how many were deleted. Purging a running or
+   * parked instance by id throws: terminate it first.
+   */
+  async purge(options: { completedBefore: Date } | { instanceId: string }): Promise<number> {
+    if ('instanceId' in options) {
+      const record = await this.store.findByCorrelation(WORKFLOW_SAGA, options.instanceId);
+      if (!record) return 0;
+      const status = (record.state as WorkflowState).status;
+      if (status === 'running' || status === 'parked') {
+        throw new LonghaulError(
+          'not-finished',
+          `Workflow '${options.instanceId}' is ${status}: terminate it before purging it`,
+        );
+      }
+      return (await this.store.delete(WORKFLOW_SAGA, record.id)) ? 1 : 0;
+    }
     let purged = 0;
     for (const status of ['completed', 'failed', 'terminated'] as const) {
       let after: string | undefined;
@@ -177,6 +272,10 @@ export class WorkflowClient {
 function summarize(record: SagaRecord): WorkflowStatus {
   const state = record.state as WorkflowState;
   const index = new HistoryIndex([...state.history]);
+  const builds: string[] = [];
+  for (const event of state.history) {
+    if (event.build !== undefined && !builds.includes(event.build)) builds.push(event.build);
+  }
   return {
     id: state.instanceId,
     type: state.type,
@@ -184,12 +283,17 @@ function summarize(record: SagaRecord): WorkflowStatus {
     result: state.result,
     failure: state.failure,
     reason: state.reason,
+    ...(state.parked ? { parked: state.parked } : {}),
     generation: state.generation,
+    resets: state.epoch ?? 0,
+    builds: { all: builds, latest: builds.at(-1) },
     history: {
       events: state.history.length,
       operations: index.operations.size,
       signalsWaiting: state.history.filter((e) => e.e === 'signal' && !index.consumedSignals.has(e.id))
         .length,
+      bytes: state.historyBytes ?? historyBytes(state.history),
+      patches: [...index.patches.keys()],
     },
     pending: index.pending().map((o) => ({ seq: o.seq, op: o.op, name: o.name, since: o.since })),
     createdAt: record.createdAt,

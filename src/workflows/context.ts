@@ -1,92 +1,52 @@
-import { LonghaulError } from '../errors.js';
 import { type MessageClass, messageTypeOf } from '../messages/registry.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { derivedId } from '../util/ids.js';
 import { type ActivityRef, activityNameOf, type WorkflowClass, workflowNameOf } from './definitions.js';
-import { type HistoryIndex, type OperationKind, type OperationRecord } from './history.js';
+import {
+  type ActivityOptions,
+  CtxAfterSuspensionError,
+  NonDeterminismError,
+  OperationFailedError,
+  type WorkflowContext,
+  type WorkflowInfo,
+} from './api.js';
 import { type FailureInfo } from './messages.js';
+import { eventBytes, type HistoryIndex, type OperationKind, type OperationRecord } from './history.js';
 
-/** Retry policy of an activity call. Unset fields take the endpoint's defaults. */
-export interface RetryPolicy {
-  /** Attempts in all, the first included. @defaultValue 3 */
-  maximumAttempts?: number;
-  /** Wait before the second attempt. @defaultValue '1s' */
-  initialInterval?: Duration;
-  /** Each wait is the previous one times this. @defaultValue 2 */
-  backoffCoefficient?: number;
-  /** Longest wait between attempts. @defaultValue '1m' */
-  maximumInterval?: Duration;
-  /** Error names (`error.name`) that fail the activity at once; `NonRetryableError` always does. @defaultValue [] */
-  nonRetryableErrors?: string[];
-}
-
-/** Options of {@link WorkflowContext.activity}. */
-export interface ActivityOptions {
-  retry?: RetryPolicy;
-}
-
-/**
- * Thrown into a workflow where an awaited operation failed: an activity that exhausted its retries
- * or failed non-retryably, a child workflow that failed, or any operation pending when the
- * instance was cancelled (`failure.name === 'CancelledError'`).
- */
-export class OperationFailedError extends LonghaulError {
-  constructor(readonly failure: FailureInfo) {
-    super(failure.code ?? 'operation-failed', `${failure.name}: ${failure.message}`);
-  }
-}
-
-/** Replay asked for a different operation than the history holds at that position. */
-export class NonDeterminismError extends LonghaulError {
-  constructor(message: string) {
-    super('non-determinism', message);
-  }
-}
-
-/**
- * What `run` gets: durable operations that are recorded in the instance's history and replayed
- * from it. Only await these (and promises built from them): `run` is replayed from the top for every
- * message, so it must make the same calls in the same order each time.
- */
-export interface WorkflowContext {
-  readonly instanceId: string;
-  readonly workflowType: string;
-  /** True once a cancellation was requested; pending operations then failed with `CancelledError`. */
-  readonly cancelled: boolean;
-  /** Runs an activity on a worker, retried per its policy; resolves with its result. */
-  activity<I, O>(activity: ActivityRef<I, O>, input: I, options?: ActivityOptions): Promise<Awaited<O>>;
-  /** A durable timer: resolves after `duration`, across restarts. */
-  sleep(duration: Duration): Promise<void>;
-  /** A durable timer until `date`. */
-  sleepUntil(date: Date): Promise<void>;
-  /** Waits for a signal of type `event` (raised before or after this call); `null` on timeout. */
-  waitForEvent<E extends object>(event: MessageClass<E>, options?: { timeout?: Duration }): Promise<E | null>;
-  /** Starts a child workflow and resolves with its result. */
-  child<I, O>(workflow: WorkflowClass<I, O>, input: I, options?: { id?: string }): Promise<O>;
-  /** Like `Promise.all`, deciding by history order when given operations. */
-  all<T extends readonly unknown[] | []>(operations: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
-  /** Like `Promise.any`: the first operation (in history order) to succeed. */
-  any<T>(operations: readonly Promise<T>[]): Promise<T>;
-  /** Like `Promise.race`: the first operation (in history order) to settle. */
-  race<T>(operations: readonly Promise<T>[]): Promise<T>;
-  /** The time, recorded on first execution and replayed after. */
-  now(): Date;
-  /** A random UUID, recorded. */
-  uuid(): string;
-  /** A random number in [0, 1), recorded. */
-  random(): number;
-  /** Ends this run and starts the workflow again with `input` and an empty history. */
-  continueAsNew(input: unknown): never;
-}
+export {
+  type RetryPolicy,
+  type ActivityOptions,
+  type WorkflowContext,
+  type WorkflowInfo,
+  OperationFailedError,
+  NonDeterminismError,
+  CtxAfterSuspensionError,
+} from './api.js';
 
 /** What the replay context asks of the engine when `run` reaches a new operation. */
 export interface ReplayHooks {
   readonly now: Date;
-  scheduleActivity(seq: number, name: string, input: unknown, options: ActivityOptions | undefined): void;
+  /** Schedules an activity; a returned failure (e.g. `payload-too-large`) fails the operation at once. */
+  scheduleActivity(
+    seq: number,
+    name: string,
+    input: unknown,
+    options: ActivityOptions | undefined,
+  ): void | { failure: FailureInfo };
   /** Starts a timer for `seq`; returns its id. */
   startTimer(seq: number, dueAt: Date): string;
-  startChild(seq: number, childId: string, type: string, input: unknown): void;
+  /** Starts a child; a returned failure fails the operation at once. */
+  startChild(seq: number, childId: string, type: string, input: unknown): void | { failure: FailureInfo };
+  /** The instance's reset count (child ids include it once non-zero). @defaultValue 0 */
+  readonly epoch?: number;
+  /** When `ctx.info.continueAsNewSuggested` turns true. @defaultValue 10,000 events or 4 MiB */
+  readonly suggestContinueAsNew?: { readonly events: number; readonly bytes: number };
+  /** Told when workflow code calls `ctx` after the replay suspended. */
+  onLateCall?(call: string): void;
 }
+
+/** The default of {@link ReplayHooks.suggestContinueAsNew}. */
+export const SUGGEST_CONTINUE_AS_NEW = { events: 10_000, bytes: 4 * 1024 * 1024 } as const;
 
 /** @internal Thrown by `continueAsNew`; the engine catches it. */
 export class ContinueAsNew {
@@ -103,6 +63,14 @@ export class ReplayContext implements WorkflowContext {
   nondeterminism?: NonDeterminismError;
   continueWith?: ContinueAsNew;
   readonly visited = new Set<number>();
+  /** True once a visited operation has no outcome yet: `run` may legitimately be suspended on it. */
+  waitsOnPending = false;
+  /** The last `ctx` operation run reached, for messages. */
+  lastCall?: string;
+  private closed = false;
+  private reached = 0;
+  private prefixBytes?: { upTo: number; bytes: number };
+  private readonly patchAnswers = new Map<string, boolean>();
 
   constructor(
     readonly instanceId: string,
@@ -116,11 +84,80 @@ export class ReplayContext implements WorkflowContext {
     return this.index.cancelRequested;
   }
 
+  get info(): WorkflowInfo {
+    const historyLength = this.reached;
+    if (!this.prefixBytes || this.prefixBytes.upTo > historyLength) this.prefixBytes = { upTo: 0, bytes: 0 };
+    for (let i = this.prefixBytes.upTo; i < historyLength; i++) {
+      this.prefixBytes.bytes += eventBytes(this.index.history[i]!);
+    }
+    this.prefixBytes.upTo = historyLength;
+    const historyBytes = this.prefixBytes.bytes;
+    const limits = this.hooks.suggestContinueAsNew ?? SUGGEST_CONTINUE_AS_NEW;
+    return {
+      historyLength,
+      historyBytes,
+      continueAsNewSuggested: historyLength >= limits.events || historyBytes >= limits.bytes,
+      generation: this.generation,
+    };
+  }
+
+  /** Ends this replay: a later `ctx` call means `run` awaited something else, and throws. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** The lowest history position this replay did not reach (the code finished before it), if any. */
+  unreached(): number | undefined {
+    return this.index.maxSeq >= this.seq ? this.seq : undefined;
+  }
+
+  patched(patchId: string): boolean {
+    this.open(`patched('${patchId}')`);
+    const answered = this.patchAnswers.get(patchId);
+    if (answered !== undefined) return answered;
+    let answer: boolean;
+    if (this.index.patches.has(patchId)) answer = true;
+    else if (this.index.maxSeq >= this.seq)
+      answer = false; // the history passed this point without it
+    else {
+      if (!this.nondeterminism) this.mark(patchId, false);
+      answer = true;
+    }
+    this.patchAnswers.set(patchId, answer);
+    return answer;
+  }
+
+  deprecatePatch(patchId: string): void {
+    this.open(`deprecatePatch('${patchId}')`);
+    if (this.index.patches.has(patchId) || this.patchAnswers.has(patchId)) return;
+    this.patchAnswers.set(patchId, true);
+    // At the frontier, the marker keeps a rollback to the `patched()` code on the new path. Where the
+    // history already passed this point, nothing is recorded: like a removed patch.
+    if (this.index.maxSeq < this.seq && !this.nondeterminism) this.mark(patchId, true);
+  }
+
+  private mark(patchId: string, deprecated: boolean): void {
+    this.index.append({
+      e: 'marker',
+      patch: patchId,
+      seq: this.seq,
+      at: this.hooks.now,
+      ...(deprecated ? { deprecated } : {}),
+    });
+    this.reached = this.index.history.length;
+  }
+
+  private open(call: string): void {
+    if (!this.closed) return;
+    this.hooks.onLateCall?.(call);
+    throw new CtxAfterSuspensionError(call);
+  }
+
   activity<I, O>(activity: ActivityRef<I, O>, input: I, options?: ActivityOptions): Promise<Awaited<O>> {
     const name = activityNameOf(activity);
     return this.operation('activity', name, (seq) => {
-      this.hooks.scheduleActivity(seq, name, input, options);
-      return {};
+      const refused = this.hooks.scheduleActivity(seq, name, input, options);
+      return refused ? { failWith: refused.failure } : {};
     }) as Promise<Awaited<O>>;
   }
 
@@ -161,9 +198,14 @@ export class ReplayContext implements WorkflowContext {
   child<I, O>(workflow: WorkflowClass<I, O>, input: I, options: { id?: string } = {}): Promise<O> {
     const type = workflowNameOf(workflow);
     return this.operation('child', type, (seq) => {
-      const childId = options.id ?? derivedId(this.instanceId, this.generation, 'child', seq);
-      this.hooks.startChild(seq, childId, type, input);
-      return { childId };
+      const epoch = this.hooks.epoch ?? 0;
+      const childId =
+        options.id ??
+        (epoch === 0
+          ? derivedId(this.instanceId, this.generation, 'child', seq)
+          : derivedId(this.instanceId, this.generation, epoch, 'child', seq));
+      const refused = this.hooks.startChild(seq, childId, type, input);
+      return refused ? { childId, failWith: refused.failure } : { childId };
     }) as Promise<O>;
   }
 
@@ -211,23 +253,33 @@ export class ReplayContext implements WorkflowContext {
   }
 
   continueAsNew(input: unknown): never {
+    this.open('continueAsNew');
     this.continueWith = new ContinueAsNew(input);
     throw this.continueWith;
   }
 
   private record(op: 'now' | 'uuid' | 'random', make: () => unknown): unknown {
+    this.open(`${op}()`);
     const seq = this.seq++;
     this.visited.add(seq);
+    this.lastCall = `${op}() at position ${seq}`;
     const known = this.index.recorded.get(seq);
     if (known) {
       if (known.op !== op) this.diverged(seq, `${known.op}()`, `${op}()`);
+      this.reach(seq);
       return known.value;
     }
     if (this.index.operations.has(seq))
       this.diverged(seq, this.describe(this.index.operations.get(seq)!), `${op}()`);
     const value = make();
-    this.index.append({ e: 'recorded', seq, op, value });
+    if (!this.nondeterminism) this.index.append({ e: 'recorded', seq, op, value });
+    this.reach(seq);
     return value;
+  }
+
+  private reach(seq: number): void {
+    const at = this.index.positions.get(seq);
+    if (at !== undefined) this.reached = Math.max(this.reached, at + 1);
   }
 
   /**
@@ -241,11 +293,14 @@ export class ReplayContext implements WorkflowContext {
       timerId?: string;
       childId?: string;
       completeWith?: { value: unknown; signal: string };
+      failWith?: FailureInfo;
     },
     map: (value: unknown) => unknown = (value) => value,
   ): Promise<unknown> {
+    this.open(op === 'sleep' ? 'sleep' : `${op}('${name}')`);
     const seq = this.seq++;
     this.visited.add(seq);
+    this.lastCall = `${op} '${name}' at position ${seq}`;
     const known = this.index.operations.get(seq);
     if (known) {
       if (known.op !== op || known.name !== name) this.diverged(seq, this.describe(known), `${op} '${name}'`);
@@ -272,8 +327,11 @@ export class ReplayContext implements WorkflowContext {
           signal: scheduled.completeWith.signal,
         });
       }
+      if (scheduled.failWith) this.index.append({ e: 'failed', seq, at, failure: scheduled.failWith });
     }
     const record = this.index.operations.get(seq);
+    this.reach(seq);
+    if (record && !record.outcome) this.waitsOnPending = true;
     const promise =
       this.nondeterminism || !record?.outcome ? new Promise<never>(() => {}) : settle(record, map);
     this.tracked.set(promise, seq);
@@ -298,6 +356,18 @@ export class ReplayContext implements WorkflowContext {
   private diverged(seq: number, recorded: string, requested: string): void {
     this.nondeterminism ??= new NonDeterminismError(
       `History position ${seq} holds ${recorded}, but the code now asks for ${requested}: the workflow's code changed under a running instance`,
+      { position: seq, recorded, requested },
+    );
+  }
+
+  /** The code finished (returned or threw) while the history holds operations from `seq` on. */
+  finishedBefore(seq: number): void {
+    const held = this.index.operations.get(seq);
+    const recorded = this.index.recorded.get(seq);
+    this.diverged(
+      seq,
+      held ? this.describe(held) : recorded ? `${recorded.op}()` : 'an operation',
+      'nothing (run finished)',
     );
   }
 }

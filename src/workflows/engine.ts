@@ -5,27 +5,33 @@
  * (`context.ts`); the operations it reaches for the first time become outgoing messages. The saga
  * commit path then writes history + outbox + inbox in one conditional write, exactly as for any
  * saga, so workflows get the same exactly-once guarantees.
+ *
+ * A parked instance (its code no longer replays its history) still takes every message: results,
+ * timers, signals and cancels are applied to its history as for a running one, and only the replay's
+ * effects wait. Each message, a durable recheck timer and `client.resume` try the replay again; once
+ * a worker whose code replays the history handles one, the instance runs on with those inputs, in
+ * the order they arrived.
  */
-import { NonRetryableError } from '../errors.js';
-import { type SagaContext, SagaContextImpl } from '../sagas/context.js';
 import { Handles, OnTimeout, Saga, StartedBy } from '../sagas/decorators.js';
 import { type Logger } from '../util/logger.js';
-import { ContinueAsNew, type ActivityOptions, type ReplayHooks, ReplayContext } from './context.js';
 import { type WorkflowRun } from './definitions.js';
-import { toFailure } from './failure.js';
-import { HistoryIndex, type WorkflowState, type WorkflowStatusName } from './history.js';
+import { HistoryIndex, historyBytes, type WorkflowStatusName } from './history.js';
+import { type ResolvedHistoryLimits, resolveHistoryLimits } from './limits.js';
 import {
   CancelWorkflow,
-  ExecuteActivity,
   type FailureInfo,
   OperationResult,
   type ResolvedRetryPolicy,
+  ResetWorkflow,
+  ResumeWorkflow,
   SignalWorkflow,
   StartWorkflow,
   TerminateWorkflow,
+  WorkflowRecheck,
   WorkflowTimer,
 } from './messages.js';
-import { resolveRetryPolicy } from './retry.js';
+import { rewind } from './reset.js';
+import { checkReply, impl, replayInstance, type Ctx } from './replay-step.js';
 
 /** The saga type under which workflow instances are stored. */
 export const WORKFLOW_SAGA = 'longhaul.Workflow';
@@ -38,13 +44,34 @@ export interface WorkflowEngineDeps {
   readonly activityEndpoint: string;
   readonly defaultRetry: ResolvedRetryPolicy;
   readonly logger: Logger;
+  /** The code version stamped on history events. @defaultValue 'unversioned' */
+  readonly build?: string;
+  /** How often a parked instance retries its replay. @defaultValue 60,000 ms */
+  readonly recheckIntervalMs?: number;
+  /** The message body limit that payloads are checked against. @defaultValue 1 MiB */
+  readonly maxBodyBytes?: number;
+  /** History size thresholds. @defaultValue see {@link resolveHistoryLimits} */
+  readonly history?: ResolvedHistoryLimits;
 }
 
-type Ctx = SagaContext<WorkflowState>;
+/** {@link WorkflowEngineDeps} with its defaults applied. */
+export type EngineDeps = Required<WorkflowEngineDeps>;
+
+const ACTIVE: readonly WorkflowStatusName[] = ['running', 'parked'];
 
 @Saga(WORKFLOW_SAGA)
 export class WorkflowEngine {
-  constructor(private readonly deps: WorkflowEngineDeps) {}
+  private readonly deps: EngineDeps;
+
+  constructor(deps: WorkflowEngineDeps) {
+    this.deps = {
+      build: 'unversioned',
+      recheckIntervalMs: 60_000,
+      maxBodyBytes: 1024 * 1024,
+      history: resolveHistoryLimits(),
+      ...deps,
+    } as EngineDeps;
+  }
 
   @StartedBy(StartWorkflow, { correlateBy: (m) => m.instanceId })
   async start(msg: StartWorkflow, ctx: Ctx): Promise<void> {
@@ -56,37 +83,37 @@ export class WorkflowEngine {
       generation: 0,
       input: msg.input,
       status: 'running',
-      history: [{ e: 'started', at, generation: 0 }],
+      history: [],
       createdAt: at,
       ...(msg.parent ? { parent: msg.parent } : {}),
     };
+    this.index(ctx).append({ e: 'started', at, generation: 0 });
     await this.advance(ctx);
   }
 
   @Handles(SignalWorkflow, { correlateBy: (m) => m.instanceId, notFound: 'retry' })
   async signal(msg: SignalWorkflow, ctx: Ctx): Promise<void> {
-    if (!this.running(ctx, msg)) return;
-    const index = new HistoryIndex(ctx.state.history);
+    if (!this.accepting(ctx, msg)) return;
+    const index = this.index(ctx);
+    const id = ctx.envelope.id;
+    if (index.signalIds.has(id)) {
+      this.deps.logger.info('duplicate signal ignored', { instanceId: ctx.state.instanceId, signal: id });
+      return;
+    }
     const waiting = index.pending().find((o) => o.op === 'event' && o.name === msg.name);
     if (waiting) {
-      index.append({
-        e: 'completed',
-        seq: waiting.seq,
-        value: msg.payload,
-        signal: ctx.envelope.id,
-        at: ctx.now(),
-      });
+      index.append({ e: 'completed', seq: waiting.seq, value: msg.payload, signal: id, at: ctx.now() });
       if (waiting.timerId) impl(ctx).cancelTimeoutNow(waiting.timerId);
     } else {
-      index.append({ e: 'signal', id: ctx.envelope.id, name: msg.name, payload: msg.payload, at: ctx.now() });
+      index.append({ e: 'signal', id, name: msg.name, payload: msg.payload, at: ctx.now() });
     }
     await this.advance(ctx);
   }
 
   @Handles(OperationResult, { correlateBy: (m) => m.instanceId })
   async result(msg: OperationResult, ctx: Ctx): Promise<void> {
-    if (!this.running(ctx, msg) || msg.generation !== ctx.state.generation) return;
-    const index = new HistoryIndex(ctx.state.history);
+    if (!this.accepting(ctx, msg) || !this.current(ctx, msg.generation, msg.epoch, msg)) return;
+    const index = this.index(ctx);
     const operation = index.operations.get(msg.seq);
     if (!operation || operation.outcome) return; // cancelled meanwhile, or a duplicate
     const at = ctx.now();
@@ -100,8 +127,8 @@ export class WorkflowEngine {
 
   @OnTimeout(WorkflowTimer)
   async timer(msg: WorkflowTimer, ctx: Ctx): Promise<void> {
-    if (!this.running(ctx, msg) || msg.generation !== ctx.state.generation) return;
-    const index = new HistoryIndex(ctx.state.history);
+    if (!this.accepting(ctx, msg) || !this.current(ctx, msg.generation, msg.epoch, msg)) return;
+    const index = this.index(ctx);
     const operation = index.operations.get(msg.seq);
     if (!operation || operation.outcome) return;
     index.append(
@@ -114,8 +141,8 @@ export class WorkflowEngine {
 
   @Handles(CancelWorkflow, { correlateBy: (m) => m.instanceId, notFound: 'retry' })
   async cancel(msg: CancelWorkflow, ctx: Ctx): Promise<void> {
-    if (!this.running(ctx, msg)) return;
-    const index = new HistoryIndex(ctx.state.history);
+    if (!this.accepting(ctx, msg)) return;
+    const index = this.index(ctx);
     if (index.cancelRequested) return;
     const at = ctx.now();
     index.append({ e: 'cancel-requested', reason: msg.reason, at });
@@ -131,96 +158,128 @@ export class WorkflowEngine {
 
   @Handles(TerminateWorkflow, { correlateBy: (m) => m.instanceId, notFound: 'retry' })
   async terminate(msg: TerminateWorkflow, ctx: Ctx): Promise<void> {
-    if (ctx.state.status !== 'running' && ctx.state.status !== 'parked') return;
-    const index = new HistoryIndex(ctx.state.history);
+    if (!ACTIVE.includes(ctx.state.status)) return;
+    const index = this.index(ctx);
     this.stopPending(ctx, index, (child) => new TerminateWorkflow(child, `parent terminated: ${msg.reason}`));
     this.finish(ctx, index, 'terminated', {
       failure: { name: 'TerminatedError', message: `terminated: ${msg.reason}`, code: 'terminated' },
       reason: msg.reason,
     });
-    label(ctx);
+    this.settle(ctx);
+  }
+
+  @Handles(ResumeWorkflow, { correlateBy: (m) => m.instanceId })
+  async resume(msg: ResumeWorkflow, ctx: Ctx): Promise<void> {
+    if (!this.accepting(ctx, msg)) return;
+    if (ctx.state.status !== 'parked') {
+      this.deps.logger.info('resume of a workflow that is not parked ignored', {
+        instanceId: ctx.state.instanceId,
+        status: ctx.state.status,
+      });
+      return;
+    }
+    await this.advance(ctx);
+  }
+
+  @OnTimeout(WorkflowRecheck)
+  async recheck(msg: WorkflowRecheck, ctx: Ctx): Promise<void> {
+    if (ctx.isNew) return;
+    delete ctx.state.recheckTimerId;
+    if (ctx.state.status === 'parked') await this.advance(ctx);
+  }
+
+  @Handles(ResetWorkflow, { correlateBy: (m) => m.instanceId })
+  async reset(msg: ResetWorkflow, ctx: Ctx): Promise<void> {
+    if (ctx.isNew) return;
+    const state = ctx.state;
+    if (
+      !Number.isInteger(msg.afterEvent) ||
+      msg.afterEvent < 0 ||
+      msg.afterEvent >= state.history.length ||
+      (msg.generation !== undefined && msg.generation !== state.generation)
+    ) {
+      this.deps.logger.error('reset ignored: no such event in the current history', {
+        instanceId: state.instanceId,
+        afterEvent: msg.afterEvent,
+        events: state.history.length,
+      });
+      return;
+    }
+    const rewound = rewind(state.history, msg.afterEvent);
+    this.stopPending(
+      ctx,
+      new HistoryIndex(state.history),
+      (child) => new CancelWorkflow(child, 'parent reset'),
+    );
+    if (state.recheckTimerId) impl(ctx).cancelTimeoutNow(state.recheckTimerId);
+    const epoch = (state.epoch ?? 0) + 1;
+    state.epoch = epoch;
+    state.history = rewound.history;
+    this.index(ctx).append({
+      e: 'reset',
+      afterEvent: msg.afterEvent,
+      reason: msg.reason,
+      epoch,
+      dropped: rewound.dropped,
+      at: ctx.now(),
+    });
+    for (const key of ['result', 'failure', 'reason', 'parked', 'finishedAt', 'recheckTimerId'] as const)
+      delete state[key];
+    state.status = 'running';
+    this.deps.logger.warn('workflow reset', {
+      instanceId: state.instanceId,
+      afterEvent: msg.afterEvent,
+      dropped: rewound.dropped,
+      reason: msg.reason,
+    });
+    await this.advance(ctx);
+  }
+
+  private index(ctx: Ctx): HistoryIndex {
+    return new HistoryIndex(ctx.state.history, { build: this.deps.build });
   }
 
   /** Replays `run` over the history and commits what it newly asks for, or how it ended. */
   private async advance(ctx: Ctx): Promise<void> {
-    await this.replay(ctx);
-    label(ctx);
+    const end = await replayInstance(ctx, this.deps, (c, index) =>
+      this.stopPending(c, index, (child) => new CancelWorkflow(child, 'parent continued as new')),
+    );
+    if (end) this.finish(ctx, end.index, end.status, end);
+    this.settle(ctx);
   }
 
-  private async replay(ctx: Ctx): Promise<void> {
-    const context = impl(ctx);
-    for (;;) {
-      const state = ctx.state;
-      const workflow = this.deps.resolveWorkflow(state.type);
-      if (!workflow) {
-        throw new NonRetryableError(
-          `Workflow type '${state.type}' is not registered on endpoint '${this.deps.endpoint}'`,
-          {
-            code: 'unknown-workflow',
-          },
-        );
+  /** Keeps the size, checks the history limits and the labels, after every change. */
+  private settle(ctx: Ctx): void {
+    const state = ctx.state;
+    const bytes = historyBytes(state.history);
+    state.historyBytes = bytes;
+    const { suggest, limit } = this.deps.history;
+    const events = state.history.length;
+    if (ACTIVE.includes(state.status) && (events > limit.events || bytes > limit.bytes)) {
+      this.deps.logger.error('workflow history over its limit; instance failed', {
+        instanceId: state.instanceId,
+        events,
+        bytes,
+      });
+      this.finish(ctx, this.index(ctx), 'failed', {
+        failure: {
+          name: 'HistoryLimitError',
+          code: 'history-too-large',
+          message: `The history has ${events} events and ${bytes} bytes, over the limit of ${limit.events} events or ${limit.bytes} bytes (workflowOptions.history.limit): call ctx.continueAsNew when ctx.info.continueAsNewSuggested`,
+        },
+      });
+    } else if (ACTIVE.includes(state.status) && (bytes >= suggest.bytes || events >= suggest.events)) {
+      const run = `${state.generation}.${state.epoch ?? 0}`;
+      if (state.largeHistoryWarned !== run) {
+        state.largeHistoryWarned = run;
+        this.deps.logger.warn('workflow history is large: continueAsNew suggested', {
+          instanceId: state.instanceId,
+          events,
+          bytes,
+        });
       }
-      const index = new HistoryIndex(state.history);
-      let hookError: unknown;
-      const guard =
-        <A extends unknown[], R>(fn: (...args: A) => R) =>
-        (...args: A): R => {
-          try {
-            return fn(...args);
-          } catch (error) {
-            hookError ??= error;
-            throw error;
-          }
-        };
-      const hooks: ReplayHooks = {
-        now: ctx.now(),
-        scheduleActivity: guard(
-          (seq: number, name: string, input: unknown, options: ActivityOptions | undefined) => {
-            const retry = resolveRetryPolicy(options?.retry, this.deps.defaultRetry);
-            const command = new ExecuteActivity(
-              state.instanceId,
-              state.generation,
-              seq,
-              name,
-              input,
-              1,
-              retry,
-              this.deps.endpoint,
-            );
-            context.outgoing.send(command, { to: this.deps.activityEndpoint });
-          },
-        ),
-        startTimer: guard((seq: number, dueAt: Date) =>
-          context.requestTimeoutNow(new WorkflowTimer(state.instanceId, state.generation, seq), {
-            at: dueAt,
-          }),
-        ),
-        startChild: guard((seq: number, childId: string, type: string, input: unknown) => {
-          const parent = { instanceId: state.instanceId, seq, generation: state.generation };
-          context.outgoing.send(new StartWorkflow(childId, type, input, parent), { to: this.deps.endpoint });
-        }),
-      };
-      const replay = new ReplayContext(state.instanceId, state.type, state.generation, index, hooks);
-      const outcome = await runUntilSuspended(workflow, replay, state.input);
-      if (hookError !== undefined) throw hookError;
-      if (replay.nondeterminism) {
-        state.status = 'parked';
-        state.reason = replay.nondeterminism.message;
-        this.deps.logger.error('workflow parked', { instanceId: state.instanceId, reason: state.reason });
-        return;
-      }
-      if (replay.continueWith) {
-        this.stopPending(ctx, index, (child) => new CancelWorkflow(child, 'parent continued as new'));
-        state.generation++;
-        state.input = replay.continueWith.input;
-        state.history = [{ e: 'started', at: ctx.now(), generation: state.generation }];
-        continue;
-      }
-      if (outcome.kind === 'done') this.finish(ctx, index, 'completed', { result: outcome.value });
-      else if (outcome.kind === 'failed')
-        this.finish(ctx, index, 'failed', { failure: toFailure(outcome.error) });
-      return;
     }
+    impl(ctx).labels = { workflowType: state.type, status: state.status };
   }
 
   private finish(
@@ -231,21 +290,28 @@ export class WorkflowEngine {
   ): void {
     const state = ctx.state;
     this.stopPending(ctx, index, (child) => new CancelWorkflow(child, 'parent finished'));
+    if (state.recheckTimerId) impl(ctx).cancelTimeoutNow(state.recheckTimerId);
+    delete state.recheckTimerId;
+    delete state.parked;
     state.status = status;
     state.finishedAt = ctx.now();
     if (end.result !== undefined) state.result = end.result;
     if (end.failure) state.failure = end.failure;
     if (end.reason) state.reason = end.reason;
+    this.deps.logger.info(`workflow ${status}`, { instanceId: state.instanceId, type: state.type });
     const parent = state.parent;
     if (parent) {
-      const reply = new OperationResult(
+      let reply = new OperationResult(
         parent.instanceId,
         parent.generation,
         parent.seq,
         status === 'completed',
         end.result,
         end.failure,
+        parent.epoch,
       );
+      const tooLarge = checkReply(reply, this.deps.maxBodyBytes);
+      if (tooLarge) reply = tooLarge;
       impl(ctx).outgoing.send(reply, { to: this.deps.endpoint });
     }
   }
@@ -259,46 +325,25 @@ export class WorkflowEngine {
     }
   }
 
-  private running(ctx: Ctx, msg: object): boolean {
+  /** True for a running or parked instance; a finished one logs and ignores the message. */
+  private accepting(ctx: Ctx, msg: object): boolean {
     if (ctx.isNew) return false;
-    if (ctx.state.status === 'running') return true;
-    this.deps.logger.info('message for a finished workflow ignored', {
+    if (ACTIVE.includes(ctx.state.status)) return true;
+    this.deps.logger.info(`message for a ${ctx.state.status} workflow ignored`, {
       instanceId: ctx.state.instanceId,
       status: ctx.state.status,
       type: msg.constructor.name,
     });
     return false;
   }
-}
 
-/** Keeps the workflow type and status as indexed labels, for the client's `list`. */
-function label(ctx: Ctx): void {
-  impl(ctx).labels = { workflowType: ctx.state.type, status: ctx.state.status };
-}
-
-function impl(ctx: Ctx): SagaContextImpl<WorkflowState> {
-  return ctx as SagaContextImpl<WorkflowState>;
-}
-
-type RunOutcome =
-  { kind: 'done'; value: unknown } | { kind: 'failed'; error: unknown } | { kind: 'suspended' };
-
-/**
- * Runs `run` until it returns, throws, or waits on an operation that has no outcome yet. Workflow
- * code only awaits operations, which settle in microtasks, so once a macrotask turn passes with
- * `run` unsettled, it is suspended.
- */
-async function runUntilSuspended(
-  workflow: WorkflowRun,
-  context: ReplayContext,
-  input: unknown,
-): Promise<RunOutcome> {
-  let outcome: RunOutcome = { kind: 'suspended' };
-  const running = (async () => workflow.run(context, input))();
-  running.then(
-    (value) => (outcome = { kind: 'done', value }),
-    (error) => (outcome = error instanceof ContinueAsNew ? { kind: 'suspended' } : { kind: 'failed', error }),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return outcome;
+  /** False (and logged) for a result or timer of an earlier generation, or of a part dropped by a reset. */
+  private current(ctx: Ctx, generation: number, epoch: number | undefined, msg: object): boolean {
+    if (generation === ctx.state.generation && (epoch ?? 0) === (ctx.state.epoch ?? 0)) return true;
+    this.deps.logger.info('stale workflow message ignored (an earlier generation or a reset)', {
+      instanceId: ctx.state.instanceId,
+      type: msg.constructor.name,
+    });
+    return false;
+  }
 }

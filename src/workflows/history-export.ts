@@ -9,7 +9,12 @@
  */
 import { DecodeError, LonghaulError } from '../errors.js';
 import { fromJson, toJson } from '../messages/codec.js';
-import { type HistoryEvent, type WorkflowState, type WorkflowStatusName } from './history.js';
+import {
+  type HistoryEvent,
+  type ParkedInfo,
+  type WorkflowState,
+  type WorkflowStatusName,
+} from './history.js';
 import { type FailureInfo } from './messages.js';
 
 /** The `format` of version 1 of the export. */
@@ -35,6 +40,10 @@ export interface WorkflowHistory {
   readonly status: WorkflowStatusName;
   /** Why the instance was parked or terminated, when it was. */
   readonly reason?: string;
+  /** What the replay found when the instance parked (position, what the history holds, what the code asked for). */
+  readonly parked?: Omit<ParkedInfo, 'since'> & { readonly since: string };
+  /** Resets so far (`client.reset`). @defaultValue 0 */
+  readonly epoch?: number;
   readonly result?: unknown;
   readonly failure?: FailureInfo;
   readonly createdAt: string;
@@ -89,7 +98,23 @@ const EVENT_SCHEMAS: Readonly<Record<string, Schema>> = {
     at: ['date', 'required'],
   },
   'cancel-requested': { reason: ['string', 'required'], at: ['date', 'required'] },
+  marker: {
+    patch: ['string', 'required'],
+    seq: ['int', 'required'],
+    deprecated: ['boolean', 'optional'],
+    at: ['date', 'required'],
+  },
+  reset: {
+    afterEvent: ['int', 'required'],
+    reason: ['string', 'required'],
+    epoch: ['int', 'required'],
+    dropped: ['int', 'required'],
+    at: ['date', 'required'],
+  },
 };
+
+/** Fields every event may have. */
+const COMMON_FIELDS: Schema = { build: ['string', 'optional'] };
 
 /** A value as JSON, its Dates tagged. */
 function encodeValue(value: unknown): unknown {
@@ -117,7 +142,7 @@ function decodeValue(value: unknown, field: string): unknown {
 export function exportHistory(state: WorkflowState): WorkflowHistory {
   const events = state.history.map((event) => {
     const out: Record<string, unknown> = {};
-    const schema = EVENT_SCHEMAS[event.e] ?? {};
+    const schema = { ...EVENT_SCHEMAS[event.e], ...COMMON_FIELDS };
     for (const [key, raw] of Object.entries(event)) {
       if (raw === undefined) continue;
       const type = schema[key]?.[0];
@@ -135,6 +160,10 @@ export function exportHistory(state: WorkflowState): WorkflowHistory {
     input: encodeValue(state.input),
     status: state.status,
     ...(state.reason !== undefined ? { reason: state.reason } : {}),
+    ...(state.parked !== undefined
+      ? { parked: { ...state.parked, since: new Date(state.parked.since).toISOString() } }
+      : {}),
+    ...(state.epoch ? { epoch: state.epoch } : {}),
     ...(state.result !== undefined ? { result: encodeValue(state.result) } : {}),
     ...(state.failure !== undefined ? { failure: state.failure } : {}),
     createdAt: new Date(state.createdAt).toISOString(),
@@ -206,7 +235,7 @@ function decodeEvent(raw: unknown, field: string): HistoryEvent {
     );
   }
   const event: Record<string, unknown> = { e: kind };
-  for (const [key, [type, presence]] of Object.entries(schema)) {
+  for (const [key, [type, presence]] of Object.entries({ ...schema, ...COMMON_FIELDS })) {
     const value = raw[key];
     if (value === undefined) {
       if (presence === 'required') throw new HistoryFormatError(`${field}.${key}`, 'missing');
@@ -215,7 +244,8 @@ function decodeEvent(raw: unknown, field: string): HistoryEvent {
     event[key] = checkField(value, type, `${field}.${key}`);
   }
   for (const [key, value] of Object.entries(raw)) {
-    if (!(key in event) && !(key in schema)) event[key] = decodeValue(value, `${field}.${key}`);
+    if (!(key in event) && !(key in schema) && !(key in COMMON_FIELDS))
+      event[key] = decodeValue(value, `${field}.${key}`);
   }
   return event as unknown as HistoryEvent;
 }
@@ -237,6 +267,7 @@ function checkHeader(value: unknown): WorkflowHistory {
     generation: ['int', 'required'],
     status: [STATUSES, 'required'],
     reason: ['string', 'optional'],
+    epoch: ['int', 'optional'],
     failure: ['failure', 'optional'],
     createdAt: ['date', 'required'],
     finishedAt: ['date', 'optional'],
@@ -247,6 +278,12 @@ function checkHeader(value: unknown): WorkflowHistory {
       continue;
     }
     checkField(value[key], type, key);
+  }
+  if (value.parked !== undefined) {
+    const parked = value.parked as Record<string, unknown> | null;
+    if (!isRecord(parked) || typeof parked.kind !== 'string' || typeof parked.message !== 'string')
+      throw new HistoryFormatError('parked', `expected { kind, message, … }, got ${describe(parked)}`);
+    checkField(parked.since, 'date', 'parked.since');
   }
   if (!Array.isArray(value.events))
     throw new HistoryFormatError('events', `expected an array, got ${describe(value.events)}`);

@@ -1,10 +1,17 @@
+import { toJson } from '../messages/codec.js';
 import { type FailureInfo } from './messages.js';
 
 /** What an awaited workflow operation is. */
 export type OperationKind = 'activity' | 'sleep' | 'event' | 'child';
 
-/** One entry of an instance's append-only history. */
-export type HistoryEvent =
+/**
+ * One entry of an instance's append-only history. Every event also records in `build` the code
+ * version (`workflowOptions.buildId`) that wrote it; events written before builds were recorded have none.
+ */
+export type HistoryEvent = HistoryEventBody & { readonly build?: string };
+
+/** The kinds of history event, without the common fields. */
+export type HistoryEventBody =
   | { readonly e: 'started'; readonly at: Date; readonly generation: number }
   | {
       readonly e: 'scheduled';
@@ -40,10 +47,49 @@ export type HistoryEvent =
       readonly payload: unknown;
       readonly at: Date;
     }
-  | { readonly e: 'cancel-requested'; readonly reason: string; readonly at: Date };
+  | { readonly e: 'cancel-requested'; readonly reason: string; readonly at: Date }
+  | {
+      /**
+       * A patch the code reached (`ctx.patched(id)` returning true, or `ctx.deprecatePatch(id)`).
+       * It takes no operation position: `seq` is the position the code was at, for reading only.
+       */
+      readonly e: 'marker';
+      readonly patch: string;
+      readonly seq: number;
+      readonly deprecated?: boolean;
+      readonly at: Date;
+    }
+  | {
+      /** `client.reset` rewound the history to just after event `afterEvent`; `epoch` counts resets. */
+      readonly e: 'reset';
+      readonly afterEvent: number;
+      readonly reason: string;
+      readonly epoch: number;
+      /** How many events were dropped. */
+      readonly dropped: number;
+      readonly at: Date;
+    };
 
 /** Where an instance stands. */
 export type WorkflowStatusName = 'running' | 'completed' | 'failed' | 'terminated' | 'parked';
+
+/** Why an instance is parked: what the replay found, and since when. */
+export interface ParkedInfo {
+  /** `non-determinism`: the code asks for other operations than the history holds; `non-ctx-await`: `run` waits on something that is not a `ctx` operation. */
+  readonly kind: 'non-determinism' | 'non-ctx-await';
+  readonly message: string;
+  /** The history position (operation `seq`) where replay diverged. */
+  readonly position?: number;
+  /** What the history holds at that position. */
+  readonly recorded?: string;
+  /** What the code asked for there. */
+  readonly requested?: string;
+  /** The build whose replay parked it (see `workflowOptions.buildId`). */
+  readonly build: string;
+  readonly since: Date;
+  /** Replays tried since it parked (messages, rechecks, resumes). */
+  readonly checks: number;
+}
 
 /** A workflow instance's state, kept in the saga store by the built-in workflow saga. */
 export interface WorkflowState {
@@ -58,7 +104,17 @@ export interface WorkflowState {
   failure?: FailureInfo;
   /** Why the instance is parked or terminated. */
   reason?: string;
-  parent?: { instanceId: string; seq: number; generation: number };
+  /** Set while parked: what the replay found. */
+  parked?: ParkedInfo;
+  /** The durable timer that retries the replay of a parked instance. */
+  recheckTimerId?: string;
+  /** Increments on `client.reset`; results of operations scheduled before a reset are ignored. @defaultValue 0 */
+  epoch?: number;
+  /** Bytes of the history as stored (kept up to date after each message). */
+  historyBytes?: number;
+  /** The generation and reset (`generation.epoch`) whose large history was already logged. */
+  largeHistoryWarned?: string;
+  parent?: { instanceId: string; seq: number; generation: number; epoch?: number };
   createdAt: Date;
   finishedAt?: Date;
 }
@@ -84,16 +140,35 @@ export class HistoryIndex {
   readonly operations = new Map<number, OperationRecord>();
   readonly recorded = new Map<number, { op: string; value: unknown }>();
   readonly consumedSignals = new Set<string>();
+  /** Signal ids received (buffered or consumed), for `signalId` dedupe. */
+  readonly signalIds = new Set<string>();
+  /** Patches reached, by id (from `marker` events). */
+  readonly patches = new Map<string, { seq: number; deprecated: boolean }>();
+  /** The index of the last event of each position (operation or recorded value). */
+  readonly positions = new Map<number, number>();
+  /** The highest operation or recorded position in the history, -1 when none. */
+  maxSeq = -1;
   cancelRequested = false;
 
-  constructor(readonly history: HistoryEvent[]) {
+  /**
+   * @param history the events, appended to in place
+   * @param options.build stamped on every appended event that has none
+   */
+  constructor(
+    readonly history: HistoryEvent[],
+    private readonly options: { build?: string } = {},
+  ) {
     history.forEach((event, index) => this.apply(event, index));
   }
 
   /** Appends an event to the history and the index. */
   append(event: HistoryEvent): void {
-    this.history.push(event);
-    this.apply(event, this.history.length - 1);
+    const stamped =
+      this.options.build !== undefined && event.build === undefined
+        ? { ...event, build: this.options.build }
+        : event;
+    this.history.push(stamped);
+    this.apply(stamped, this.history.length - 1);
   }
 
   /** Operations scheduled and not yet completed or failed, in order. */
@@ -110,8 +185,10 @@ export class HistoryIndex {
   }
 
   private apply(event: HistoryEvent, index: number): void {
+    if ('seq' in event && event.e !== 'marker') this.positions.set(event.seq, index);
     switch (event.e) {
       case 'scheduled':
+        this.maxSeq = Math.max(this.maxSeq, event.seq);
         this.operations.set(event.seq, {
           seq: event.seq,
           op: event.op,
@@ -130,11 +207,22 @@ export class HistoryIndex {
               ? { ok: true, value: event.value, index }
               : { ok: false, failure: event.failure, index };
         }
-        if (event.e === 'completed' && event.signal) this.consumedSignals.add(event.signal);
+        if (event.e === 'completed' && event.signal) {
+          this.consumedSignals.add(event.signal);
+          this.signalIds.add(event.signal);
+        }
         break;
       }
       case 'recorded':
+        this.maxSeq = Math.max(this.maxSeq, event.seq);
         this.recorded.set(event.seq, { op: event.op, value: event.value });
+        break;
+      case 'signal':
+        this.signalIds.add(event.id);
+        break;
+      case 'marker':
+        if (!this.patches.has(event.patch))
+          this.patches.set(event.patch, { seq: event.seq, deprecated: event.deprecated === true });
         break;
       case 'cancel-requested':
         this.cancelRequested = true;
@@ -143,4 +231,14 @@ export class HistoryIndex {
         break;
     }
   }
+}
+
+/** The stored size of one event, in bytes of JSON (dates as `{"$date": …}`). */
+export function eventBytes(event: HistoryEvent): number {
+  return Buffer.byteLength(toJson(event), 'utf8');
+}
+
+/** The stored size of a history. */
+export function historyBytes(history: readonly HistoryEvent[]): number {
+  return Buffer.byteLength(toJson(history), 'utf8');
 }

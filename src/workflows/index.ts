@@ -14,10 +14,19 @@ export {
   type WorkflowContext,
   type ActivityOptions,
   type RetryPolicy,
+  type WorkflowInfo,
   OperationFailedError,
   NonDeterminismError,
+  CtxAfterSuspensionError,
 } from './context.js';
+export { PayloadTooLargeError, type WorkflowHistoryOptions, type HistoryThreshold } from './limits.js';
 export { WorkflowClient, type WorkflowStatus, type WorkflowListFilter } from './client.js';
-export { type WorkflowStatusName, type HistoryEvent, type OperationKind } from './history.js';
+export {
+  type WorkflowStatusName,
+  type HistoryEvent,
+  type HistoryEventBody,
+  type OperationKind,
+  type ParkedInfo,
+} from './history.js';
 export { type FailureInfo } from './messages.js';
 export { WORKFLOW_SAGA } from './engine.js';

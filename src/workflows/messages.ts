@@ -27,7 +27,13 @@ export class StartWorkflow {
     readonly instanceId: string,
     readonly workflowType: string,
     readonly input: unknown,
-    readonly parent?: { readonly instanceId: string; readonly seq: number; readonly generation: number },
+    readonly parent?: {
+      readonly instanceId: string;
+      readonly seq: number;
+      readonly generation: number;
+      /** The parent's reset count when it started this child. */
+      readonly epoch?: number;
+    },
   ) {}
 }
 
@@ -66,6 +72,8 @@ export class OperationResult {
     readonly ok: boolean,
     readonly value?: unknown,
     readonly failure?: FailureInfo,
+    /** The instance's reset count when the operation was scheduled (absent: 0). */
+    readonly epoch?: number,
   ) {}
 }
 
@@ -76,6 +84,32 @@ export class WorkflowTimer {
     readonly instanceId: string,
     readonly generation: number,
     readonly seq: number,
+    /** The instance's reset count when the timer started (absent: 0). */
+    readonly epoch?: number,
+  ) {}
+}
+
+/** The durable timer that retries the replay of a parked instance. */
+@Message('longhaul.workflow.Recheck')
+export class WorkflowRecheck {
+  constructor(readonly instanceId: string) {}
+}
+
+/** Asks a parked instance to try its replay again now (`client.resume`). */
+@Command('longhaul.workflow.Resume')
+export class ResumeWorkflow {
+  constructor(readonly instanceId: string) {}
+}
+
+/** Rewinds an instance to just after history event `afterEvent` (`client.reset`). */
+@Command('longhaul.workflow.Reset')
+export class ResetWorkflow {
+  constructor(
+    readonly instanceId: string,
+    readonly afterEvent: number,
+    readonly reason: string,
+    /** The generation the caller saw: a reset that crosses a `continueAsNew` is refused. */
+    readonly generation?: number,
   ) {}
 }
 
@@ -91,5 +125,7 @@ export class ExecuteActivity {
     readonly attempt: number,
     readonly retry: ResolvedRetryPolicy,
     readonly replyTo: string,
+    /** The instance's reset count when the activity was scheduled (absent: 0). */
+    readonly epoch?: number,
   ) {}
 }

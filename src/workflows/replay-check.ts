@@ -184,6 +184,7 @@ export async function replayHistory(
   const lastAt = [...events].reverse().find((e): e is HistoryEvent & { at: Date } => 'at' in e);
   const hooks: ReplayHooks = {
     now: lastAt?.at ?? new Date(header.createdAt),
+    epoch: header.epoch ?? 0,
     scheduleActivity: (seq, _name, activityInput) => void extra.set(seq, { input: activityInput }),
     startTimer: (seq, dueAt) => {
       extra.set(seq, { dueAt });
@@ -201,6 +202,7 @@ export async function replayHistory(
     if (suspended) return;
     suspended = true;
     reached = Math.max(-1, ...context.visited);
+    context.close(); // as the engine does: a later ctx call throws into the code
   };
   const late: string[] = [];
   let divergedCall: { seq?: number; requested: string } | undefined;
@@ -282,8 +284,7 @@ export async function replayHistory(
 
   // 1. The code asked for another operation than the history holds.
   if (context.nondeterminism) {
-    const details = (context.nondeterminism as { details?: { position?: number; requested?: string } })
-      .details;
+    const details = context.nondeterminism.details;
     const seq = divergedCall?.seq ?? details?.position;
     const at = seq === undefined ? { historyIndex: total, what: 'nothing' } : recordedAt(index, events, seq);
     return diverged({

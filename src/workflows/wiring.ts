@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { type HandlerDefinition } from '../handlers/handler.js';
 import { messageTypeOf, type MessageType } from '../messages/registry.js';
 import { type SagaDefinition, sagaDefinitionOf } from '../sagas/metadata.js';
 import { type SagaStore } from '../persistence/saga-store.js';
+import { type Duration } from '../util/duration.js';
 import { type Logger } from '../util/logger.js';
 import { ActivityWorker } from './activity-worker.js';
 import { type RetryPolicy } from './context.js';
@@ -14,6 +17,7 @@ import {
   type WorkflowRun,
 } from './definitions.js';
 import { WorkflowEngine } from './engine.js';
+import { positiveMillis, resolveHistoryLimits, type WorkflowHistoryOptions } from './limits.js';
 import { ExecuteActivity } from './messages.js';
 import { DEFAULT_RETRY, resolveRetryPolicy } from './retry.js';
 
@@ -23,6 +27,36 @@ export interface WorkflowOptions {
   activityEndpoint?: string;
   /** The retry policy of activity calls that set none. @defaultValue 3 attempts, 1 s doubling to at most 1 min */
   retry?: RetryPolicy;
+  /**
+   * The version of the workflow code, recorded on every history event it writes and shown in the
+   * status (set it to your release or commit id in CI).
+   * @defaultValue the `version` of the `package.json` in the working directory, else `'unversioned'`
+   */
+  buildId?: string;
+  /** How often a parked instance retries its replay, through a durable timer. @defaultValue '1m' */
+  parkedRecheckInterval?: Duration;
+  /** History size thresholds: where `continueAsNew` is suggested, and where the instance fails. */
+  history?: WorkflowHistoryOptions;
+}
+
+/** The default `buildId`: the working directory's package version, else `'unversioned'`. */
+export function defaultBuildId(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' && pkg.version.length > 0 ? pkg.version : 'unversioned';
+  } catch {
+    return 'unversioned';
+  }
+}
+
+function option<T>(field: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    throw new ConfigurationError(`workflowOptions.${field}`, (error as Error).message);
+  }
 }
 
 /** Builds the built-in workflow saga and activity handler for an endpoint. */
@@ -35,6 +69,8 @@ export function workflowParts(
     logger: Logger;
     resolve: (ctor: new (...args: any[]) => object) => object;
     store: SagaStore;
+    /** The endpoint's message body limit. @defaultValue 1 MiB */
+    maxBodyBytes?: number;
   },
 ): { sagas: SagaDefinition[]; handlers: HandlerDefinition[] } {
   const byName = new Map<string, WorkflowClass>();
@@ -59,6 +95,17 @@ export function workflowParts(
   } catch (error) {
     throw new ConfigurationError('workflowOptions.retry', (error as Error).message);
   }
+  const history = option('history', () => resolveHistoryLimits(options.history));
+  const recheckIntervalMs = option('parkedRecheckInterval', () =>
+    positiveMillis(options.parkedRecheckInterval ?? '1m', 'parkedRecheckInterval'),
+  );
+  const build = option('buildId', () => {
+    const id = options.buildId ?? defaultBuildId();
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200)
+      throw new Error('buildId must be a non-empty string of at most 200 characters');
+    return id;
+  });
+  const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
   const sagas: SagaDefinition[] = [];
   if (byName.size > 0) {
     const engine = new WorkflowEngine({
@@ -70,6 +117,10 @@ export function workflowParts(
       activityEndpoint: options.activityEndpoint ?? deps.endpoint,
       defaultRetry,
       logger: deps.logger,
+      build,
+      recheckIntervalMs,
+      maxBodyBytes,
+      history,
     });
     sagas.push({ ...(sagaDefinitionOf(WorkflowEngine) as SagaDefinition), instance: engine });
   }
@@ -79,7 +130,14 @@ export function workflowParts(
       name: 'longhaul.ActivityWorker',
       ctor: ActivityWorker,
       messageTypes: [messageTypeOf(ExecuteActivity) as unknown as MessageType],
-      instance: new ActivityWorker(activityMap, deps.resolve, deps.endpoint, deps.logger, deps.store),
+      instance: new ActivityWorker(
+        activityMap,
+        deps.resolve,
+        deps.endpoint,
+        deps.logger,
+        deps.store,
+        maxBodyBytes,
+      ),
     });
   }
   return { sagas, handlers };

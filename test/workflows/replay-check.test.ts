@@ -237,7 +237,12 @@ describe('history export format', () => {
     const file = await recorded({ confirm: true });
     const history = JSON.parse(file) as WorkflowHistory;
     expect(history.format).toBe('longhaul.workflow-history/1');
-    expect(history.events[0]).toEqual({ e: 'started', at: '2026-01-01T00:00:00.000Z', generation: 0 });
+    expect(history.events[0]).toEqual({
+      e: 'started',
+      at: '2026-01-01T00:00:00.000Z',
+      generation: 0,
+      build: expect.any(String), // the code version that wrote it
+    });
     expect(history.events.find((e) => e.e === 'completed' && e.seq === 1)).toMatchObject({
       value: { receipt: 'r-250', at: { $date: '2026-02-03T04:05:06.000Z' } },
     });

@@ -141,7 +141,15 @@ describe('durable workflows (in memory, virtual clock)', () => {
     const status = await kit.workflows.status('nd');
     expect(status?.status).toBe('parked');
     expect(status?.reason).toMatch(/position 0 holds activity 'Double', but the code now asks for sleep/);
-    await expect(kit.workflows.result('nd')).rejects.toThrow(/position 0/);
+    expect(status?.parked).toMatchObject({
+      position: 0,
+      recorded: "activity 'Double'",
+      requested: "sleep 'timer'",
+    });
+    // Parked is not an end: result() keeps waiting, and says why when it gives up.
+    await expect(kit.workflows.result('nd', { timeout: '100ms', pollInterval: '10ms' })).rejects.toThrow(
+      /did not finish in time \(it is parked: History position 0/,
+    );
     expect(kit.errors()).toEqual([]);
   });
 

@@ -1,0 +1,240 @@
+/**
+ * One replay of an instance, for the engine: runs `run` over the history with the hooks that turn
+ * new operations into outgoing messages, then says how it ended — still running, finished, or
+ * parked (the code no longer replays the history, or it awaits something that is not a `ctx`
+ * operation). Parking schedules the durable recheck timer; a successful replay of a parked
+ * instance clears it.
+ */
+import { NonRetryableError } from '../errors.js';
+import { type SagaContext, type SagaContextImpl } from '../sagas/context.js';
+import { ContinueAsNew, type ActivityOptions, type ReplayHooks, ReplayContext } from './context.js';
+import { type WorkflowRun } from './definitions.js';
+import { type EngineDeps } from './engine.js';
+import { toFailure } from './failure.js';
+import { HistoryIndex, type ParkedInfo, type WorkflowState, type WorkflowStatusName } from './history.js';
+import { checkSize, tooLargeFailure } from './limits.js';
+import {
+  ExecuteActivity,
+  type FailureInfo,
+  OperationResult,
+  StartWorkflow,
+  WorkflowRecheck,
+  WorkflowTimer,
+} from './messages.js';
+import { resolveRetryPolicy } from './retry.js';
+
+/** @internal */
+export type Ctx = SagaContext<WorkflowState>;
+
+/** @internal */
+export function impl(ctx: Ctx): SagaContextImpl<WorkflowState> {
+  return ctx as SagaContextImpl<WorkflowState>;
+}
+
+/** How a replay ended when the instance finished. */
+export interface Finished {
+  readonly index: HistoryIndex;
+  readonly status: WorkflowStatusName;
+  readonly result?: unknown;
+  readonly failure?: FailureInfo;
+}
+
+/** A child's reply that would not fit in a message becomes a `payload-too-large` failure. */
+export function checkReply(reply: OperationResult, limit: number): OperationResult | undefined {
+  if (!reply.ok) return undefined;
+  const error = checkSize('The child workflow result', reply, limit);
+  if (!error) return undefined;
+  return new OperationResult(
+    reply.instanceId,
+    reply.generation,
+    reply.seq,
+    false,
+    undefined,
+    tooLargeFailure(error),
+    reply.epoch,
+  );
+}
+
+/**
+ * Replays the instance (again after each `continueAsNew`). Returns how it finished, or undefined
+ * while it runs or is parked.
+ */
+export async function replayInstance(
+  ctx: Ctx,
+  deps: EngineDeps,
+  stopForContinue: (ctx: Ctx, index: HistoryIndex) => void,
+): Promise<Finished | undefined> {
+  const context = impl(ctx);
+  const wasParked = ctx.state.status === 'parked' ? ctx.state.parked : undefined;
+  for (;;) {
+    const state = ctx.state;
+    const workflow = deps.resolveWorkflow(state.type);
+    if (!workflow) {
+      throw new NonRetryableError(
+        `Workflow type '${state.type}' is not registered on endpoint '${deps.endpoint}'`,
+        { code: 'unknown-workflow' },
+      );
+    }
+    const index = new HistoryIndex(state.history, { build: deps.build });
+    const epoch = state.epoch ?? 0;
+    const epochField = epoch === 0 ? undefined : epoch;
+    let hookError: unknown;
+    const guard =
+      <A extends unknown[], R>(fn: (...args: A) => R) =>
+      (...args: A): R => {
+        try {
+          return fn(...args);
+        } catch (error) {
+          hookError ??= error;
+          throw error;
+        }
+      };
+    const hooks: ReplayHooks = {
+      now: ctx.now(),
+      epoch,
+      suggestContinueAsNew: deps.history.suggest,
+      scheduleActivity: guard(
+        (seq: number, name: string, input: unknown, options: ActivityOptions | undefined) => {
+          const retry = resolveRetryPolicy(options?.retry, deps.defaultRetry);
+          const command = new ExecuteActivity(
+            state.instanceId,
+            state.generation,
+            seq,
+            name,
+            input,
+            1,
+            retry,
+            deps.endpoint,
+            epochField,
+          );
+          const tooLarge = checkSize(`The input of activity '${name}'`, command, deps.maxBodyBytes);
+          if (tooLarge) return { failure: tooLargeFailure(tooLarge) };
+          context.outgoing.send(command, { to: deps.activityEndpoint });
+          return undefined;
+        },
+      ),
+      startTimer: guard((seq: number, dueAt: Date) =>
+        context.requestTimeoutNow(new WorkflowTimer(state.instanceId, state.generation, seq, epochField), {
+          at: dueAt,
+        }),
+      ),
+      startChild: guard((seq: number, childId: string, type: string, input: unknown) => {
+        const parent = {
+          instanceId: state.instanceId,
+          seq,
+          generation: state.generation,
+          ...(epochField ? { epoch: epochField } : {}),
+        };
+        const start = new StartWorkflow(childId, type, input, parent);
+        const tooLarge = checkSize(`The input of child workflow '${type}'`, start, deps.maxBodyBytes);
+        if (tooLarge) return { failure: tooLargeFailure(tooLarge) };
+        context.outgoing.send(start, { to: deps.endpoint });
+        return undefined;
+      }),
+      onLateCall: (call) =>
+        deps.logger.error('workflow code called ctx after its replay suspended', {
+          instanceId: state.instanceId,
+          call,
+        }),
+    };
+    const replay = new ReplayContext(state.instanceId, state.type, state.generation, index, hooks);
+    const outcome = await runUntilSuspended(workflow, replay, state.input);
+    replay.close();
+    if (hookError !== undefined) throw hookError;
+    if (!replay.nondeterminism && outcome.kind !== 'suspended') {
+      const unreached = replay.unreached();
+      if (unreached !== undefined) replay.finishedBefore(unreached);
+    }
+    if (replay.nondeterminism) {
+      const { position, recorded, requested } = replay.nondeterminism.details;
+      park(ctx, deps, wasParked, {
+        kind: 'non-determinism',
+        message: replay.nondeterminism.message,
+        ...(position !== undefined ? { position } : {}),
+        ...(recorded !== undefined ? { recorded } : {}),
+        ...(requested !== undefined ? { requested } : {}),
+      });
+      return undefined;
+    }
+    if (replay.continueWith) {
+      stopForContinue(ctx, index);
+      const carried = state.history.filter((e) => e.e === 'signal' && !index.consumedSignals.has(e.id));
+      state.generation++;
+      state.input = replay.continueWith.input;
+      state.history = [];
+      const next = new HistoryIndex(state.history, { build: deps.build });
+      next.append({ e: 'started', at: ctx.now(), generation: state.generation });
+      for (const signal of carried) next.append(signal);
+      continue;
+    }
+    if (outcome.kind === 'suspended' && !replay.waitsOnPending) {
+      park(ctx, deps, wasParked, {
+        kind: 'non-ctx-await',
+        message: `run is suspended but waits on no pending ctx operation: it awaited something that is not a ctx operation (a fetch, a setTimeout, a plain promise) after ${replay.lastCall ?? 'the start of run'}`,
+      });
+      return undefined;
+    }
+    unpark(ctx, wasParked);
+    if (outcome.kind === 'done') return { index, status: 'completed', result: outcome.value };
+    if (outcome.kind === 'failed') return { index, status: 'failed', failure: toFailure(outcome.error) };
+    return undefined;
+  }
+}
+
+function park(
+  ctx: Ctx,
+  deps: EngineDeps,
+  wasParked: ParkedInfo | undefined,
+  found: Omit<ParkedInfo, 'build' | 'since' | 'checks'>,
+): void {
+  const state = ctx.state;
+  state.status = 'parked';
+  state.parked = {
+    ...found,
+    build: deps.build,
+    since: wasParked?.since ?? ctx.now(),
+    checks: wasParked ? wasParked.checks + 1 : 0,
+  };
+  state.reason = found.message;
+  if (!state.recheckTimerId) {
+    state.recheckTimerId = impl(ctx).requestTimeoutNow(new WorkflowRecheck(state.instanceId), {
+      after: deps.recheckIntervalMs,
+    });
+  }
+  const fields = { instanceId: state.instanceId, build: deps.build, reason: found.message };
+  if (wasParked) deps.logger.info('workflow still parked', fields);
+  else deps.logger.error('workflow parked', fields);
+}
+
+function unpark(ctx: Ctx, wasParked: ParkedInfo | undefined): void {
+  const state = ctx.state;
+  state.status = 'running';
+  if (!wasParked) return;
+  delete state.parked;
+  delete state.reason;
+  if (state.recheckTimerId) impl(ctx).cancelTimeoutNow(state.recheckTimerId);
+  delete state.recheckTimerId;
+}
+
+type RunOutcome =
+  { kind: 'done'; value: unknown } | { kind: 'failed'; error: unknown } | { kind: 'suspended' };
+
+/**
+ * Runs `run` until it returns, throws, or waits on an operation that has no outcome yet. Workflow
+ * code only awaits operations, which settle in microtasks, so once a macrotask turn passes with
+ * `run` unsettled, it is suspended.
+ */
+async function runUntilSuspended(
+  workflow: WorkflowRun,
+  context: ReplayContext,
+  input: unknown,
+): Promise<RunOutcome> {
+  let outcome: RunOutcome = { kind: 'suspended' };
+  const running = (async () => workflow.run(context, input))();
+  running.then(
+    (value) => (outcome = { kind: 'done', value }),
+    (error) => (outcome = error instanceof ContinueAsNew ? { kind: 'suspended' } : { kind: 'failed', error }),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return outcome;
+}

@@ -1,0 +1,70 @@
+/**
+ * Replay tests of the versioning recipe (samples/workflows/versioning.ts): histories recorded with
+ * one deploy's code, replayed against the others, patch markers included.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  checkoutActivities,
+  CheckoutCleaned,
+  CheckoutDeprecated,
+  CheckoutOriginal,
+  CheckoutPatched,
+} from '../../samples/workflows/versioning.js';
+import { parseHistory, replayHistory, type WorkflowClass, type WorkflowHistory } from '../../src/index.js';
+import { WorkflowTestKit } from '../../src/testing/index.js';
+
+/** The history of an order charged by `code` and now waiting a day to ship, as a file holds it. */
+async function waitingToShip(code: WorkflowClass): Promise<string> {
+  const kit = await WorkflowTestKit.start({
+    workflows: [code],
+    activities: checkoutActivities,
+    workflowOptions: { buildId: `build-of-${code.name}` },
+  });
+  try {
+    const order = await kit.start(code, { id: 'o-1' }, { id: 'o-1' });
+    expect((await order.status()).pending).toMatchObject([{ op: 'sleep' }]);
+    return JSON.stringify(await order.history());
+  } finally {
+    await kit.stop();
+  }
+}
+
+describe('replay tests across the versioning recipe', () => {
+  it('a history from before the patch replays against the patched code (old path), not against the cleaned-up code', async () => {
+    const old = await waitingToShip(CheckoutOriginal);
+    expect(await replayHistory(CheckoutPatched, old)).toMatchObject({
+      ok: true,
+      ending: 'waiting',
+      newOperations: [],
+    });
+    expect((await replayHistory(CheckoutCleaned, old)).divergence).toMatchObject({
+      kind: 'mismatch',
+      seq: 1,
+      historyIndex: 3,
+      recorded: 'sleep',
+      requested: "activity 'checkout.SendReceipt'",
+    });
+  });
+
+  it('a history with the patch marker replays against every later deploy, and diverges against the original', async () => {
+    const patched = await waitingToShip(CheckoutPatched);
+    const history = parseHistory(patched) as WorkflowHistory;
+    expect(history.events).toContainEqual(
+      expect.objectContaining({
+        e: 'marker',
+        patch: 'send-receipt',
+        seq: 1,
+        build: 'build-of-CheckoutPatched',
+      }),
+    );
+    for (const code of [CheckoutPatched, CheckoutDeprecated, CheckoutCleaned]) {
+      expect(await replayHistory(code, patched), code.name).toMatchObject({ ok: true, ending: 'waiting' });
+    }
+    expect((await replayHistory(CheckoutOriginal, patched)).divergence).toMatchObject({
+      kind: 'mismatch',
+      seq: 1,
+      recorded: "activity 'checkout.SendReceipt'",
+      requested: 'sleep',
+    });
+  });
+});

@@ -1,9 +1,6 @@
 import { type Container } from 'inversify';
 import { LonghaulError } from '../errors.js';
-import { type MessageClass } from '../messages/registry.js';
-import { type Duration, toMillis } from '../util/duration.js';
-import { type WorkflowStatus } from '../workflows/client.js';
-import { OperationFailedError } from '../workflows/context.js';
+import { type Duration } from '../util/duration.js';
 import {
   activity,
   type ActivityContext,
@@ -11,6 +8,7 @@ import {
   activityNameOf,
   type ActivityExecute,
   type WorkflowClass,
+  workflowNameOf,
 } from '../workflows/definitions.js';
 import { type WorkflowHistory } from '../workflows/history-export.js';
 import {
@@ -19,6 +17,9 @@ import {
   type HistoryReplayResult,
 } from '../workflows/replay-check.js';
 import { SagaTestKit, type SagaTestKitOptions } from './saga-test-kit.js';
+import { type ResultOptions, WorkflowTestHandle } from './workflow-test-handle.js';
+
+export { WorkflowTestHandle, type ResultOptions } from './workflow-test-handle.js';
 
 /** A stand-in for an activity: called with the activity's input and context, instead of it. */
 export type ActivityDouble<I = any, O = any> = (input: I, context: ActivityContext) => O | Promise<O>;
@@ -46,106 +47,6 @@ export interface WorkflowTestKitOptions extends Omit<SagaTestKitOptions, 'workfl
   doubles?: Iterable<readonly [ActivityRef, ActivityDouble]>;
 }
 
-/** Options of {@link WorkflowTestHandle.result}. */
-export interface ResultOptions {
-  /**
-   * Skip time: while the instance waits and nothing is in flight, move the virtual clock to the
-   * next timer (a `sleep`, a `waitForEvent` timeout, an activity retry). @defaultValue true
-   */
-  skipTime?: boolean;
-  /** Virtual time allowed to pass before giving up. @defaultValue '3650d' */
-  timeout?: Duration;
-}
-
-/** A workflow instance in the kit. Every call returns once the kit is idle. */
-export class WorkflowTestHandle<O = unknown> {
-  /** @internal */
-  constructor(
-    private readonly kit: WorkflowTestKit,
-    readonly id: string,
-  ) {}
-
-  /** Raises `event` on the instance (see `WorkflowClient.signal`). */
-  async signal<E extends object>(event: MessageClass<E>, payload: E): Promise<void> {
-    await this.kit.client.signal(this.id, event, payload);
-    await this.kit.idle();
-  }
-
-  /** Requests cancellation. */
-  async cancel(reason = 'cancelled by test'): Promise<void> {
-    await this.kit.client.cancel(this.id, reason);
-    await this.kit.idle();
-  }
-
-  /** Terminates the instance. */
-  async terminate(reason = 'terminated by test'): Promise<void> {
-    await this.kit.client.terminate(this.id, reason);
-    await this.kit.idle();
-  }
-
-  /** The instance's status (it exists once started). */
-  async status(): Promise<WorkflowStatus> {
-    const status = await this.kit.client.status(this.id);
-    if (!status)
-      throw new LonghaulError('workflow-not-found', `No workflow instance '${this.id}' in the kit`);
-    return status;
-  }
-
-  /** The instance's history in the export format (what `client.history` returns). */
-  async history(): Promise<WorkflowHistory> {
-    const history = await this.kit.client.history(this.id);
-    if (!history)
-      throw new LonghaulError('workflow-not-found', `No workflow instance '${this.id}' in the kit`);
-    return history;
-  }
-
-  /**
-   * Waits for the result, skipping virtual time while the instance waits on timers. Rejects with
-   * an `OperationFailedError` when the instance failed, was terminated or parked, and with a
-   * `stuck` error naming what it waits on when nothing the kit can do would move it on.
-   */
-  async result(options: ResultOptions = {}): Promise<O> {
-    const skip = options.skipTime ?? true;
-    const deadline = this.kit.clock.now().getTime() + toMillis(options.timeout ?? '3650d', 'timeout');
-    for (;;) {
-      await this.kit.idle();
-      const status = await this.status();
-      if (status.status === 'completed') return status.result as O;
-      if (status.status !== 'running') {
-        throw new OperationFailedError(
-          status.failure ?? {
-            name: 'ParkedError',
-            message: status.reason ?? status.status,
-            code: status.status,
-          },
-        );
-      }
-      const next = skip ? await this.kit.sagaKit.timeoutStore.nextDueAt() : undefined;
-      if (!next || next.getTime() > deadline) {
-        const waits = status.pending.map((p) => `${p.op} '${p.name}' (position ${p.seq})`).join(', ');
-        const errors = this.kit.sagaKit.errors().map((e) => `${e.reason}: ${e.error}`);
-        throw new LonghaulError(
-          'stuck',
-          `Workflow '${this.id}' is running and waits on ${waits || 'nothing'}, and ${
-            next
-              ? `the next timer is past the timeout`
-              : skip
-                ? 'no timer is scheduled'
-                : 'time skipping is off'
-          }: send the signal or answer the activity it waits on` +
-            (errors.length > 0 ? `. The kit's error queue holds: ${errors.join('; ')}` : ''),
-        );
-      }
-      await this.kit.advance(Math.max(1, next.getTime() - this.kit.clock.now().getTime()));
-    }
-  }
-
-  /** Replays the instance's history against the kit's workflow code (a determinism smoke test). */
-  async replay(options?: HistoryReplayOptions): Promise<HistoryReplayResult> {
-    return this.kit.replayHistory(await this.history(), options);
-  }
-}
-
 /**
  * Runs workflows in memory on a virtual clock, with time skipping and activity test doubles.
  * Built on {@link SagaTestKit} (its transport, stores and clock are `kit.sagaKit`'s).
@@ -166,13 +67,17 @@ export class WorkflowTestKit {
   private readonly doubles = new Map<string, ActivityDouble>();
   private readonly real = new Map<string, ActivityRef>();
   private readonly calls = new Map<string, ActivityCall[]>();
+  /** The code currently deployed for each workflow type, and the container token of each class. */
+  private readonly deployed = new Map<string, WorkflowClass>();
+  private readonly tokens = new Map<WorkflowClass, symbol>();
+  private container?: Container;
   private kit?: SagaTestKit;
 
-  private constructor(private readonly workflows: readonly WorkflowClass[]) {}
+  private constructor() {}
 
   /** Builds and starts a kit. */
   static async start(options: WorkflowTestKitOptions): Promise<WorkflowTestKit> {
-    const kit = new WorkflowTestKit(options.workflows);
+    const kit = new WorkflowTestKit();
     const refs = new Map<string, ActivityRef>();
     for (const ref of options.activities ?? []) {
       refs.set(activityNameOf(ref), ref);
@@ -191,8 +96,15 @@ export class WorkflowTestKit {
       ),
       configure: (container: Container) => {
         configure?.(container);
+        kit.container = container;
         for (const ref of kit.real.values()) {
           if (typeof ref === 'function' && !container.isBound(ref)) container.bind(ref).toSelf();
+        }
+        for (const workflow of options.workflows) {
+          const name = workflowNameOf(workflow);
+          if (container.isBound(workflow)) continue; // bound by the test: not redeployable
+          kit.deploy(workflow, name);
+          container.bind(workflow).toDynamicValue((context) => context.get(kit.tokenOf(name)));
         }
       },
     });
@@ -269,16 +181,47 @@ export class WorkflowTestKit {
     return [...(this.calls.get(activityNameOf(ref)) ?? [])] as ActivityCall<I>[];
   }
 
-  /** Replays a history against the kit's workflows (see `replayHistory`). */
+  /**
+   * Deploys new code for workflow types given to `start`: from the next replay on (the next
+   * message, a `resume`, a recheck), instances of the same `@Workflow` name run these classes, as
+   * after a deploy or a rollback. Use it to test that a change parks running instances, or not.
+   */
+  redeploy(...workflows: WorkflowClass[]): void {
+    const named = workflows.map((workflow) => [workflow, workflowNameOf(workflow)] as const);
+    for (const [, name] of named) {
+      if (!this.deployed.has(name)) {
+        throw new LonghaulError(
+          'unknown-workflow',
+          `Workflow '${name}' was not given to WorkflowTestKit.start (or its class was bound by configure): only those can be redeployed`,
+        );
+      }
+    }
+    for (const [workflow, name] of named) this.deploy(workflow, name);
+  }
+
+  /** Replays a history against the kit's workflows as now deployed (see `replayHistory`). */
   replayHistory(
     history: WorkflowHistory | string,
     options?: HistoryReplayOptions,
   ): Promise<HistoryReplayResult> {
-    return replayHistory(this.workflows, history, options);
+    return replayHistory([...this.deployed.values()], history, options);
   }
 
   async stop(): Promise<void> {
     await this.kit?.stop();
+  }
+
+  private deploy(workflow: WorkflowClass, name: string): void {
+    if (!this.tokens.has(workflow)) {
+      const token = Symbol(`longhaul.kit.workflow:${name}`);
+      this.container?.bind(token).to(workflow);
+      this.tokens.set(workflow, token);
+    }
+    this.deployed.set(name, workflow);
+  }
+
+  private tokenOf(name: string): symbol {
+    return this.tokens.get(this.deployed.get(name) as WorkflowClass) as symbol;
   }
 
   private async run(name: string, input: unknown, context: ActivityContext): Promise<unknown> {

@@ -67,4 +67,31 @@ describe('replay tests across the versioning recipe', () => {
       requested: 'sleep',
     });
   });
+
+  it('in the kit: a rollback parks an instance the replay test flagged; redeploying the patch and resume completes it', async () => {
+    const kit = await WorkflowTestKit.start({ workflows: [CheckoutPatched], activities: checkoutActivities });
+    try {
+      const order = await kit.start(CheckoutPatched, { id: 'o-2' }, { id: 'o-2' });
+      expect((await kit.replayHistory(await order.history())).ok).toBe(true);
+      kit.redeploy(CheckoutOriginal); // the rollback
+      const check = await kit.replayHistory(await order.history());
+      expect(check.divergence).toMatchObject({ kind: 'mismatch', seq: 1 });
+
+      await kit.advance('1d'); // the timer fires: the original code replays the history and parks
+      const parked = await order.status();
+      expect(parked.status).toBe('parked');
+      expect(parked.reason).toContain('History position 1 holds');
+      await expect(order.result()).rejects.toThrow(/History position 1 holds/);
+
+      kit.redeploy(CheckoutPatched);
+      await order.resume();
+      expect(await order.result()).toBe('shipped o-2');
+      expect(kit.activityCalls(checkoutActivities[0]!)).toHaveLength(1); // charged once
+      expect(() => kit.redeploy(CheckoutCleaned, class NotAWorkflow {} as WorkflowClass)).toThrow(
+        /not decorated/,
+      );
+    } finally {
+      await kit.stop();
+    }
+  });
 });

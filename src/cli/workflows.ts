@@ -45,6 +45,7 @@ Options:
   --running           every running or parked instance in the store of the modules' workflow types
   --limit <n>         with --running: at most n instances per type (default: 10000)
   --settle-ms <ms>    how long to watch a suspended replay for late ctx calls (default: 10)
+  --parallel <n>      replays run at once (default: 16)
   --json              print the results as JSON
   -h, --help          show this help
 
@@ -74,6 +75,7 @@ const OPTIONS = {
   type: { type: 'string', multiple: true },
   limit: { type: 'string' },
   'settle-ms': { type: 'string' },
+  parallel: { type: 'string' },
   json: { type: 'boolean' },
   out: { type: 'string' },
   mongo: { type: 'string' },
@@ -85,7 +87,19 @@ const OPTIONS = {
 
 const STORE = ['mongo', 'database', 'collection', 'collection-prefix'];
 const ALLOWED: Record<string, readonly string[]> = {
-  replay: ['module', 'file', 'dir', 'id', 'running', 'limit', 'settle-ms', 'json', 'help', ...STORE],
+  replay: [
+    'module',
+    'file',
+    'dir',
+    'id',
+    'running',
+    'limit',
+    'settle-ms',
+    'parallel',
+    'json',
+    'help',
+    ...STORE,
+  ],
   export: ['id', 'running', 'type', 'limit', 'out', 'help', ...STORE],
 };
 
@@ -219,15 +233,22 @@ async function replay(values: { [K in keyof typeof OPTIONS]?: unknown }, io: Cli
     sources.push(...stored.histories.map((h) => ({ name: h.instanceId, history: h })));
     missing = stored.missing;
   }
-  const results: HistoryReplayResult[] = [];
-  for (const source of sources) {
-    try {
-      results.push(await replayHistory(classes, source.history, { settleTimeMs }));
-    } catch (error) {
-      if (error instanceof HistoryFormatError) throw new UsageError(`${source.name}: ${error.message}`);
-      throw error;
+  // Replays mostly wait (for the settle time), so several run at once, each in its own order.
+  const results: HistoryReplayResult[] = new Array<HistoryReplayResult>(sources.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < sources.length; i = next++) {
+      const source = sources[i]!;
+      try {
+        results[i] = await replayHistory(classes, source.history, { settleTimeMs });
+      } catch (error) {
+        if (error instanceof HistoryFormatError) throw new UsageError(`${source.name}: ${error.message}`);
+        throw error;
+      }
     }
-  }
+  };
+  const parallel = positiveInt(values.parallel as string | undefined, 'parallel', 16) || 1;
+  await Promise.all(Array.from({ length: Math.min(parallel, sources.length) }, worker));
   const diverged = results.filter((r) => !r.ok).length;
   if (values.json) io.out(JSON.stringify({ results, missing }, null, 2));
   else {

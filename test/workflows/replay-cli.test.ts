@@ -133,7 +133,7 @@ describe('longhaul workflows export|replay (CLI) on RabbitMQ + FerretDB', () => 
     );
     expect(exported.code).toBe(0);
     expect(await readdir(out)).toEqual([`${id}.json`]);
-    expect((await cli('workflows', 'replay', '--module', V1, '--dir', out)).code).toBe(0);
+    expect((await cli('workflows', 'replay', '--module', V1, '--dir', out, '--parallel', '1')).code).toBe(0);
     expect((await cli('workflows', 'replay', '--module', V2, '--dir', out)).code).toBe(1);
   });
 
@@ -156,6 +156,7 @@ describe('longhaul workflows export|replay (CLI) on RabbitMQ + FerretDB', () => 
       [['workflows', 'export', '--running', ...store], /--type/],
       [['workflows', 'replay', '--module', V1, '--out', 'x', '--file', file], /takes no --out/],
       [['workflows', 'rewind'], /Unknown command 'workflows rewind'/],
+      [['workflows', 'replay', '--module', V1, '--file', file, '--parallel', 'many'], /--parallel must be/],
     ];
     for (const [argv, message] of cases) {
       const run = await cli(...argv);

@@ -3,6 +3,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import {
   nobodyVerifies,
   replayStoredHistories,
@@ -50,5 +51,28 @@ describe('the workflow testing sample', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the CI recipe: longhaul workflows replay --dir over the stored histories', async () => {
+    const out: string[] = [];
+    const code = await main(
+      [
+        'workflows',
+        'replay',
+        '--module',
+        'samples/workflows/user-registration-workflow.ts',
+        '--dir',
+        'samples/workflows/histories',
+      ],
+      { out: (text) => void out.push(text), err: (text) => void out.push(text), env: {} },
+    );
+    expect(out).toEqual([
+      expect.stringMatching(/^ok registration-u-2 \(accounts.UserRegistration, completed, 15 events\)/),
+      expect.stringMatching(
+        /^ok registration-u-3 \(accounts.UserRegistration, running, 12 events\): .* waits on waitForEvent 'accounts.EmailVerificationClicked'/,
+      ),
+      '2 histories: 2 replay, 0 diverged',
+    ]);
+    expect(code).toBe(0);
   });
 });

@@ -1,17 +1,11 @@
 /** `longhaul workflows replay|export`: replay tests of stored workflow histories, for CI before a deploy. */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MongoClient } from 'mongodb';
-import { MongoSagaStore } from '../persistence/mongodb/index.js';
-import { silentLogger } from '../util/logger.js';
-import { type WorkflowClass, workflowNameOf } from '../workflows/definitions.js';
-import { WORKFLOW_SAGA } from '../workflows/engine.js';
-import { type WorkflowState } from '../workflows/history.js';
-import { exportHistory, HistoryFormatError, type WorkflowHistory } from '../workflows/history-export.js';
+import { HistoryFormatError, type WorkflowHistory } from '../workflows/history-export.js';
 import { type HistoryReplayResult, replayHistory } from '../workflows/replay-check.js';
 import { type CliIo, UsageError } from './io.js';
+import { fromFiles, fromStore, loadWorkflows, positiveInt, type StoreQuery } from './workflow-sources.js';
 
 const STORE_HELP = `Store options (for --id and --running):
   --mongo <url>              the MongoDB (or FerretDB) holding the instances (default: $MONGODB_URL)
@@ -103,116 +97,6 @@ const ALLOWED: Record<string, readonly string[]> = {
   export: ['id', 'running', 'type', 'limit', 'out', 'help', ...STORE],
 };
 
-function positiveInt(value: string | undefined, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new UsageError(`--${option} must be a non-negative integer, got '${value}'`);
-  return n;
-}
-
-/** The @Workflow classes a module exports (named, default, or in arrays), by type name. */
-async function loadWorkflows(paths: readonly string[]): Promise<Map<string, WorkflowClass>> {
-  const found = new Map<string, { ctor: WorkflowClass; from: string }>();
-  for (const path of paths) {
-    let exports: Record<string, unknown>;
-    try {
-      exports = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-    } catch (error) {
-      throw new UsageError(`Cannot load --module ${path}: ${(error as Error).message}`);
-    }
-    for (const value of Object.values(exports).flatMap((v) => (Array.isArray(v) ? v : [v]))) {
-      if (typeof value !== 'function') continue;
-      let type: string;
-      try {
-        type = workflowNameOf(value as WorkflowClass);
-      } catch {
-        continue; // not a workflow class
-      }
-      const seen = found.get(type);
-      if (seen && seen.ctor !== value)
-        throw new UsageError(`Two workflow classes are named '${type}' (in ${seen.from} and ${path})`);
-      found.set(type, { ctor: value as WorkflowClass, from: path });
-    }
-  }
-  if (found.size === 0)
-    throw new UsageError(
-      `No @Workflow class is exported by ${paths.join(', ')}: export the classes (or an array of them)`,
-    );
-  return new Map([...found].map(([type, { ctor }]) => [type, ctor]));
-}
-
-/** Reads instances' histories from the store (read only). */
-async function fromStore(
-  values: { [K in keyof typeof OPTIONS]?: unknown },
-  io: CliIo,
-  types: readonly string[],
-): Promise<{ histories: WorkflowHistory[]; missing: string[] }> {
-  const url = (values.mongo as string | undefined) ?? io.env.MONGODB_URL;
-  if (!url) throw new UsageError('Say where the instances are: --mongo <url> (or set MONGODB_URL)');
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000 });
-  try {
-    await client.connect();
-    const store = new MongoSagaStore({
-      client,
-      database: values.database as string | undefined,
-      collection: values.collection as string | undefined,
-      collectionPrefix: values['collection-prefix'] as string | undefined,
-      logger: silentLogger,
-    });
-    const histories: WorkflowHistory[] = [];
-    const missing: string[] = [];
-    for (const id of (values.id as string[] | undefined) ?? []) {
-      const record = await store.findByCorrelation(WORKFLOW_SAGA, id);
-      if (record) histories.push(exportHistory(record.state as WorkflowState));
-      else missing.push(id);
-    }
-    if (values.running) {
-      const limit = positiveInt(values.limit as string | undefined, 'limit', 10_000);
-      for (const workflowType of types) {
-        for (const status of ['running', 'parked']) {
-          let after: string | undefined;
-          let count = 0;
-          while (count < limit) {
-            const page = await store.list(
-              WORKFLOW_SAGA,
-              { labels: { workflowType, status } },
-              { limit: Math.min(200, limit - count), after },
-            );
-            histories.push(...page.map((r) => exportHistory(r.state as WorkflowState)));
-            count += page.length;
-            if (page.length < 200) break;
-            after = page.at(-1)?.id;
-          }
-        }
-      }
-    }
-    return { histories, missing };
-  } finally {
-    await client.close();
-  }
-}
-
-async function fromFiles(
-  files: readonly string[],
-  dir: string | undefined,
-): Promise<{ name: string; text: string }[]> {
-  const paths = [...files];
-  if (dir !== undefined) {
-    const names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
-    paths.push(...names.map((n) => join(dir, n)));
-  }
-  return Promise.all(
-    paths.map(async (path) => {
-      try {
-        return { name: path, text: await readFile(path, 'utf8') };
-      } catch (error) {
-        throw new UsageError(`Cannot read ${path}: ${(error as Error).message}`);
-      }
-    }),
-  );
-}
-
 async function replay(values: { [K in keyof typeof OPTIONS]?: unknown }, io: CliIo): Promise<number> {
   const modules = (values.module as string[] | undefined) ?? [];
   if (modules.length === 0)
@@ -229,7 +113,7 @@ async function replay(values: { [K in keyof typeof OPTIONS]?: unknown }, io: Cli
   ).map((f) => ({ name: f.name, history: f.text }));
   let missing: string[] = [];
   if (ids.length > 0 || values.running) {
-    const stored = await fromStore(values, io, [...workflows.keys()]);
+    const stored = await fromStore(values as StoreQuery, io, [...workflows.keys()]);
     sources.push(...stored.histories.map((h) => ({ name: h.instanceId, history: h })));
     missing = stored.missing;
   }
@@ -268,7 +152,7 @@ async function exportCommand(values: { [K in keyof typeof OPTIONS]?: unknown }, 
   const out = values.out as string | undefined;
   if (out === undefined && (values.running || ids.length > 1))
     throw new UsageError('Exporting several histories needs --out <directory>');
-  const { histories, missing } = await fromStore(values, io, types);
+  const { histories, missing } = await fromStore(values as StoreQuery, io, types);
   const single = ids.length === 1 && !values.running;
   if (single && histories[0] && out === undefined) io.out(JSON.stringify(histories[0], null, 2));
   else if (single && histories[0] && out !== undefined && out.endsWith('.json'))

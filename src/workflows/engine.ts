@@ -15,7 +15,7 @@
 import { Handles, OnTimeout, Saga, StartedBy } from '../sagas/decorators.js';
 import { type Logger } from '../util/logger.js';
 import { type WorkflowRun } from './definitions.js';
-import { HistoryIndex, historyBytes, type WorkflowStatusName } from './history.js';
+import { countBytes, HistoryIndex, type WorkflowStatusName } from './history.js';
 import { type ResolvedHistoryLimits, resolveHistoryLimits } from './limits.js';
 import {
   CancelWorkflow,
@@ -215,6 +215,7 @@ export class WorkflowEngine {
     const epoch = (state.epoch ?? 0) + 1;
     state.epoch = epoch;
     state.history = rewound.history;
+    delete state.historyCounted;
     this.index(ctx).append({
       e: 'reset',
       afterEvent: msg.afterEvent,
@@ -251,8 +252,13 @@ export class WorkflowEngine {
   /** Keeps the size, checks the history limits and the labels, after every change. */
   private settle(ctx: Ctx): void {
     const state = ctx.state;
-    const bytes = historyBytes(state.history);
+    const counted =
+      state.historyCounted !== undefined && state.historyBytes !== undefined
+        ? { events: state.historyCounted, bytes: state.historyBytes }
+        : undefined;
+    const { bytes } = countBytes(state.history, counted);
     state.historyBytes = bytes;
+    state.historyCounted = state.history.length;
     const { suggest, limit } = this.deps.history;
     const events = state.history.length;
     if (ACTIVE.includes(state.status) && (events > limit.events || bytes > limit.bytes)) {

@@ -1,4 +1,3 @@
-import { toJson } from '../messages/codec.js';
 import { type FailureInfo } from './messages.js';
 
 /** What an awaited workflow operation is. */
@@ -110,8 +109,10 @@ export interface WorkflowState {
   recheckTimerId?: string;
   /** Increments on `client.reset`; results of operations scheduled before a reset are ignored. @defaultValue 0 */
   epoch?: number;
-  /** Bytes of the history as stored (kept up to date after each message). */
+  /** Bytes of the history (the sum of its events as JSON), kept up to date after each message. */
   historyBytes?: number;
+  /** How many events `historyBytes` counts; dropped when the history is replaced. */
+  historyCounted?: number;
   /** The generation and reset (`generation.epoch`) whose large history was already logged. */
   largeHistoryWarned?: string;
   parent?: { instanceId: string; seq: number; generation: number; epoch?: number };
@@ -233,12 +234,26 @@ export class HistoryIndex {
   }
 }
 
-/** The stored size of one event, in bytes of JSON (dates as `{"$date": …}`). */
+/** The size of one event as JSON, in bytes: what the limits count (BSON on the store is close). */
 export function eventBytes(event: HistoryEvent): number {
-  return Buffer.byteLength(toJson(event), 'utf8');
+  return Buffer.byteLength(JSON.stringify(event), 'utf8');
 }
 
-/** The stored size of a history. */
+/** The size of a history: the sum of its events' sizes. */
 export function historyBytes(history: readonly HistoryEvent[]): number {
-  return Buffer.byteLength(toJson(history), 'utf8');
+  return countBytes(history, undefined).bytes;
+}
+
+/**
+ * The size of a history, counting only the events after those already counted (`counted`, kept in
+ * the state; dropped where the history is replaced), so the cost per message stays small.
+ */
+export function countBytes(
+  history: readonly HistoryEvent[],
+  counted: { readonly events: number; readonly bytes: number } | undefined,
+): { events: number; bytes: number } {
+  const from = counted && counted.events <= history.length ? counted : { events: 0, bytes: 0 };
+  let bytes = from.bytes;
+  for (let i = from.events; i < history.length; i++) bytes += eventBytes(history[i]!);
+  return { events: history.length, bytes };
 }

@@ -162,6 +162,7 @@ export async function replayInstance(
       state.generation++;
       state.input = replay.continueWith.input;
       state.history = [];
+      delete state.historyCounted;
       const next = new HistoryIndex(state.history, { build: deps.build });
       next.append({ e: 'started', at: ctx.now(), generation: state.generation });
       for (const signal of carried) next.append(signal);

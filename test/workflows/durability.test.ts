@@ -5,11 +5,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Approved, count, runs } from './fixtures.js';
 import {
+  BigParent,
   deployed,
   durableActivities,
   durableWorkflows,
   Evolving,
+  Go,
   Growing,
+  Patching,
   Inbox,
   Sneaky,
   Steps,
@@ -38,6 +41,7 @@ const start = (workflowOptions: WorkflowOptions = {}) =>
 
 afterEach(() => {
   deployed.evolving = 'v1';
+  deployed.patching = false;
   logs.length = 0;
 });
 
@@ -153,6 +157,28 @@ describe('parked instances lose nothing and come back (in memory)', () => {
   });
 });
 
+describe('versioning with ctx.patched (in memory)', () => {
+  it('an old instance keeps the old path, a new one takes the new path, both complete', async () => {
+    const kit = await start();
+    runs.clear();
+    await kit.startWorkflow(Patching, 'old', { id: 'pt-old' });
+    deployed.patching = true;
+    await kit.startWorkflow(Patching, 'new', { id: 'pt-new' });
+    for (const id of ['pt-old', 'pt-new']) await kit.workflows.signal(id, Approved, new Approved('x'));
+    await kit.idle();
+    expect(await kit.workflows.status('pt-old')).toMatchObject({
+      status: 'completed',
+      result: ['first:old'],
+    });
+    expect(await kit.workflows.status('pt-new')).toMatchObject({
+      status: 'completed',
+      result: ['first:new', 'extra:new'],
+      history: { patches: ['extra-step'] },
+    });
+    expect(count('Step:extra:old')).toBe(0);
+  });
+});
+
 describe('repair: reset, purge by id, idempotent signals (in memory)', () => {
   it('reset reruns only what follows the event; late results of the dropped part are ignored', async () => {
     const kit = await start();
@@ -196,7 +222,7 @@ describe('repair: reset, purge by id, idempotent signals (in memory)', () => {
     await kit.idle();
     const status = await kit.workflows.status('inbox');
     expect(status?.history.signalsWaiting).toBe(0);
-    expect(status?.pending).toMatchObject([{ op: 'sleep' }]); // consumed once, no duplicate buffered
+    expect(status?.pending).toMatchObject([{ op: 'event', name: 'wf.Go' }]); // consumed once, no duplicate buffered
   });
 
   it('signals not yet consumed carry over continueAsNew into the next generation', async () => {
@@ -204,10 +230,12 @@ describe('repair: reset, purge by id, idempotent signals (in memory)', () => {
     await kit.startWorkflow(Inbox, [], { id: 'carry' });
     await kit.workflows.signal('carry', Approved, new Approved('a'));
     await kit.idle();
-    await kit.workflows.signal('carry', Approved, new Approved('b')); // buffered while sleeping
+    await kit.workflows.signal('carry', Approved, new Approved('b')); // buffered: it waits for Go
     await kit.workflows.signal('carry', Approved, new Approved('c'));
     await kit.idle();
-    await kit.advance('1m');
+    expect((await kit.workflows.status('carry'))?.history.signalsWaiting).toBe(2);
+    await kit.workflows.signal('carry', Go, new Go());
+    await kit.idle();
     expect(await kit.workflows.status('carry')).toMatchObject({
       status: 'completed',
       result: ['a', 'b', 'c'],
@@ -230,6 +258,16 @@ describe('limits instead of silent hangs (in memory)', () => {
     await expect(
       kit.workflows.signal('big', Approved, new Approved('y'.repeat(2 * 1024 * 1024))),
     ).rejects.toMatchObject({ code: 'payload-too-large' });
+  });
+
+  it('a child result and an activity input over the limit fail their operations, and the workflow catches both', async () => {
+    const kit = await start();
+    await kit.startWorkflow(BigParent, 2, { id: 'big-parent' });
+    expect((await kit.workflows.status('big-parent'))?.result).toEqual([
+      'payload-too-large: The child workflow result enco',
+      "payload-too-large: The input of activity 'Step' e",
+    ]);
+    expect(kit.errors()).toEqual([]);
   });
 
   it('ctx.info suggests continueAsNew at the threshold with a warning; past the limit the instance fails', async () => {

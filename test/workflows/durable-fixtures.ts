@@ -2,7 +2,13 @@
  * Workflows for the durability tests (parked instances, reset, signals, limits), shared by the
  * in-memory and the real-services tests. `deployed` switches the code under running instances.
  */
-import { activity, type OperationFailedError, Workflow, type WorkflowContext } from '../../src/index.js';
+import {
+  activity,
+  Event,
+  type OperationFailedError,
+  Workflow,
+  type WorkflowContext,
+} from '../../src/index.js';
 import { Approved, bump } from './fixtures.js';
 
 export const step = activity('Step', (what: string) => {
@@ -13,7 +19,7 @@ export const step = activity('Step', (what: string) => {
 export const huge = activity('Huge', (mb: number) => 'x'.repeat(mb * 1024 * 1024));
 
 /** Which code is deployed: `v2` inserts an activity before the sleep, so v1 histories diverge. */
-export const deployed: { evolving: 'v1' | 'v2' } = { evolving: 'v1' };
+export const deployed: { evolving: 'v1' | 'v2'; patching: boolean } = { evolving: 'v1', patching: false };
 
 @Workflow('Evolving')
 export class Evolving {
@@ -42,18 +48,29 @@ export class Steps {
   }
 }
 
-/** Waits for events and records their order; continues as new after the first. */
+@Event('wf.Go')
+export class Go {}
+
+/** Waits for events and records their order; continues as new after each one. */
 @Workflow('Inbox')
 export class Inbox {
   async run(ctx: WorkflowContext, got: string[]): Promise<string[]> {
     const event = await ctx.waitForEvent(Approved);
     const all = [...got, event?.by ?? 'none'];
-    if (all.length === 1) {
-      await ctx.sleep('1m'); // a second signal arrives now and stays buffered
-      ctx.continueAsNew(all);
-    }
+    if (all.length === 1) await ctx.waitForEvent(Go); // more signals arrive now and stay buffered
     if (all.length < 3) ctx.continueAsNew(all);
     return all;
+  }
+}
+
+/** Deploys add a patched step after the first one. */
+@Workflow('Patching')
+export class Patching {
+  async run(ctx: WorkflowContext, id: string): Promise<string[]> {
+    const done = [await ctx.activity(step, `first:${id}`)];
+    if (deployed.patching && ctx.patched('extra-step')) done.push(await ctx.activity(step, `extra:${id}`));
+    await ctx.waitForEvent(Approved);
+    return done;
   }
 }
 
@@ -81,6 +98,35 @@ export class TooLarge {
   }
 }
 
+/** Returns a result larger than a message may be. */
+@Workflow('BigChild')
+export class BigChild {
+  async run(_ctx: WorkflowContext, mb: number): Promise<string> {
+    return 'x'.repeat(mb * 1024 * 1024);
+  }
+}
+
+/** A child result and an activity input over the limit: both fail their operation, caught here. */
+@Workflow('BigParent')
+export class BigParent {
+  async run(ctx: WorkflowContext, mb: number): Promise<string[]> {
+    const caught: string[] = [];
+    for (const attempt of [
+      () => ctx.child(BigChild, mb),
+      () => ctx.activity(step, 'y'.repeat(mb * 1024 * 1024)),
+    ]) {
+      try {
+        await attempt();
+        caught.push('no failure');
+      } catch (error) {
+        const failure = (error as OperationFailedError).failure;
+        caught.push(`${failure.code}: ${failure.message.slice(0, 30)}`);
+      }
+    }
+    return caught;
+  }
+}
+
 /** Grows its history one activity at a time and reports `ctx.info`. */
 @Workflow('Growing')
 export class Growing {
@@ -97,5 +143,15 @@ export class Growing {
   }
 }
 
-export const durableWorkflows = [Evolving, Steps, Inbox, Sneaky, TooLarge, Growing];
+export const durableWorkflows = [
+  Evolving,
+  Steps,
+  Inbox,
+  Sneaky,
+  TooLarge,
+  Growing,
+  Patching,
+  BigChild,
+  BigParent,
+];
 export const durableActivities = [step, huge];

@@ -94,6 +94,27 @@ export class TwoSteps {
   }
 }
 
+@Event('mp.Go')
+export class MpGo {
+  constructor(readonly by: string) {}
+}
+
+/**
+ * The code of two deploys: `LH_CODE=v2` inserts an activity before the timer, so a v1 history
+ * diverges under v2 (the instance parks), and replays again under v1.
+ */
+@Workflow('mp.Versioned')
+export class Versioned {
+  async run(ctx: WorkflowContext, input: { id: string; pause: string }): Promise<string[]> {
+    const one = await ctx.activity(stepOne, input.id);
+    if (process.env.LH_CODE === 'v2') await ctx.activity(stepTwo, `${input.id}:v2-extra`);
+    await ctx.sleep(input.pause);
+    const go = await ctx.waitForEvent(MpGo);
+    const two = await ctx.activity(stepTwo, input.id);
+    return [one, `go:${go?.by}`, two];
+  }
+}
+
 export async function closeLedger(): Promise<void> {
   await ledger?.close();
 }

@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { Endpoint, RabbitMqTransport, silentLogger } from '../../../src/index.js';
 import { MongoSagaStore } from '../../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../../src/timeouts/mongodb/index.js';
-import { closeLedger, MpCounter, stepOne, stepTwo, TwoSteps } from './scenario.js';
+import { closeLedger, MpCounter, stepOne, stepTwo, TwoSteps, Versioned } from './scenario.js';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -25,7 +25,11 @@ const endpoint = new Endpoint({
   sagaStore: new MongoSagaStore(mongo),
   timeoutStore: new MongoTimeoutStore(mongo),
   sagas: [MpCounter],
-  workflows: [TwoSteps],
+  workflows: [TwoSteps, Versioned],
+  workflowOptions: {
+    buildId: process.env.LH_CODE ?? 'v1',
+    parkedRecheckInterval: process.env.LH_RECHECK ?? '1m',
+  },
   activities: [stepOne, stepTwo],
   concurrency: Number(process.env.LH_CONCURRENCY ?? '8'),
   logger: silentLogger,

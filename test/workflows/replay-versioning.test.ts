@@ -82,6 +82,16 @@ describe('replay tests across the versioning recipe', () => {
       expect(parked.status).toBe('parked');
       expect(parked.reason).toContain('History position 1 holds');
       await expect(order.result()).rejects.toThrow(/History position 1 holds/);
+      const parkedHistory = parseHistory(JSON.stringify(await order.history()));
+      expect(parkedHistory).toMatchObject({
+        status: 'parked',
+        parked: { kind: 'non-determinism', position: 1 },
+      });
+      expect(await replayHistory(CheckoutPatched, parkedHistory)).toMatchObject({
+        ok: true,
+        recordedStatus: 'parked',
+      });
+      expect((await replayHistory(CheckoutOriginal, parkedHistory)).divergence).toMatchObject({ seq: 1 });
 
       kit.redeploy(CheckoutPatched);
       await order.resume();

@@ -137,6 +137,21 @@ export {
   type HistoryEventBody,
   type ParkedInfo,
 } from './workflows/index.js';
+export {
+  replayHistory,
+  type HistoryReplayOptions,
+  type HistoryReplayResult,
+  type ReplayDivergence,
+  type ReplayOperation,
+  type ReplayEnding,
+} from './workflows/replay-check.js';
+export {
+  parseHistory,
+  HistoryFormatError,
+  HISTORY_FORMAT,
+  type WorkflowHistory,
+  type ExportedHistoryEvent,
+} from './workflows/history-export.js';
 
 export {
   RabbitMqTransport,

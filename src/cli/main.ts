@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `longhaul` command line: `longhaul errors list|show|replay …` (see `--help`).
+ * The `longhaul` command line: `longhaul errors list|show|replay …` and `longhaul workflows
+ * replay|export …` (see `--help`).
  * Exit codes: 0 success, 1 the operation failed (or found nothing), 2 wrong arguments.
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { errorsCommand } from './errors.js';
+import { workflowsCommand } from './workflows.js';
 import { type CliIo, processIo, UsageError } from './io.js';
 
 export { type CliIo, processIo } from './io.js';
@@ -17,8 +19,14 @@ Commands:
   errors show <endpoint> <messageId>   show one failed message
   errors replay <endpoint> (--id <id>... | --all)
                                        move failed messages back to their queue
+  workflows replay --module <path> (--file <f> | --dir <d> | --id <id> | --running)
+                                       replay recorded workflow histories against the
+                                       current code; report the first divergence of each
+  workflows export (--id <id> | --running --type <t>) [--out <path>]
+                                       write instances' histories to JSON files
 
-Every command takes --url (default: $RABBITMQ_URL), --prefix and --help.`;
+The errors commands take --url (default: $RABBITMQ_URL) and --prefix; the workflows commands
+--mongo (default: $MONGODB_URL) and --database. Every command takes --help.`;
 
 /**
  * Runs the command line `argv` (without the node and script paths); resolves with the exit code.
@@ -35,6 +43,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return command === undefined ? 2 : 0;
     }
     if (command === 'errors') return await errorsCommand(rest, io);
+    if (command === 'workflows') return await workflowsCommand(rest, io);
     throw new UsageError(`Unknown command '${command}'.\n\n${HELP}`);
   } catch (error) {
     if (

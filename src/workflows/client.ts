@@ -16,6 +16,7 @@ import {
   type WorkflowStatusName,
 } from './history.js';
 import { checkSize } from './limits.js';
+import { exportHistory, type WorkflowHistory } from './history-export.js';
 import {
   CancelWorkflow,
   type FailureInfo,
@@ -194,6 +195,16 @@ export class WorkflowClient {
   async status(id: string): Promise<WorkflowStatus | undefined> {
     const record = await this.store.findByCorrelation(WORKFLOW_SAGA, id);
     return record ? summarize(record) : undefined;
+  }
+
+  /**
+   * The instance's history (its current generation) in the portable export format, for replay
+   * tests: `JSON.stringify` it to a file, check it with `replayHistory` or `longhaul workflows
+   * replay`. Undefined when there is no such instance.
+   */
+  async history(id: string): Promise<WorkflowHistory | undefined> {
+    const record = await this.store.findByCorrelation(WORKFLOW_SAGA, id);
+    return record ? exportHistory(record.state as WorkflowState) : undefined;
   }
 
   /** Waits until the instance finishes; resolves with its result or rejects with its failure. */

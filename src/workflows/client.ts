@@ -132,7 +132,7 @@ export class WorkflowClient {
    * Raises the event `event` on an instance: a `waitForEvent(event)` pending or to come receives
    * `payload`. With `signalId`, the call is idempotent: the message id derives from it, so a retried
    * call (an HTTP retry, a redelivered command) is recorded once. Duplicates are recognised while the
-   * first is in the instance's saga inbox (its last `sagaOptions.inboxSize` messages, default 100) or in
+   * first is in the instance's saga inbox (its dedupe window, `sagaOptions.dedupeWindow`) or in
    * its current history (until `continueAsNew` or a reset drops it). Throws
    * {@link PayloadTooLargeError} when the payload would not fit in a message.
    */

@@ -16,7 +16,7 @@ export interface RetryPolicy {
   initialInterval?: Duration;
   /** Each wait is the previous one times this. @defaultValue 2 */
   backoffCoefficient?: number;
-  /** Longest wait between attempts. @defaultValue '1m' */
+  /** Longest wait between attempts; never shorter than `initialInterval`. @defaultValue '1m', or `initialInterval` when that is longer */
   maximumInterval?: Duration;
   /** Error names (`error.name`) that fail the activity at once; `NonRetryableError` always does. @defaultValue [] */
   nonRetryableErrors?: string[];

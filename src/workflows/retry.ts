@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../errors.js';
 import { toMillis } from '../util/duration.js';
 import { type RetryPolicy } from './context.js';
 import { type ResolvedRetryPolicy } from './messages.js';
@@ -16,17 +17,27 @@ export function resolveRetryPolicy(
   policy: RetryPolicy | undefined,
   defaults: ResolvedRetryPolicy,
 ): ResolvedRetryPolicy {
+  const initialIntervalMs =
+    policy?.initialInterval !== undefined
+      ? toMillis(policy.initialInterval, 'retry.initialInterval')
+      : defaults.initialIntervalMs;
+  // Without a maximum of its own, a long initial interval raises the default cap to itself: an
+  // `initialInterval: '10m'` must not be cut to the default one minute without a word.
+  const maximumIntervalMs =
+    policy?.maximumInterval !== undefined
+      ? toMillis(policy.maximumInterval, 'retry.maximumInterval')
+      : Math.max(defaults.maximumIntervalMs, initialIntervalMs);
+  if (maximumIntervalMs < initialIntervalMs) {
+    throw new ConfigurationError(
+      'retry.maximumInterval',
+      `${maximumIntervalMs} ms is shorter than retry.initialInterval (${initialIntervalMs} ms); raise it or leave it unset`,
+    );
+  }
   return {
     maximumAttempts: policy?.maximumAttempts ?? defaults.maximumAttempts,
-    initialIntervalMs:
-      policy?.initialInterval !== undefined
-        ? toMillis(policy.initialInterval, 'retry.initialInterval')
-        : defaults.initialIntervalMs,
+    initialIntervalMs,
     backoffCoefficient: policy?.backoffCoefficient ?? defaults.backoffCoefficient,
-    maximumIntervalMs:
-      policy?.maximumInterval !== undefined
-        ? toMillis(policy.maximumInterval, 'retry.maximumInterval')
-        : defaults.maximumIntervalMs,
+    maximumIntervalMs,
     nonRetryableErrors: policy?.nonRetryableErrors ?? defaults.nonRetryableErrors,
   };
 }

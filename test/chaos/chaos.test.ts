@@ -5,8 +5,8 @@
  * orders and the fault plan (LONGHAUL_CHAOS_SEED to vary it); how the faults interleave with the
  * workers still differs from run to run. See docs/reliability.md.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runHarness } from './spawn-harness.js';
 
 const SAGAS = Number(process.env.LONGHAUL_CHAOS_SAGAS ?? '1000');
 const SEED = process.env.LONGHAUL_CHAOS_SEED ?? '20261123';
@@ -29,22 +29,7 @@ interface Report {
 }
 
 function runChaos(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/chaos/run.ts', ...args], {
-      cwd: new URL('../../', import.meta.url).pathname,
-      env: { ...process.env, LONGHAUL_CHAOS_STORE_PORT: '27038' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    // The harness bounds itself; this backstop asks it to stop (it then kills its workers).
-    const timer = setTimeout(() => child.kill('SIGTERM'), LIMIT_MS - 10_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  return runHarness(args, { storePort: '27038', limitMs: LIMIT_MS });
 }
 
 describe('chaos', () => {

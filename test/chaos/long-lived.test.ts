@@ -8,8 +8,8 @@
  * the wait for quiescence on a slow store: on the shared 2-core machine with FerretDB it needed 699 s.
  * See docs/reliability.md.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runHarness } from './spawn-harness.js';
 
 const SEED = process.env.LONGHAUL_LONG_LIVED_SEED ?? '20261201';
 const ACCOUNTS = 2;
@@ -38,22 +38,7 @@ interface Report {
 }
 
 function runChaos(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/chaos/run.ts', ...args], {
-      cwd: new URL('../../', import.meta.url).pathname,
-      env: { ...process.env, LONGHAUL_CHAOS_STORE_PORT: '27058' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    // The harness bounds itself; this backstop asks it to stop (it then kills its workers).
-    const timer = setTimeout(() => child.kill('SIGTERM'), LIMIT_MS - 10_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  return runHarness(args, { storePort: '27058', limitMs: LIMIT_MS });
 }
 
 describe('chaos: long-lived', () => {

@@ -2,17 +2,8 @@
  * Workflows that outlive their code, on the real services: RabbitMQ (transport, activity queue)
  * and FerretDB through its gate (history, timers, recheck timers), on the wall clock.
  */
-import { randomUUID } from 'node:crypto';
-import { MongoClient } from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Endpoint,
-  MongoSagaStore,
-  MongoTimeoutStore,
-  RabbitMqTransport,
-  silentLogger,
-  type WorkflowClient,
-} from '../../../src/index.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type WorkflowClient } from '../../../src/index.js';
 import { Approved, count, runs } from '../../workflows/fixtures.js';
 import {
   deployed,
@@ -27,37 +18,23 @@ import {
   Steps,
   TooLarge,
 } from '../../workflows/durable-fixtures.js';
-import { eventually } from '../../conformance/transport.js';
+import { workflowServices } from './services-endpoint.js';
 
-const tag = randomUUID().slice(0, 8);
-const mongoUrl = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
-const database = `lh_wfd_${tag}`;
-let endpoint: Endpoint;
-let transport: RabbitMqTransport;
+const services = workflowServices({
+  name: 'durable',
+  prefix: 'wfd',
+  workflows: durableWorkflows,
+  activities: durableActivities,
+  workflowOptions: {
+    buildId: 'it-build',
+    parkedRecheckInterval: '1s',
+    history: { suggestContinueAsNew: { events: 14 }, limit: { events: 26 } },
+  },
+});
+const { tag, result, until } = services;
 let client: WorkflowClient;
-
-beforeAll(async () => {
-  transport = new RabbitMqTransport({
-    url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    prefix: `wfd-${tag}.`,
-  });
-  endpoint = new Endpoint({
-    name: 'durable',
-    transport,
-    sagaStore: new MongoSagaStore({ url: mongoUrl, database, logger: silentLogger }),
-    timeoutStore: new MongoTimeoutStore({ url: mongoUrl, database, logger: silentLogger }),
-    workflows: durableWorkflows,
-    activities: durableActivities,
-    logger: silentLogger,
-    timeouts: { pollInterval: '100ms' },
-    workflowOptions: {
-      buildId: 'it-build',
-      parkedRecheckInterval: '1s',
-      history: { suggestContinueAsNew: { events: 14 }, limit: { events: 26 } },
-    },
-  });
-  await endpoint.start();
-  client = endpoint.workflows;
+beforeAll(() => {
+  client = services.client;
 });
 
 afterEach(() => {
@@ -65,18 +42,6 @@ afterEach(() => {
   deployed.patching = false;
 });
 
-afterAll(async () => {
-  await endpoint.stop();
-  await transport.deleteDeclaredTopology();
-  await endpoint.close();
-  const mongo = new MongoClient(mongoUrl);
-  await mongo.db(database).dropDatabase();
-  await mongo.close();
-});
-
-const result = (id: string) => client.result(id, { timeout: '60s', pollInterval: '100ms' });
-const until = (predicate: () => Promise<boolean>, what: string): Promise<void> =>
-  eventually(predicate, 60_000, what);
 const statusOf = async (id: string) => (await client.status(id))?.status;
 
 /** An Evolving instance on v1 waiting in its sleep, then v2 deployed and a signal that parks it. */

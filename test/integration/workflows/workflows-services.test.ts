@@ -2,18 +2,8 @@
  * The workflow engine on the real services: RabbitMQ (transport, activity queue) and FerretDB
  * through its gate (history, timers), on the wall clock with short durations.
  */
-import { randomUUID } from 'node:crypto';
-import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Endpoint,
-  MongoSagaStore,
-  MongoTimeoutStore,
-  type OperationFailedError,
-  RabbitMqTransport,
-  silentLogger,
-  type WorkflowClient,
-} from '../../../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type OperationFailedError, type WorkflowClient } from '../../../src/index.js';
 import {
   allActivities,
   allWorkflows,
@@ -31,47 +21,19 @@ import {
   runs,
   Sleeper,
 } from '../../workflows/fixtures.js';
-import { eventually } from '../../conformance/transport.js';
+import { workflowServices } from './services-endpoint.js';
 
-const tag = randomUUID().slice(0, 8);
-const mongoUrl = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
-const database = `lh_wf_${tag}`;
-let endpoint: Endpoint;
-let transport: RabbitMqTransport;
+const services = workflowServices({
+  name: 'workflows',
+  prefix: 'wf',
+  workflows: allWorkflows,
+  activities: allActivities,
+});
+const { tag, result, until } = services;
 let client: WorkflowClient;
-
-beforeAll(async () => {
-  transport = new RabbitMqTransport({
-    url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    prefix: `wf-${tag}.`,
-  });
-  endpoint = new Endpoint({
-    name: 'workflows',
-    transport,
-    sagaStore: new MongoSagaStore({ url: mongoUrl, database, logger: silentLogger }),
-    timeoutStore: new MongoTimeoutStore({ url: mongoUrl, database, logger: silentLogger }),
-    workflows: allWorkflows,
-    activities: allActivities,
-    logger: silentLogger,
-    timeouts: { pollInterval: '100ms' },
-  });
-  await endpoint.start();
-  client = endpoint.workflows;
+beforeAll(() => {
+  client = services.client;
 });
-
-afterAll(async () => {
-  await endpoint.stop();
-  await transport.deleteDeclaredTopology();
-  await endpoint.close();
-  const mongo = new MongoClient(mongoUrl);
-  await mongo.db(database).dropDatabase();
-  await mongo.close();
-});
-
-const result = (id: string) => client.result(id, { timeout: '60s', pollInterval: '100ms' });
-
-const until = (predicate: () => Promise<boolean>, what: string): Promise<void> =>
-  eventually(predicate, 60_000, what);
 
 describe('durable workflows on RabbitMQ + FerretDB', () => {
   it('runs three activities; a second start with the same id keeps the one instance', async () => {
@@ -155,10 +117,12 @@ describe('durable workflows on RabbitMQ + FerretDB', () => {
     await expect(result(`s-${tag}`)).rejects.toSatisfy(
       (e: OperationFailedError) => e.failure.code === 'terminated',
     );
-    const instance = (await endpoint.sagaStore.findByCorrelation('longhaul.Workflow', `s-${tag}`))!.id;
+    const instance = (await services.endpoint.sagaStore.findByCorrelation('longhaul.Workflow', `s-${tag}`))!
+      .id;
     // The timer's cancellation is dispatched right after the terminate's commit.
     await until(
-      async () => (await endpoint.timeoutStore.listBySaga('longhaul.Workflow', instance)).length === 0,
+      async () =>
+        (await services.endpoint.timeoutStore.listBySaga('longhaul.Workflow', instance)).length === 0,
       'the timer cancelled',
     );
     expect((await client.list({ status: 'terminated' })).items.map((s) => s.id)).toEqual([`s-${tag}`]);

@@ -33,6 +33,16 @@ export interface TestEndpoint {
 
 export const codec = new MessageCodec();
 
+/** Waits until the in-memory transport stays idle for three turns in a row (nothing new logged). */
+export async function untilQuiet(transport: InMemoryTransport): Promise<void> {
+  for (let quiet = 0; quiet < 3;) {
+    const before = transport.log.length;
+    await transport.whenIdle();
+    await new Promise((resolve) => setImmediate(resolve));
+    quiet = transport.log.length === before ? quiet + 1 : 0;
+  }
+}
+
 export function envelopeFor(
   body: object,
   id: string = randomUUID(),
@@ -74,14 +84,7 @@ export async function startEndpoint(
     await transport.declareEndpoint({ name: destination, subscriptions: [] });
   }
   await endpoint.start();
-  const idle = async (): Promise<void> => {
-    for (let quiet = 0; quiet < 3;) {
-      const before = transport.log.length;
-      await transport.whenIdle();
-      await new Promise((resolve) => setImmediate(resolve));
-      quiet = transport.log.length === before ? quiet + 1 : 0;
-    }
-  };
+  const idle = (): Promise<void> => untilQuiet(transport);
   return {
     endpoint,
     transport,

@@ -26,6 +26,8 @@ import {
 } from '../../src/index.js';
 import { sagaInstanceId } from '../../src/util/ids.js';
 import { recordingLogger } from './start-semantics.js';
+import { wire } from '../conformance/transport.js';
+import { untilQuiet } from './endpoint.js';
 
 interface Money {
   value: number;
@@ -138,18 +140,7 @@ export class Billing {
 
 /** A wire message as the old code wrote it: any type name, any body, no version header unless given. */
 export function oldWire(type: string, body: object, headers: Record<string, string> = {}): WireMessage {
-  const id = randomUUID();
-  return {
-    messageId: id,
-    headers: {
-      [Headers.type]: type,
-      [Headers.correlationId]: id,
-      [Headers.conversationId]: id,
-      [Headers.sentAt]: '2026-01-01T00:00:00.000Z',
-      ...headers,
-    },
-    body: Buffer.from(JSON.stringify(body)),
-  };
+  return wire(type, body, { [Headers.sentAt]: '2026-01-01T00:00:00.000Z', ...headers });
 }
 
 /** An instance as the old code stored it: saga `evo.Invoicing`, state v1, no stateVersion. */
@@ -208,14 +199,7 @@ export async function runEvolution(
     outbox: { sweepInterval: Infinity, lease: '1s' },
     recoverability: { immediateRetries: 0, delays: [] },
   });
-  const idle = async (): Promise<void> => {
-    for (let quiet = 0; quiet < 3;) {
-      const before = transport.log.length;
-      await transport.whenIdle();
-      await new Promise((resolve) => setImmediate(resolve));
-      quiet = transport.log.length === before ? quiet + 1 : 0;
-    }
-  };
+  const idle = (): Promise<void> => untilQuiet(transport);
   const find = (type: string, key: string) => sagaStore.findByCorrelation(type, key);
   const reasons = (): string[] => transport.errors(name).map((m) => m.headers[Headers.errorReason] ?? '');
   seen.length = 0;

@@ -20,6 +20,7 @@ import {
   VirtualClock,
 } from '../../src/index.js';
 import { codec, envelopeFor } from './endpoint.js';
+import { untilQuiet } from './endpoint.js';
 
 @Event('ss.Opened')
 export class Opened {
@@ -118,14 +119,7 @@ export async function startRig(
     recoverability: { immediateRetries: 0, delays: [] },
   });
   await endpoint.start();
-  const idle = async (): Promise<void> => {
-    for (let quiet = 0; quiet < 3;) {
-      const before = transport.log.length;
-      await transport.whenIdle();
-      await new Promise((resolve) => setImmediate(resolve));
-      quiet = transport.log.length === before ? quiet + 1 : 0;
-    }
-  };
+  const idle = (): Promise<void> => untilQuiet(transport);
   return {
     endpoint,
     transport,

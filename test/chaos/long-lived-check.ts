@@ -76,7 +76,7 @@ async function ledgerCounts(
 ): Promise<Map<string, EffectDocument[]>> {
   const docs = await db
     .collection<EffectDocument>(EFFECTS)
-    .find({ kind }, { projection: { orderId: 1, seq: 1, sentAt: 1, kind: 1 } })
+    .find({ kind }, { projection: { orderId: 1, seq: 1, sentAt: 1, kind: 1, at: 1 } })
     .toArray();
   const byKey = new Map<string, EffectDocument[]>();
   for (const d of docs) {
@@ -187,7 +187,8 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
   };
   if (window?.to === undefined)
     violations.push('the audit destination was never unroutable, or never declared again');
-  const deadIds = new Set(deadLettered.map((d) => key(String(d.body.accountId), Number(d.body.seq))));
+  const deadByKey = new Map(deadLettered.map((d) => [key(String(d.body.accountId), Number(d.body.seq)), d]));
+  const deadIds = new Set(deadByKey.keys());
   for (const d of deadLettered) {
     if (d.messageType !== 'chaos.Audit' || d.destination !== AUDIT_ENDPOINT) {
       dl.notAudit++;
@@ -211,7 +212,15 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
       if (!audited(seq)) continue;
       const delivered = audits.get(key(account, seq)) ?? [];
       const dead = deadIds.has(key(account, seq));
-      if (dead && delivered.length > 0) dl.alsoDelivered++;
+      if (dead && delivered.length > 0) {
+        dl.alsoDelivered++;
+        const letter = deadByKey.get(key(account, seq));
+        example(
+          `audit ${seq} of ${account} sent at ${delivered[0]?.sentAt} delivered at ${delivered[0]?.at?.toISOString()} ` +
+            `and dead-lettered at ${letter?.deadLetteredAt?.toISOString?.()} (${letter?.reason}); window ` +
+            `${new Date(window?.from ?? 0).toISOString()} to ${new Date(window?.to ?? 0).toISOString()}`,
+        );
+      }
       if (access && !dead && delivered.length === 0) dl.neither++;
       const sentAt = Date.parse(delivered[0]?.sentAt ?? '');
       if (

@@ -12,9 +12,14 @@ export interface EndpointCounters {
   inboxEvictedInWindow: number;
   /** Outbox entries moved to the dead letters (each also logged as an error). */
   outboxDeadLettered: number;
+  /**
+   * Outbox entries carried out after their claim's lease had ended (each occurrence logged as a
+   * warning): another process may have sent them too. Lengthen `outbox.lease` if this grows.
+   */
+  outboxLeaseOverruns: number;
 }
 
 /** A fresh set of counters at zero. */
 export function newCounters(): EndpointCounters {
-  return { inboxEvictedInWindow: 0, outboxDeadLettered: 0 };
+  return { inboxEvictedInWindow: 0, outboxDeadLettered: 0, outboxLeaseOverruns: 0 };
 }

@@ -119,6 +119,7 @@ export class OutboxDispatcher {
     if (done.length + withdrawn.length > 0) {
       await this.store.markDispatched(record.sagaType, record.id, [...done, ...withdrawn]);
     }
+    this.checkLease(record, toSend, done);
     let deadLettered = 0;
     for (const entry of toSend) {
       if (!failures.has(entry.id)) continue;
@@ -198,6 +199,30 @@ export class OutboxDispatcher {
       candidates = fresh.outbox.filter((e) => wanted.has(e.id));
     }
     return { sent: 0, failed: 0, deadLettered: 0, skipped: candidates.length };
+  }
+
+  /**
+   * Reports entries carried out after their claim's lease ended: another process may have claimed
+   * and sent them too (a duplicate the receivers' inboxes absorb), or dead-lettered them while this
+   * send was delivered. A lease shorter than a send plus the marking write does this; each
+   * occurrence is logged with the entry ids and counted (`endpoint.counters.outboxLeaseOverruns`).
+   */
+  private checkLease(record: Record_, entries: readonly OutboxEntry[], done: readonly string[]): void {
+    if (done.length === 0) return;
+    const leaseEnd = Math.min(...entries.map((e) => e.nextAttemptAt?.getTime() ?? Infinity));
+    const now = this.deps.now().getTime();
+    if (now <= leaseEnd) return;
+    this.deps.counters.outboxLeaseOverruns += done.length;
+    this.deps.logger.warn(
+      'outbox lease overran: another process may also have sent or dead-lettered these entries',
+      {
+        sagaType: record.sagaType,
+        sagaId: record.id,
+        entryIds: [...done],
+        overranMs: now - leaseEnd,
+        hint: 'lengthen outbox.lease beyond the longest send plus a store write',
+      },
+    );
   }
 
   /** When an entry may be claimed: its `nextAttemptAt`, or (stored before claims) `createdAt` + lease. */

@@ -3,6 +3,7 @@ import { ConcurrencyError, LonghaulError, NonRetryableError, SagaNotFoundError }
 import { type Envelope, Headers } from '../messages/envelope.js';
 import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistence/saga-store.js';
 import { sagaInstanceId } from '../util/ids.js';
+import { KeyedQueue } from '../util/keyed-queue.js';
 import { type Logger } from '../util/logger.js';
 import { SagaContextImpl } from './context.js';
 import { evolve, storedNames } from './evolution.js';
@@ -85,10 +86,26 @@ export interface SagaDispatcherDeps {
 export class SagaDispatcher {
   /** Duplicate deliveries an inbox recognised since this dispatcher was built (logged with each). */
   private duplicates = 0;
+  /**
+   * Messages for one instance handled in this process run one at a time, in arrival order, so a
+   * busy instance's messages queue here instead of losing commit after commit to each other.
+   * Across processes the version condition still decides (and conflicts are rerun).
+   */
+  private readonly perInstance = new KeyedQueue();
 
   constructor(private readonly deps: SagaDispatcherDeps) {}
 
   async handle(
+    saga: SagaDefinition,
+    handler: SagaHandlerDefinition,
+    envelope: Envelope,
+  ): Promise<SagaOutcome> {
+    const instance = instanceKeyOf(saga, handler, envelope);
+    if (instance === undefined) return this.handleNow(saga, handler, envelope);
+    return this.perInstance.run(instance, () => this.handleNow(saga, handler, envelope));
+  }
+
+  private async handleNow(
     saga: SagaDefinition,
     handler: SagaHandlerDefinition,
     envelope: Envelope,
@@ -312,6 +329,25 @@ export class SagaDispatcher {
 
 /** The instance id of a saga type's instance for a correlation value (stable, so reruns agree). */
 export { sagaInstanceId };
+
+/**
+ * The instance a message is for, as far as it can be told before reading the store: the target
+ * id of a timeout, the id derived from the correlation value otherwise (an instance stored under
+ * a former name has another id: its messages are then only not queued together). Undefined when
+ * the message has no usable value (the handling reports that).
+ */
+function instanceKeyOf(
+  saga: SagaDefinition,
+  handler: SagaHandlerDefinition,
+  envelope: Envelope,
+): string | undefined {
+  if (handler.role === 'timeout') return envelope.headers[Headers.sagaId] || undefined;
+  try {
+    return sagaInstanceId(saga.name, correlationKeyOf(saga, handler, envelope));
+  } catch {
+    return undefined;
+  }
+}
 
 function correlationKeyOf(saga: SagaDefinition, handler: SagaHandlerDefinition, envelope: Envelope): string {
   let value: unknown;

@@ -11,6 +11,7 @@
  * - after replaying the dead-lettered entries, every `Audit` applied exactly once and none left;
  * - nothing pending: no outbox entry, no error queue, no message in any queue.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { BSON, type Db } from 'mongodb';
 import { type ChaosBroker } from './cluster.js';
 import { type DeadLetterAccess } from './dead-letters.js';
@@ -63,11 +64,40 @@ export interface LongLivedRun {
   /** When the audit queue was deleted and declared again (ms since the epoch). */
   windows: readonly { from: number; to?: number }[];
   duplicateAges: Record<string, number>;
+  /** The workers' log directory (read for the outbox's lease-overrun warnings). */
+  logDir: string;
   /** Opens the operator's access to the dead letters. */
   deadLetters: () => Promise<DeadLetterAccess>;
 }
 
 const key = (account: string, seq: number): string => `${account}#${seq}`;
+
+/**
+ * The outbox entries the workers reported carrying out after their claim's lease had ended
+ * ("outbox lease overran"): another worker may have claimed them meanwhile, and sent or
+ * dead-lettered them too.
+ */
+export function overranEntries(logDir: string): Set<string> {
+  const ids = new Set<string>();
+  let files: string[] = [];
+  try {
+    files = readdirSync(logDir).filter((f) => f.endsWith('.log'));
+  } catch {
+    return ids;
+  }
+  for (const file of files) {
+    for (const line of readFileSync(`${logDir}/${file}`, 'utf8').split('\n')) {
+      if (!line.includes('outbox lease overran')) continue;
+      const json = line.slice(line.indexOf('{'));
+      try {
+        for (const id of (JSON.parse(json) as { entryIds?: string[] }).entryIds ?? []) ids.add(id);
+      } catch {
+        // a line cut by a kill: its ids are lost, and a copy it explains is reported
+      }
+    }
+  }
+  return ids;
+}
 
 /** Counts ledger effects of `kind` by account and seq. */
 async function ledgerCounts(
@@ -183,12 +213,15 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     notUnroutable: 0,
     missing: 0,
     alsoDelivered: 0,
+    /** Dead-lettered, and a copy delivered by an attempt whose outcome its sender lost (accepted). */
+    deliveredThenDeadLettered: 0,
     neither: 0,
   };
   if (window?.to === undefined)
     violations.push('the audit destination was never unroutable, or never declared again');
   const deadByKey = new Map(deadLettered.map((d) => [key(String(d.body.accountId), Number(d.body.seq)), d]));
   const deadIds = new Set(deadByKey.keys());
+  const overran = overranEntries(run.logDir);
   for (const d of deadLettered) {
     if (d.messageType !== 'chaos.Audit' || d.destination !== AUDIT_ENDPOINT) {
       dl.notAudit++;
@@ -213,12 +246,22 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
       const delivered = audits.get(key(account, seq)) ?? [];
       const dead = deadIds.has(key(account, seq));
       if (dead && delivered.length > 0) {
-        dl.alsoDelivered++;
+        // At-least-once: a copy routed while the queue existed whose sender lost the outcome (killed
+        // before marking it sent, a lost confirm, a lease overrun), after which its later attempts
+        // failed as unroutable. Accepted when it was delivered before the window opened or its
+        // entry was reported as sent past its lease; any other copy is a spurious dead letter.
         const letter = deadByKey.get(key(account, seq));
+        const deliveredAt = delivered[0]?.at?.getTime() ?? 0;
+        const explained =
+          (window !== undefined && deliveredAt < window.from) ||
+          (letter !== undefined && overran.has(letter.entryId));
+        if (explained) dl.deliveredThenDeadLettered++;
+        else dl.alsoDelivered++;
         example(
           `audit ${seq} of ${account} sent at ${delivered[0]?.sentAt} delivered at ${delivered[0]?.at?.toISOString()} ` +
             `and dead-lettered at ${letter?.deadLetteredAt?.toISOString?.()} (${letter?.reason}); window ` +
-            `${new Date(window?.from ?? 0).toISOString()} to ${new Date(window?.to ?? 0).toISOString()}`,
+            `${new Date(window?.from ?? 0).toISOString()} to ${new Date(window?.to ?? 0).toISOString()}` +
+            `${explained ? ' (an at-least-once copy: accepted)' : ''}`,
         );
       }
       if (access && !dead && delivered.length === 0) dl.neither++;
@@ -303,6 +346,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     effectsAppliedTwice: twice,
     unroutableSeconds: windowSeconds,
     deadLetters: { ...dl, replayed, replaySeconds },
+    leaseOverruns: overran.size,
     largestInstanceBytes: maxBytes,
     largestInbox: maxInbox,
     outboxPending,
@@ -319,6 +363,8 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
       ['deposit duplicates by age (messages)', JSON.stringify(run.duplicateAges)],
       ['audit unroutable (s)', windowSeconds?.toFixed(1) ?? 'never'],
       ['dead-lettered entries (all Audits sent while unroutable)', dl.listed],
+      ['  of which a copy was delivered before (sender lost the outcome)', dl.deliveredThenDeadLettered],
+      ['outbox entries sent past their lease (logged)', overran.size],
       ['  replayed (s to deliver)', `${replayed} (${replaySeconds.toFixed(1)})`],
       ['largest instance (bytes; inbox ids)', `${maxBytes}; ${maxInbox}`],
       ['effects', JSON.stringify({ ...tally, auditsLost, auditsTwice })],

@@ -161,6 +161,7 @@ export function longLivedDriver(setup: DriverSetup, options: LongLivedOptions): 
         accounts,
         published,
         windows: audit.windows,
+        logDir: setup.logDir,
         duplicateAges: { ...ages, oldest },
         deadLetters: () =>
           deadLetterAccess({

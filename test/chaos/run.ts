@@ -192,6 +192,7 @@ async function main(): Promise<void> {
     began,
     loadWindowMs: startWindowMs,
     faultWindowMs: S * 1000,
+    logDir,
   };
   const driverOf = scenario === 'orders' ? ordersScenario : longLivedScenario;
   const scenarioRun = (scenarioDriver = driverOf(setup));

@@ -32,6 +32,8 @@ export interface DriverSetup {
   loadWindowMs: number;
   /** The fault window (ms): the load, and anything the scenario injects, fall in it. */
   faultWindowMs: number;
+  /** Where the workers' logs are written (one `<worker>.log` each). */
+  logDir: string;
 }
 
 /** A scenario's result: its violations, its report lines and its part of `CHAOS-REPORT`. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Command,
   ContextSealedError,
+  Endpoint,
   Event,
   Handles,
   Headers,
@@ -11,6 +12,7 @@ import {
   StartedBy,
   type Transport,
   type WireMessage,
+  silentLogger,
 } from '../../src/index.js';
 import { codec, emitted, envelopeFor, startEndpoint } from '../support/endpoint.js';
 
@@ -147,16 +149,16 @@ describe('the commit path', () => {
     expect(new Set(ids(a)).size).toBe(2);
   });
 
-  it('two concurrent deliveries for one instance: one commit wins, the other reruns on fresh state', async () => {
+  it('two deliveries for one instance in one process run one after the other: no conflict', async () => {
     const t = await start({ concurrency: 2 });
     await t.deliver(new AccountOpened('a-1'));
     hooks.runs = 0;
-    let entered = 0;
-    let release!: () => void;
-    const bothLoaded = new Promise<void>((resolve) => (release = resolve));
+    let inside = 0;
+    let most = 0;
     hooks.beforeCommit = async () => {
-      if (++entered === 2) release();
-      if (entered <= 2) await bothLoaded;
+      most = Math.max(most, ++inside);
+      await new Promise((resolve) => setImmediate(resolve));
+      inside--;
     };
     await Promise.all([
       t.transport.send(codecWire(new Deposited('a-1', 10)), 'unit'),
@@ -164,18 +166,64 @@ describe('the commit path', () => {
     ]);
     await t.idle();
     hooks.beforeCommit = undefined;
-    const stored = await t.sagaStore.findByCorrelation('Account', 'a-1');
-    expect(stored?.state).toEqual({ balance: 42, deposits: 2 });
-    expect(hooks.runs).toBe(3);
-    const conflicts = t.handled.flatMap((h) => h.sagas).reduce((n, s) => n + (s.conflicts ?? 0), 0);
-    expect(conflicts).toBe(1);
-    // The loser's first run emitted nothing: only the two committed runs' messages left.
-    const balances = emitted(t.transport, 'cp.Notify').map((m) => (m.body as Notify).balance);
-    expect(balances).toHaveLength(2);
-    expect([
-      [10, 42],
-      [32, 42],
-    ]).toContainEqual([...balances].sort((a, b) => a - b));
+    expect((await t.sagaStore.findByCorrelation('Account', 'a-1'))?.state).toEqual({
+      balance: 42,
+      deposits: 2,
+    });
+    expect(most).toBe(1);
+    expect(hooks.runs).toBe(2);
+    expect(t.handled.flatMap((h) => h.sagas).reduce((n, s) => n + (s.conflicts ?? 0), 0)).toBe(0);
+  });
+
+  it('two processes deliver for one instance at once: one commit wins, the other reruns on fresh state', async () => {
+    const t = await start();
+    // A second endpoint over the same store: another process handling the same saga type.
+    const other = new Endpoint({
+      name: 'unit-2',
+      logger: silentLogger,
+      transport: t.transport,
+      sagaStore: t.sagaStore,
+      timeoutStore: t.timeoutStore,
+      clock: t.clock,
+      sagas: [AccountSaga],
+      routes,
+      timeouts: { pollInterval: Infinity },
+      outbox: { sweepInterval: Infinity },
+      onHandled: (h) => t.handled.push(h),
+    });
+    await other.start();
+    try {
+      await t.deliver(new AccountOpened('a-1'));
+      hooks.runs = 0;
+      let entered = 0;
+      let release!: () => void;
+      const bothLoaded = new Promise<void>((resolve) => (release = resolve));
+      hooks.beforeCommit = async () => {
+        if (++entered === 2) release();
+        if (entered <= 2) await bothLoaded;
+      };
+      await Promise.all([
+        t.transport.send(codecWire(new Deposited('a-1', 10)), 'unit'),
+        t.transport.send(codecWire(new Deposited('a-1', 32)), 'unit-2'),
+      ]);
+      await t.idle();
+      hooks.beforeCommit = undefined;
+      const stored = await t.sagaStore.findByCorrelation('Account', 'a-1');
+      expect(stored?.state).toEqual({ balance: 42, deposits: 2 });
+      expect(hooks.runs).toBe(3);
+      const conflicts = t.handled.flatMap((h) => h.sagas).reduce((n, s) => n + (s.conflicts ?? 0), 0);
+      expect(conflicts).toBe(1);
+      // The loser's first run emitted nothing: only the two committed runs' messages left.
+      const balances = emitted(t.transport, 'cp.Notify').map((m) => (m.body as Notify).balance);
+      expect(balances).toHaveLength(2);
+      expect([
+        [10, 42],
+        [32, 42],
+      ]).toContainEqual([...balances].sort((a, b) => a - b));
+    } finally {
+      hooks.beforeCommit = undefined;
+      await other.stop();
+    }
   });
 
   it('a redelivered message does not rerun the handler nor emit twice', async () => {

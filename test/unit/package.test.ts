@@ -29,5 +29,6 @@ describe('the package', () => {
       "const m = await import('./dist/index.js'); const t = await import('./dist/testing/index.js'); console.log(typeof m.Endpoint, typeof m.longhaulModule, typeof t.SagaTestKit);",
     ]);
     expect(loaded.trim()).toBe('function function function');
-  });
+    // A full type-check build of the package: tens of seconds on a busy 2-core machine.
+  }, 180_000);
 });

@@ -159,4 +159,31 @@ describe('the outbox retries, dead-letters and leases', () => {
     expect((await a.sagaStore.findByCorrelation('or.Order', 'o-7'))?.outbox).toEqual([]);
     await b.stop();
   });
+
+  it('an entry sent after its lease ended is logged with its id and counted: another process may have sent it too', async () => {
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+    let clock: { advance(d: string): Promise<void> } | undefined;
+    const slowerThanTheLease = (inner: InMemoryTransport): Transport => ({
+      declareEndpoint: (t) => inner.declareEndpoint(t),
+      publish: async (m) => {
+        await clock?.advance('31s'); // the default lease is 30 s
+        return inner.publish(m);
+      },
+      send: (m, e) => inner.send(m, e),
+      consume: (e, h, o) => inner.consume(e, h, o),
+      close: () => inner.close(),
+    });
+    const t = await startEndpoint({
+      sagas: [OrderSaga],
+      wrap: slowerThanTheLease,
+      logger: { ...silentLogger, warn: (message, fields) => warnings.push({ message, fields }) },
+    });
+    clock = t.clock;
+    await t.deliver(new Ordered('o-9', 'publish'));
+    expect(emitted(t.transport, 'or.Accepted')).toHaveLength(1);
+    expect(t.endpoint.counters.outboxLeaseOverruns).toBe(1);
+    const overrun = warnings.find((w) => w.message.startsWith('outbox lease overran'));
+    expect(overrun?.fields?.entryIds).toEqual([emitted(t.transport, 'or.Accepted')[0]!.id]);
+    expect(overrun?.fields?.overranMs).toBeGreaterThanOrEqual(1000);
+  });
 });

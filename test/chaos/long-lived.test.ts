@@ -4,7 +4,7 @@
  * hundreds of messages old), the `audit` destination unroutable for 30 s, and every fault kind,
  * against the local RabbitMQ and the harness's own FerretDB instance on ports 27058/27059 (not the
  * orders run's 27038, nor a manual run's 27028). A fixed seed fixes the load and the fault plan
- * (LONGHAUL_LONG_LIVED_SEED to vary it). LONGHAUL_LONG_LIVED_QUIESCE (seconds, default 150) extends
+ * (LONGHAUL_LONG_LIVED_SEED to vary it). LONGHAUL_LONG_LIVED_QUIESCE (seconds, default 220) extends
  * the wait for quiescence on a slow store: on the shared 2-core machine with FerretDB it needed 699 s.
  * See docs/reliability.md.
  */
@@ -15,7 +15,7 @@ const SEED = process.env.LONGHAUL_LONG_LIVED_SEED ?? '20261201';
 const ACCOUNTS = 2;
 const DEPOSITS = 1000;
 /** Seconds the harness waits for quiescence after the last fault (see docs/reliability.md). */
-const QUIESCE_S = Number(process.env.LONGHAUL_LONG_LIVED_QUIESCE ?? '150');
+const QUIESCE_S = Number(process.env.LONGHAUL_LONG_LIVED_QUIESCE ?? '220');
 const LIMIT_MS = 140_000 + QUIESCE_S * 1000;
 
 interface Report {

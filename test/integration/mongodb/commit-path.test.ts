@@ -1,6 +1,6 @@
 /**
- * The commit path (real Endpoint, in-memory transport) on the MongoDB saga store against the gated
- * test store: concurrent handlers on one instance, concurrent starts for one correlation value, and
+ * The commit path (real Endpoints, in-memory transport) on the MongoDB saga store against the gated
+ * test store: concurrent handlers on one instance in as many endpoints (processes), concurrent starts for one correlation value, and
  * a document that cannot be decoded.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,6 +20,7 @@ import {
   StartedBy,
 } from '../../../src/index.js';
 import { MongoSagaStore } from '../../../src/persistence/mongodb/index.js';
+import { codec, envelopeFor } from '../../support/endpoint.js';
 import { databaseFor, suiteFixture, storeOptions } from './support.js';
 
 @Event('mongo-commit.Increment')
@@ -83,34 +84,55 @@ describe('MongoDB saga store on the commit path', () => {
   const fixture = suiteFixture();
   const cleanup = fixture.cleanup;
 
+  /**
+   * `processes` endpoints over one store, each handling one message at a time: in one process the
+   * messages for one instance wait their turn, so racing commits need as many processes.
+   */
   async function start(
     store: MongoSagaStore,
     database: string,
-    concurrency: number,
-  ): Promise<{ endpoint: Endpoint; transport: InMemoryTransport; handled: HandledMessage[] }> {
+    processes: number,
+  ): Promise<{
+    names: string[];
+    endpoints: Endpoint[];
+    transport: InMemoryTransport;
+    handled: HandledMessage[];
+  }> {
     const transport = new InMemoryTransport();
     const handled: HandledMessage[] = [];
-    const endpoint = new Endpoint({
-      name: 'counter',
-      sagas: [Counter],
-      transport,
-      sagaStore: store,
-      logger: silentLogger,
-      concurrency,
-      // Twenty handlers racing on one document: each may lose many rounds before it wins one.
-      sagaOptions: { conflictRetries: 200 },
-      timeouts: { pollInterval: Infinity },
-      outbox: { sweepInterval: Infinity },
-      onHandled: (h) => handled.push(h),
-    });
-    await endpoint.start();
+    const names = Array.from({ length: processes }, (_, i) => `counter-${i}`);
+    const endpoints: Endpoint[] = [];
+    // Cleanup runs last first: the store is closed after every endpoint stopped.
     cleanup.push(async () => {
-      await endpoint.stop();
       await store.close();
       await fixture.raw.db(database).dropDatabase();
     });
-    return { endpoint, transport, handled };
+    for (const name of names) {
+      const endpoint = new Endpoint({
+        name,
+        sagas: [Counter],
+        transport,
+        sagaStore: store,
+        logger: silentLogger,
+        concurrency: 1,
+        // Twenty handlers racing on one document: each may lose many rounds before it wins one.
+        sagaOptions: { conflictRetries: 200 },
+        timeouts: { pollInterval: Infinity },
+        outbox: { sweepInterval: Infinity },
+        onHandled: (h) => handled.push(h),
+      });
+      await endpoint.start();
+      endpoints.push(endpoint);
+      cleanup.push(() => endpoint.stop());
+    }
+    return { names, endpoints, transport, handled };
   }
+
+  /** Sends one Increment to each endpoint at once, with the given ids. */
+  const sendEach = (transport: InMemoryTransport, names: string[], counter: string, ids: string[]) =>
+    Promise.all(
+      ids.map((id, i) => transport.send(codec.encode(envelopeFor(new Increment(counter, i), id)), names[i]!)),
+    );
 
   const published = (transport: InMemoryTransport, type: string) =>
     transport.log.filter((r) => r.operation === 'publish' && r.message.headers[Headers.type] === type);
@@ -118,9 +140,9 @@ describe('MongoDB saga store on the commit path', () => {
   it('20 concurrent handlers on one instance: every message counted exactly once', async () => {
     const database = databaseFor('commit20');
     const store = new MongoSagaStore(storeOptions(database));
-    const { endpoint, transport, handled } = await start(store, database, 20);
+    const { names, transport, handled } = await start(store, database, 20);
     const ids = Array.from({ length: 20 }, () => randomUUID());
-    await Promise.all(ids.map((id, i) => endpoint.bus.publish(new Increment('c-1', i), { messageId: id })));
+    await sendEach(transport, names, 'c-1', ids);
     await transport.whenIdle();
 
     const record = await store.findByCorrelation('MongoCounter', 'c-1');
@@ -128,7 +150,7 @@ describe('MongoDB saga store on the commit path', () => {
     expect(record?.version).toBe(20);
     expect((record?.inbox ?? []).map((e) => e.id).sort()).toEqual([...ids].sort());
     expect(record?.outbox).toEqual([]);
-    expect(transport.errors('counter')).toEqual([]);
+    expect(names.flatMap((n) => transport.errors(n))).toEqual([]);
     expect(transport.log.filter((r) => r.operation === 'retry')).toEqual([]);
     const counts = published(transport, 'mongo-commit.Counted').map(
       (r) => (JSON.parse(r.message.body.toString()) as Counted).count,
@@ -143,9 +165,9 @@ describe('MongoDB saga store on the commit path', () => {
     const database = databaseFor('starts10');
     const store = new LoadBarrierStore(storeOptions(database));
     store.parties = 10;
-    const { endpoint, transport } = await start(store, database, 10);
+    const { names, transport } = await start(store, database, 10);
     const ids = Array.from({ length: 10 }, () => randomUUID());
-    await Promise.all(ids.map((id, i) => endpoint.bus.publish(new Increment('c-2', i), { messageId: id })));
+    await sendEach(transport, names, 'c-2', ids);
     await transport.whenIdle();
 
     // All ten loaded "no instance" and inserted: the unique indexes let one insert through.
@@ -159,7 +181,7 @@ describe('MongoDB saga store on the commit path', () => {
     const record = await store.findByCorrelation('MongoCounter', 'c-2');
     expect(record?.state).toEqual({ count: 10 });
     expect((record?.inbox ?? []).map((e) => e.id).sort()).toEqual([...ids].sort());
-    expect(transport.errors('counter')).toEqual([]);
+    expect(names.flatMap((n) => transport.errors(n))).toEqual([]);
   });
 
   it('the correlation index alone rejects a second instance id for one key (10 concurrent inserts)', async () => {
@@ -207,17 +229,21 @@ describe('MongoDB saga store on the commit path', () => {
     it(`a document that fails to decode (${what}) sends the message to the error queue and changes nothing`, async () => {
       const database = databaseFor('corrupt');
       const store = new MongoSagaStore(storeOptions(database));
-      const { endpoint, transport } = await start(store, database, 4);
-      await endpoint.bus.publish(new Increment('c-3', 1));
+      const {
+        endpoints: [endpoint],
+        names: [name],
+        transport,
+      } = await start(store, database, 1);
+      await endpoint!.bus.publish(new Increment('c-3', 1));
       await transport.whenIdle();
       const collection = fixture.raw.db(database).collection(store.collectionName);
       await collection.updateOne({ sagaType: 'MongoCounter', correlationKey: 'c-3' }, corrupt);
       const before = await collection.findOne({ sagaType: 'MongoCounter', correlationKey: 'c-3' });
 
-      const second = await endpoint.bus.publish(new Increment('c-3', 2));
+      const second = await endpoint!.bus.publish(new Increment('c-3', 2));
       await transport.whenIdle();
 
-      const errors = transport.errors('counter');
+      const errors = transport.errors(name!);
       expect(errors.map((e) => e.messageId)).toEqual([second]);
       expect(errors[0]?.headers[Headers.errorReason]).toBe('corrupt-document');
       expect(errors[0]?.headers[Headers.errorMessage]).toMatch(
@@ -237,7 +263,12 @@ describe('MongoDB saga store on the commit path', () => {
   it('a first message redelivered after 300 others changes nothing; an inbox of the old shape still dedupes', async () => {
     const database = databaseFor('window300');
     const store = new MongoSagaStore(storeOptions(database));
-    const { endpoint, transport, handled } = await start(store, database, 1);
+    const {
+      endpoints: [endpoint],
+      transport,
+      handled,
+    } = await start(store, database, 1);
+    if (!endpoint) throw new Error('no endpoint');
     const first = await endpoint.bus.publish(new Increment('c-4', 0));
     for (let i = 1; i <= 300; i++) await endpoint.bus.publish(new Increment('c-4', i));
     await transport.whenIdle();

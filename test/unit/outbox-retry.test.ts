@@ -162,11 +162,11 @@ describe('the outbox retries, dead-letters and leases', () => {
 
   it('an entry sent after its lease ended is logged with its id and counted: another process may have sent it too', async () => {
     const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
-    let clock: { advance(d: string): Promise<void> } | undefined;
+    const clock: { current?: { advance(d: string): Promise<void> } } = {};
     const slowerThanTheLease = (inner: InMemoryTransport): Transport => ({
       declareEndpoint: (t) => inner.declareEndpoint(t),
       publish: async (m) => {
-        await clock?.advance('31s'); // the default lease is 30 s
+        await clock.current?.advance('31s'); // the default lease is 30 s
         return inner.publish(m);
       },
       send: (m, e) => inner.send(m, e),
@@ -178,7 +178,7 @@ describe('the outbox retries, dead-letters and leases', () => {
       wrap: slowerThanTheLease,
       logger: { ...silentLogger, warn: (message, fields) => warnings.push({ message, fields }) },
     });
-    clock = t.clock;
+    clock.current = t.clock;
     await t.deliver(new Ordered('o-9', 'publish'));
     expect(emitted(t.transport, 'or.Accepted')).toHaveLength(1);
     expect(t.endpoint.counters.outboxLeaseOverruns).toBe(1);

@@ -23,6 +23,13 @@ package main
 // updateMany, createIndexes, drop...) takes the whole gate: it waits for the
 // writes in flight and runs alone.
 //
+// FerretDB v1 holds a PostgreSQL connection per statement of an update or
+// delete until the command ends, and one more for its write transaction (from
+// a pool of 50): enough writes at once would take every connection and wait
+// for one more forever. So attributed writes in flight may hold at most
+// maxWeight connections between them (a write weighs one per document plus
+// one); a heavier write takes the whole gate.
+//
 // Global (-gate global, the default on SQLite, whose single writer would only
 // queue them): every write takes the whole gate, one at a time.
 
@@ -58,6 +65,10 @@ var writeCommands = map[string]bool{
 	"bulkwrite": true, "committransaction": true, "aborttransaction": true,
 }
 
+// maxWeight bounds the PostgreSQL connections the attributed writes in flight
+// may hold (FerretDB's pool has 50; reads need some too).
+const maxWeight = 24
+
 // Gate modes (-gate).
 const (
 	PerDocument = "per-document"
@@ -73,6 +84,9 @@ type Gate struct {
 	all  sync.RWMutex
 	mu   sync.Mutex
 	docs map[string]*docLock
+	// weight is what the attributed writes in flight weigh; weightFreed signals when it drops.
+	weight      int
+	weightFreed *sync.Cond
 }
 
 // docLock is one document's lock; refs counts holders and waiters, so it is dropped when unused.
@@ -86,23 +100,32 @@ func NewGate(mode string, slow time.Duration) (*Gate, error) {
 	if mode != PerDocument && mode != Global {
 		return nil, fmt.Errorf("gate mode must be %q or %q, not %q", PerDocument, Global, mode)
 	}
-	return &Gate{perDocument: mode == PerDocument, slow: slow, docs: map[string]*docLock{}}, nil
+	g := &Gate{perDocument: mode == PerDocument, slow: slow, docs: map[string]*docLock{}}
+	g.weightFreed = sync.NewCond(&g.mu)
+	return g, nil
 }
 
 // hold is what one write holds: the whole gate (targets nil) or its documents.
 type hold struct {
 	targets []string
+	weight  int
 	since   time.Time
 	command string
 }
 
 // acquire waits for the locks of a write to targets (nil: the whole gate).
 func (g *Gate) acquire(targets []string, command string) *hold {
-	if !g.perDocument || targets == nil {
+	if !g.perDocument || targets == nil || len(targets)+1 > maxWeight {
 		g.all.Lock()
 		return &hold{since: time.Now(), command: command}
 	}
 	g.all.RLock()
+	g.mu.Lock()
+	for g.weight+len(targets)+1 > maxWeight {
+		g.weightFreed.Wait()
+	}
+	g.weight += len(targets) + 1
+	g.mu.Unlock()
 	sorted := append([]string(nil), targets...)
 	sort.Strings(sorted)
 	unique := sorted[:0]
@@ -122,7 +145,7 @@ func (g *Gate) acquire(targets []string, command string) *hold {
 		g.mu.Unlock()
 		l.ch <- struct{}{}
 	}
-	return &hold{targets: unique, since: time.Now(), command: command}
+	return &hold{targets: unique, weight: len(targets) + 1, since: time.Now(), command: command}
 }
 
 // release gives back what h holds.
@@ -138,6 +161,8 @@ func (g *Gate) release(h *hold) {
 				delete(g.docs, t)
 			}
 		}
+		g.weight -= h.weight
+		g.weightFreed.Broadcast()
 		g.mu.Unlock()
 		g.all.RUnlock()
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -32,8 +33,12 @@ func str(key, s string) el {
 	v := binary.LittleEndian.AppendUint32(nil, uint32(len(s)+1))
 	return el{0x02, key, append(append(v, s...), 0)}
 }
-func i32(key string, n int32) el { return el{0x10, key, binary.LittleEndian.AppendUint32(nil, uint32(n))} }
-func i64(key string, n int64) el { return el{0x12, key, binary.LittleEndian.AppendUint64(nil, uint64(n))} }
+func i32(key string, n int32) el {
+	return el{0x10, key, binary.LittleEndian.AppendUint32(nil, uint32(n))}
+}
+func i64(key string, n int64) el {
+	return el{0x12, key, binary.LittleEndian.AppendUint64(nil, uint64(n))}
+}
 func f64(key string, f float64) el {
 	return el{0x01, key, binary.LittleEndian.AppendUint64(nil, math.Float64bits(f))}
 }
@@ -170,8 +175,20 @@ func TestGateLocks(t *testing.T) {
 	}
 	g.release(whole)
 	g.release(<-other)
-	if len(g.docs) != 0 {
-		t.Fatalf("document locks left behind: %d", len(g.docs))
+	if len(g.docs) != 0 || g.weight != 0 {
+		t.Fatalf("document locks left behind: %d (weight %d)", len(g.docs), g.weight)
+	}
+
+	// Writes in flight weigh at most maxWeight (one per document, plus one): the next waits.
+	var heavy []*hold
+	for i := 0; i < maxWeight/2; i++ {
+		heavy = append(heavy, g.acquire([]string{fmt.Sprintf("d\x00c\x00w%d", i)}, "w"))
+	}
+	if _, ok := acquired(g, []string{"d\x00c\x00last"}, 100*time.Millisecond); ok {
+		t.Fatalf("%d writes of weight 2 and one more were let through", maxWeight/2)
+	}
+	for _, h := range heavy {
+		g.release(h)
 	}
 
 	serial, _ := NewGate(Global, 0)

@@ -193,8 +193,10 @@ export class MongoTimeoutStore implements TimeoutStore {
       taken += await this.claimFrom('leased', now, limit - taken, lease);
     }
     if (taken === 0) return { timeouts: [], now };
+    // One reply, not a first batch of 101 and a getMore: the batch size is one past what was leased.
     const docs = await this.collection
       .find({ claim: lease.claim, state: 'leased', leaseOwner: owner })
+      .batchSize(taken + 1)
       .toArray();
     const claimed: ClaimedTimeout[] = [];
     for (const doc of docs) {
@@ -210,7 +212,10 @@ export class MongoTimeoutStore implements TimeoutStore {
     const until = new Date((await this.clock.now()).getTime() + leaseMs);
     const mine = { _id: { $in: [...ids] }, state: 'leased' as const, leaseOwner: owner };
     await this.collection.updateMany(mine, { $set: { availableAt: until, leaseUntil: until } });
-    const held = await this.collection.find(mine, { projection: { _id: 1 } }).toArray();
+    const held = await this.collection
+      .find(mine, { projection: { _id: 1 } })
+      .batchSize(ids.length + 1)
+      .toArray();
     const heldIds = new Set(held.map((doc) => doc._id));
     return ids.filter((id) => heldIds.has(id));
   }
@@ -288,6 +293,7 @@ export class MongoTimeoutStore implements TimeoutStore {
         .find(tried.length > 0 ? { ...filter, _id: { $nin: tried } } : filter, { projection: { _id: 1 } })
         .sort(sort)
         .limit(want)
+        .batchSize(want + 1)
         .toArray();
       if (candidates.length === 0) break;
       const ids = candidates.map((doc) => doc._id);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Test MongoDB-wire store for longhaul: FerretDB v1.24.2 (built from
-# tools/ferretdb) behind a write-serializing gate, on PostgreSQL or SQLite.
+# tools/ferretdb) behind a write gate (one write at a time per document), on PostgreSQL or SQLite.
 #
 #   scripts/test-store.sh start        build if needed, start, wait for ping (idempotent)
 #   scripts/test-store.sh stop         stop it (idempotent)
@@ -9,28 +9,40 @@
 #   scripts/test-store.sh direct-url   ungated URL (raw FerretDB; loses concurrent CAS updates)
 #
 # Environment:
-#   LONGHAUL_STORE_DIR          state dir: pid, log, sqlite data (/tmp/longhaul-test-store)
 #   LONGHAUL_STORE_PORT         gated port (27018)
-#   LONGHAUL_STORE_DIRECT_PORT  ungated port (27019)
+#   LONGHAUL_STORE_DIRECT_PORT  ungated port (port + 1)
+#   LONGHAUL_STORE_DIR          state dir: pid, log, sqlite data (/tmp/longhaul-test-store on port
+#                               27018, /tmp/longhaul-test-store-<port> on any other: one per port)
 #   LONGHAUL_STORE_BACKEND      auto|postgresql|sqlite (auto: PostgreSQL, else SQLite)
-#   LONGHAUL_STORE_PG_DB        PostgreSQL database (ferretdb) on 127.0.0.1:5432, user postgres
+#   LONGHAUL_STORE_PG_DB        PostgreSQL database on 127.0.0.1:5432, user postgres (ferretdb on
+#                               port 27018, ferretdb_<port> on any other: one per port)
+#   LONGHAUL_STORE_GATE         per-document|global (default: per-document on PostgreSQL, global on SQLite)
 #   LONGHAUL_STORE_TIMEOUT      seconds to wait for the first ping (60)
 #   LONGHAUL_STORE_VERBOSE=1    FerretDB logs its warnings/errors (every failed command) to the log
 #   LONGHAUL_STORE_PG_SYNC=on   PostgreSQL flushes its WAL on every commit (default off, as MongoDB w:1)
 #   LONGHAUL_STORE_PG_INDEXES=off  no GIN twins of FerretDB's indexes: equality finds scan (default on)
 #   LONGHAUL_STORE_SLOW_WRITES=200ms  log writes that hold the write gate longer than that
 #   LONGHAUL_STORE_PPROF=addr   serve Go's /debug/pprof there (e.g. 127.0.0.1:6060: where FerretDB spends its CPU)
+#
+# Ownership: `stop` (and the restart of a store that stopped answering) only ever ends a store this
+# checkout started on this port: its launcher is this checkout's binary listening on $PORT. A store
+# another checkout started is left alone: `start` uses it if it answers, `stop` says who owns it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOL_DIR="$ROOT/tools/ferretdb"
 BIN="$TOOL_DIR/bin/ferretdb-gated"
-STATE_DIR="${LONGHAUL_STORE_DIR:-/tmp/longhaul-test-store}"
 HOST=127.0.0.1
 PORT="${LONGHAUL_STORE_PORT:-27018}"
-DIRECT_PORT="${LONGHAUL_STORE_DIRECT_PORT:-27019}"
+[[ "$PORT" =~ ^[0-9]+$ ]] || { echo "test-store: LONGHAUL_STORE_PORT must be a port number, not '$PORT'" >&2; exit 2; }
+DIRECT_PORT="${LONGHAUL_STORE_DIRECT_PORT:-$((PORT + 1))}"
+[[ "$DIRECT_PORT" =~ ^[0-9]+$ ]] || { echo "test-store: LONGHAUL_STORE_DIRECT_PORT must be a port number, not '$DIRECT_PORT'" >&2; exit 2; }
+# One state dir and one PostgreSQL database per port (port 27018 keeps the names it always had).
+if [[ "$PORT" == 27018 ]]; then suffix=""; else suffix="-$PORT"; fi
+STATE_DIR="${LONGHAUL_STORE_DIR:-/tmp/longhaul-test-store$suffix}"
 BACKEND="${LONGHAUL_STORE_BACKEND:-auto}"
-PG_DB="${LONGHAUL_STORE_PG_DB:-ferretdb}"
+PG_DB="${LONGHAUL_STORE_PG_DB:-ferretdb${suffix/-/_}}"
+GATE="${LONGHAUL_STORE_GATE:-}"
 PG_URL="postgres://postgres@127.0.0.1:5432/$PG_DB"
 TIMEOUT="${LONGHAUL_STORE_TIMEOUT:-60}"
 PID_FILE="$STATE_DIR/ferretdb.pid"
@@ -57,12 +69,30 @@ build() {
 
 pid() { [[ -f "$PID_FILE" ]] && cat "$PID_FILE" 2>/dev/null || true; }
 
-# alive PID: PID is our launcher and not a zombie (guards against pid reuse;
-# a zombie's cmdline is empty, and kill -0 would still succeed on it).
-alive() { [[ -n "$1" ]] && grep -qa ferretdb-gated "/proc/$1/cmdline" 2>/dev/null; }
+# launcher PID: the binary PID runs (argv[0]), if it is a live ferretdb-gated launcher (not a
+# zombie: its cmdline is empty, and kill -0 would still succeed on it; not a reused pid).
+launcher() {
+  [[ -n "$1" && -r "/proc/$1/cmdline" ]] || return 1
+  local argv0
+  argv0="$(tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | head -n 1)"
+  [[ "$argv0" == *ferretdb-gated ]] || return 1
+  echo "$argv0"
+}
+alive() { launcher "$1" >/dev/null; }
 running() { alive "$(pid)"; }
+# ours PID: PID is this checkout's launcher, listening on this port.
+ours() {
+  [[ "$(launcher "$1")" == "$BIN" ]] &&
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "-listen $HOST:$PORT "
+}
 
-answering() { "$BIN" -ping "$HOST:$PORT" 2>/dev/null; }
+# answering: the gated port answers ping, asked with this checkout's binary or, before it is built,
+# with the running launcher's (so an unbuilt checkout never takes a live store for a dead one).
+answering() {
+  local ping="$BIN"
+  [[ -x "$ping" ]] || ping="$(launcher "$(pid)")" || return 1
+  "$ping" -ping "$HOST:$PORT" 2>/dev/null
+}
 
 port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
@@ -99,12 +129,18 @@ ensure_pg() {
 }
 
 start() {
-  if running && answering; then
-    log "already running (pid $(pid), $(cat "$STATE_DIR/backend" 2>/dev/null)) at $(url)"
+  local p; p="$(pid)"
+  if alive "$p" && answering; then
+    if ours "$p"; then
+      log "already running (pid $p, $(cat "$STATE_DIR/backend" 2>/dev/null)) at $(url)"
+    else
+      log "using the store another checkout started (pid $p, $(launcher "$p")) at $(url); it stops it"
+    fi
     return 0
   fi
-  if running; then
-    log "pid $(pid) is not answering; restarting it"
+  if alive "$p"; then
+    ours "$p" || die "pid $p ($(launcher "$p")) does not answer at $(url), and another checkout started it: not restarting it"
+    log "pid $p is not answering; restarting it"
     stop
   fi
   for p in "$PORT" "$DIRECT_PORT"; do
@@ -125,6 +161,11 @@ start() {
     *) die "LONGHAUL_STORE_BACKEND must be auto, postgresql or sqlite" ;;
   esac
   if [[ "${LONGHAUL_STORE_VERBOSE:-}" == 1 ]]; then args+=(-v); fi
+  case "$GATE" in
+    "") ;;
+    per-document | global) args+=(-gate "$GATE") ;;
+    *) die "LONGHAUL_STORE_GATE must be per-document or global, not '$GATE'" ;;
+  esac
   if [[ -n "${LONGHAUL_STORE_PPROF:-}" ]]; then args+=(-pprof "$LONGHAUL_STORE_PPROF"); fi
   if [[ -n "${LONGHAUL_STORE_SLOW_WRITES:-}" ]]; then args+=(-log-slow-writes "$LONGHAUL_STORE_SLOW_WRITES"); fi
   if [[ "$backend" == postgresql ]]; then
@@ -157,6 +198,9 @@ start() {
 
 stop() {
   local p; p="$(pid)"
+  if alive "$p" && ! ours "$p"; then
+    die "not stopping pid $p on port $PORT: $(launcher "$p") started it, not $BIN (stop it from that checkout)"
+  fi
   if alive "$p"; then
     kill "$p" 2>/dev/null || true
     for _ in $(seq 1 50); do alive "$p" || break; sleep 0.1; done
@@ -178,7 +222,7 @@ case "$cmd" in
     "$cmd" ;;
   status)
     if running && answering; then
-      echo "running pid=$(pid) backend=$(cat "$STATE_DIR/backend" 2>/dev/null) url=$(url) direct=$(direct_url)"
+      echo "running pid=$(pid) backend=$(cat "$STATE_DIR/backend" 2>/dev/null) url=$(url) direct=$(direct_url) launcher=$(launcher "$(pid)")"
     else
       echo "stopped"; exit 1
     fi ;;

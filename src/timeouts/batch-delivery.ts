@@ -5,6 +5,12 @@
  * clock from before the claim or last renewal (an interval, so the clock's offset does not matter).
  * So a slow publish never lets another scheduler re-claim the rest of the batch, and a scheduler
  * that cannot renew (the store is unreachable) stops starting deliveries before its lease ends.
+ *
+ * Delivered timeouts are deleted in groups, not one round trip each: `completeMany` takes every
+ * delivered timeout not yet deleted once {@link COMPLETE_EVERY} have gathered and at the end of the
+ * batch, one group at a time (the next gathers while one is in flight). A delivered timeout stays
+ * leased (and renewed) until its group is deleted; if this process dies before that, it is
+ * delivered again once its lease expires (at-least-once; the receiving inbox dedupes).
  * @internal
  */
 import { type Clock } from '../util/clock.js';
@@ -19,8 +25,64 @@ export interface BatchDelivery {
   readonly logger: Logger;
   readonly leaseMs: number;
   readonly concurrency: number;
-  /** Delivers one timeout, then completes it or gives it back (the scheduler's part). */
+  /** Delivers one timeout: `true` if delivered (then completed here), `false` if given back (the scheduler's part). */
   readonly deliverOne: (timeout: ClaimedTimeout) => Promise<boolean>;
+}
+
+/** Delivered timeouts deleted by one `completeMany` once this many have gathered (and at the batch's end). */
+export const COMPLETE_EVERY = 100;
+
+/**
+ * Deletes delivered timeouts in groups (see the file header); `settled` is called for each id once
+ * its group's delete has run (or failed).
+ */
+class Completions {
+  private pending: string[] = [];
+  private flushing?: Promise<void>;
+
+  constructor(
+    private readonly d: BatchDelivery,
+    private readonly settled: (id: string) => void,
+  ) {}
+
+  add(id: string): void {
+    this.pending.push(id);
+    if (this.pending.length >= COMPLETE_EVERY) this.flush();
+  }
+
+  /** Deletes what has gathered (after the group in flight, if any). */
+  flush(): void {
+    if (this.flushing || this.pending.length === 0) return;
+    const ids = this.pending;
+    this.pending = [];
+    this.flushing = this.d.store
+      .completeMany(ids, this.d.owner)
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          this.d.logger.warn(
+            'delivered timeouts could not be deleted; they are delivered again when their lease expires',
+            {
+              count: ids.length,
+              error: (error as Error).message,
+            },
+          ),
+      )
+      .finally(() => {
+        for (const id of ids) this.settled(id);
+        this.flushing = undefined;
+        if (this.pending.length >= COMPLETE_EVERY) this.flush();
+      });
+  }
+
+  /** Deletes everything gathered; resolves once no group is pending or in flight. */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.flushing) await this.flushing;
+      else if (this.pending.length > 0) this.flush();
+      else return;
+    }
+  }
 }
 
 /**
@@ -61,6 +123,7 @@ export async function deliverBatch(
   })();
 
   let delivered = 0;
+  const completions = new Completions(d, (id) => unfinished.delete(id));
   const worker = async (): Promise<void> => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       if (!unfinished.has(next.id)) continue; // its lease was lost
@@ -70,16 +133,23 @@ export async function deliverBatch(
         });
         continue;
       }
+      let ok = false;
       try {
-        if (await d.deliverOne(next)) delivered++;
+        ok = await d.deliverOne(next);
       } finally {
-        unfinished.delete(next.id);
+        if (ok) {
+          delivered++;
+          completions.add(next.id); // unfinished (renewed) until deleted
+        } else {
+          unfinished.delete(next.id);
+        }
       }
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.min(d.concurrency, timeouts.length) }, worker));
   } finally {
+    await completions.drain();
     done.abort();
     await heartbeat;
   }

@@ -23,8 +23,8 @@ export interface SchedulerOptions {
 }
 
 /**
- * Turns due timeouts into messages: claims them with a lease, delivers each (see
- * `batch-delivery.ts`), then deletes it; a failed delivery is retried with backoff and
+ * Turns due timeouts into messages: claims a batch with a lease, delivers each (see
+ * `batch-delivery.ts`), then deletes the delivered ones in groups; a failed delivery is retried with backoff and
  * dead-lettered after `maxAttempts`. Several schedulers (processes) may run against one store; the
  * lease keeps them apart. Due checks and leases use the store's clock; this scheduler's clock only
  * measures its sleeps and lease intervals.
@@ -111,7 +111,10 @@ export class TimeoutScheduler {
     return { claimed: timeouts.length, delivered };
   }
 
-  /** Delivers and completes one timeout, or gives it back for a retry or to the dead letters. */
+  /**
+   * Delivers one timeout (`true`: `deliverBatch` deletes it with its group), or gives it back for a
+   * retry or to the dead letters (`false`).
+   */
   private async deliverOne(timeout: ClaimedTimeout): Promise<boolean> {
     try {
       await this.deliver(timeout);
@@ -119,7 +122,6 @@ export class TimeoutScheduler {
       await this.giveBack(timeout, (error as Error).message ?? String(error));
       return false;
     }
-    await this.store.complete(timeout.id, this.owner);
     return true;
   }
 

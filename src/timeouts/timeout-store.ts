@@ -96,13 +96,19 @@ export interface TimeoutStore {
   cancel(id: string): Promise<boolean>;
   /**
    * Leases to `owner`, for `leaseMs` of store time, up to `limit` timeouts that are due by the
-   * store's clock and not leased by anyone else (or whose lease expired), earliest first.
+   * store's clock and not leased by anyone else (or whose lease expired), earliest first. A batch
+   * costs a few store round trips, not one per timeout.
    */
   claimDue(limit: number, owner: string, leaseMs: number): Promise<TimeoutClaim>;
-  /** Extends the leases `owner` still holds to `leaseMs` from now (store time); resolves with their ids. */
+  /** Extends the leases `owner` still holds among `ids` to `leaseMs` from now (store time), in a few round trips; resolves with their ids. */
   renew(ids: readonly string[], owner: string, leaseMs: number): Promise<string[]>;
   /** Deletes a delivered timeout, if `owner` still holds its lease; resolves `true` if deleted. */
   complete(id: string, owner: string): Promise<boolean>;
+  /**
+   * Deletes the delivered timeouts among `ids` whose lease `owner` still holds, in one store round
+   * trip (the scheduler completes a batch with it); resolves how many were deleted.
+   */
+  completeMany(ids: readonly string[], owner: string): Promise<number>;
   /** Gives back a timeout `owner` failed to deliver: retried after a delay, or dead-lettered; `true` if it held the lease. */
   fail(id: string, owner: string, failure: TimeoutFailure): Promise<boolean>;
   /** The earliest time (store clock) at which a stored timeout becomes claimable: its due time, retry time or lease end. */

@@ -115,6 +115,18 @@ export function describeTimeoutStoreConformance(
       expect(await store.complete(`${tag}-a`, 'owner-1')).toBe(true);
     });
 
+    it('completes a batch at once: deletes only the timeouts the owner still holds and counts them', async () => {
+      for (const id of ['a', 'b', 'c', 'd']) await store.schedule(timeout(id, -10));
+      expect(await claim('owner-1', 3)).toHaveLength(3); // a, b, c (earliest first: same due time, by id)
+      expect(await store.fail(`${tag}-c`, 'owner-1', { reason: 'later', retryAfterMs: HOLD })).toBe(true);
+      const ids = ['a', 'b', 'c', 'd', 'nope'].map((id) => `${tag}-${id}`);
+      expect(await store.completeMany(ids, 'owner-2')).toBe(0);
+      expect(await store.completeMany(ids, 'owner-1')).toBe(2);
+      expect(await store.completeMany([], 'owner-1')).toBe(0);
+      const left = await store.listBySaga(`Saga-${tag}`, 's-1');
+      expect(left.map((t) => t.id)).toEqual([`${tag}-c`, `${tag}-d`]);
+    });
+
     it('gives each of many due timeouts to exactly one of several concurrent claimers', async () => {
       await Promise.all(Array.from({ length: 40 }, (_, i) => store.schedule(timeout(`t${i}`, -1000 + i))));
       const claims = await Promise.all(

@@ -9,11 +9,29 @@ package main
 // update). MongoDB guarantees single-document atomicity and longhaul's store
 // relies on it, so the test server must too.
 //
-// The gate is a byte-for-byte TCP proxy in front of FerretDB. It looks only at
-// each request's header and, for OP_MSG, at the command name (the first key of
-// the section-0 document). Write commands take one global semaphore before
-// they are forwarded and give it back when their reply arrives, so at most one
-// write is in flight across all connections. Reads pass freely.
+// The gate is a byte-for-byte TCP proxy in front of FerretDB. It looks at each
+// request's header and, for OP_MSG write commands, at the documents they
+// target (targets.go). A write takes its locks before it is forwarded and
+// gives them back when its reply arrives. Reads pass freely.
+//
+// Per document (the default on PostgreSQL): a write whose every target is
+// named by _id locks those documents (in a fixed order, so two writes never
+// wait on each other) and shares the gate with other such writes, so writes
+// to different documents run at once and writes to one document run one at a
+// time. That is enough: FerretDB's read-modify-write of a document touches only
+// that document. A write the gate cannot attribute (a filter without _id,
+// updateMany, createIndexes, drop...) takes the whole gate: it waits for the
+// writes in flight and runs alone.
+//
+// FerretDB v1 holds a PostgreSQL connection per statement of an update or
+// delete until the command ends, and one more for its write transaction (from
+// a pool of 50): enough writes at once would take every connection and wait
+// for one more forever. So attributed writes in flight may hold at most
+// maxWeight connections between them (a write weighs one per document plus
+// one); a heavier write takes the whole gate.
+//
+// Global (-gate global, the default on SQLite, whose single writer would only
+// queue them): every write takes the whole gate, one at a time.
 
 import (
 	"bufio"
@@ -21,9 +39,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -45,43 +65,139 @@ var writeCommands = map[string]bool{
 	"bulkwrite": true, "committransaction": true, "aborttransaction": true,
 }
 
-// Gate lets one write command at a time through; nil means "no gate". With
+// maxWeight bounds the PostgreSQL connections the attributed writes in flight
+// may hold (FerretDB's pool has 50; reads need some too).
+const maxWeight = 24
+
+// Gate modes (-gate).
+const (
+	PerDocument = "per-document"
+	Global      = "global"
+)
+
+// Gate orders writes (see the file header); nil means "no gate". With
 // slow > 0 it logs each write that held it longer (command name, time held).
 type Gate struct {
-	sem  chan struct{}
-	slow time.Duration
+	perDocument bool
+	slow        time.Duration
+	// all is held shared by writes attributed to documents, exclusively by the others.
+	all  sync.RWMutex
+	mu   sync.Mutex
+	docs map[string]*docLock
+	// weight is what the attributed writes in flight weigh; weightFreed signals when it drops.
+	weight      int
+	weightFreed *sync.Cond
 }
 
-func NewGate(slow time.Duration) *Gate { return &Gate{sem: make(chan struct{}, 1), slow: slow} }
+// docLock is one document's lock; refs counts holders and waiters, so it is dropped when unused.
+type docLock struct {
+	ch   chan struct{}
+	refs int
+}
 
-// conn is one proxied client connection; held/waitFor track a write of this
-// connection that holds the gate until the reply with responseTo == waitFor.
-type conn struct {
-	gate    *Gate
-	mu      sync.Mutex
-	held    bool
-	waitFor int32
+// NewGate returns a gate in mode PerDocument or Global.
+func NewGate(mode string, slow time.Duration) (*Gate, error) {
+	if mode != PerDocument && mode != Global {
+		return nil, fmt.Errorf("gate mode must be %q or %q, not %q", PerDocument, Global, mode)
+	}
+	g := &Gate{perDocument: mode == PerDocument, slow: slow, docs: map[string]*docLock{}}
+	g.weightFreed = sync.NewCond(&g.mu)
+	return g, nil
+}
+
+// hold is what one write holds: the whole gate (targets nil) or its documents.
+type hold struct {
+	targets []string
+	weight  int
 	since   time.Time
 	command string
 }
 
-func (c *conn) acquire(requestID int32, command string) {
-	c.gate.sem <- struct{}{}
+// acquire waits for the locks of a write to targets (nil: the whole gate).
+func (g *Gate) acquire(targets []string, command string) *hold {
+	if !g.perDocument || targets == nil || len(targets)+1 > maxWeight {
+		g.all.Lock()
+		return &hold{since: time.Now(), command: command}
+	}
+	g.all.RLock()
+	g.mu.Lock()
+	for g.weight+len(targets)+1 > maxWeight {
+		g.weightFreed.Wait()
+	}
+	g.weight += len(targets) + 1
+	g.mu.Unlock()
+	sorted := append([]string(nil), targets...)
+	sort.Strings(sorted)
+	unique := sorted[:0]
+	for i, t := range sorted {
+		if i == 0 || t != sorted[i-1] {
+			unique = append(unique, t)
+		}
+	}
+	for _, t := range unique {
+		g.mu.Lock()
+		l := g.docs[t]
+		if l == nil {
+			l = &docLock{ch: make(chan struct{}, 1)}
+			g.docs[t] = l
+		}
+		l.refs++
+		g.mu.Unlock()
+		l.ch <- struct{}{}
+	}
+	return &hold{targets: unique, weight: len(targets) + 1, since: time.Now(), command: command}
+}
+
+// release gives back what h holds.
+func (g *Gate) release(h *hold) {
+	if h.targets == nil {
+		g.all.Unlock()
+	} else {
+		g.mu.Lock()
+		for _, t := range h.targets {
+			l := g.docs[t]
+			<-l.ch
+			if l.refs--; l.refs == 0 {
+				delete(g.docs, t)
+			}
+		}
+		g.weight -= h.weight
+		g.weightFreed.Broadcast()
+		g.mu.Unlock()
+		g.all.RUnlock()
+	}
+	if held := time.Since(h.since); g.slow > 0 && held > g.slow {
+		log.Printf("gate: %s held the write gate for %s", h.command, held.Round(time.Millisecond))
+	}
+}
+
+// conn is one proxied client connection; holds are its writes in flight, by request id.
+type conn struct {
+	gate  *Gate
+	mu    sync.Mutex
+	holds map[int32]*hold
+}
+
+func (c *conn) acquire(requestID int32, msg []byte) {
+	name, _ := commandName(msg)
+	var targets []string
+	if c.gate.perDocument {
+		targets, _ = writeTargets(msg)
+	}
+	h := c.gate.acquire(targets, name)
 	c.mu.Lock()
-	c.held, c.waitFor, c.since, c.command = true, requestID, time.Now(), command
+	c.holds[requestID] = h
 	c.mu.Unlock()
 }
 
-// release gives the gate back if this connection holds it for responseTo
-// (force: unconditionally, on errors and when the connection ends).
-func (c *conn) release(responseTo int32, force bool) {
+// release gives back what the write answered by responseTo holds (all: every hold, when the connection ends).
+func (c *conn) release(responseTo int32, all bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.held && (force || responseTo == c.waitFor) {
-		c.held = false
-		<-c.gate.sem
-		if held := time.Since(c.since); c.gate.slow > 0 && held > c.gate.slow {
-			log.Printf("gate: %s held the write gate for %s", c.command, held.Round(time.Millisecond))
+	for id, h := range c.holds {
+		if all || id == responseTo {
+			delete(c.holds, id)
+			c.gate.release(h)
 		}
 	}
 }
@@ -114,7 +230,7 @@ func proxy(client net.Conn, backend string, gate *Gate) {
 		return
 	}
 	defer server.Close()
-	c := &conn{gate: gate}
+	c := &conn{gate: gate, holds: map[int32]*hold{}}
 	defer c.release(0, true)
 
 	go func() {
@@ -150,13 +266,13 @@ func (c *conn) forwardRequests(client, server net.Conn) {
 			return
 		}
 		gated := c.gate != nil && isWrite(msg)
+		requestID := int32(binary.LittleEndian.Uint32(msg[4:]))
 		if gated {
-			name, _ := commandName(msg)
-			c.acquire(int32(binary.LittleEndian.Uint32(msg[4:])), name)
+			c.acquire(requestID, msg)
 		}
 		_, err = server.Write(msg)
 		if gated && (err != nil || opFlags(msg)&flagMoreToCome != 0) {
-			c.release(0, true) // no reply will come for this request
+			c.release(requestID, false) // no reply will come for this request
 		}
 		if err != nil {
 			return

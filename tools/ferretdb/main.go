@@ -1,6 +1,6 @@
 // Command ferretdb-gated runs an embedded FerretDB v1.24.2 (MongoDB wire
 // protocol on PostgreSQL or SQLite) for longhaul's test suite, behind a
-// write-serializing gate (see gate.go for why the gate exists).
+// write gate that serializes writes per document (see gate.go for why the gate exists).
 //
 // FerretDB is embedded (github.com/FerretDB/FerretDB/ferretdb) because
 // `go install .../cmd/ferretdb` builds a binary that exits at start without
@@ -34,6 +34,7 @@ func main() {
 	ping := flag.String("ping", "", "only ping the server at this address; exit status 0 if it answers ok")
 	verbose := flag.Bool("v", false, "show FerretDB's warnings and errors (it logs every failed command)")
 	pprofAddr := flag.String("pprof", "", "optional address serving Go's /debug/pprof (where FerretDB spends its CPU)")
+	gateMode := flag.String("gate", "", "per-document (writes to different _ids at once) or global (one write at a time); default per-document on postgresql, global on sqlite")
 	slowWrite := flag.Duration("log-slow-writes", 0, "log each write that holds the gate longer than this (0: never)")
 	flag.Parse()
 
@@ -46,6 +47,18 @@ func main() {
 			log.Fatalf("ping %s: %v", *ping, err)
 		}
 		return
+	}
+
+	mode := *gateMode
+	if mode == "" {
+		mode = PerDocument
+		if *handler == "sqlite" {
+			mode = Global // one writer per SQLite file: parallel writes would only queue there
+		}
+	}
+	gate, err := NewGate(mode, *slowWrite)
+	if err != nil {
+		log.Fatal(err)
 	}
 
 	backendAddr := *backend
@@ -90,7 +103,7 @@ func main() {
 		}
 	}
 	if !*noGate {
-		if err := serve(ctx, *listen, backendAddr, NewGate(*slowWrite)); err != nil {
+		if err := serve(ctx, *listen, backendAddr, gate); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -99,7 +112,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	log.Printf("ferretdb-gated: handler=%s listen=%s gated=%t direct=%q backend=%s",
-		*handler, *listen, !*noGate, *direct, backendAddr)
+	log.Printf("ferretdb-gated: handler=%s listen=%s gated=%t gate=%s direct=%q backend=%s",
+		*handler, *listen, !*noGate, mode, *direct, backendAddr)
 	<-done
 }

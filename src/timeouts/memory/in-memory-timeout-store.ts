@@ -100,6 +100,13 @@ export class InMemoryTimeoutStore implements TimeoutStore {
     return this.held(id, owner) !== undefined && this.entries.delete(id);
   }
 
+  async completeMany(ids: readonly string[], owner: string): Promise<number> {
+    let deleted = 0;
+    for (const id of new Set(ids))
+      if (this.held(id, owner) !== undefined && this.entries.delete(id)) deleted++;
+    return deleted;
+  }
+
   async fail(id: string, owner: string, failure: TimeoutFailure): Promise<boolean> {
     const entry = this.held(id, owner);
     if (!entry) return false;

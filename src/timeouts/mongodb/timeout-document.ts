@@ -37,6 +37,8 @@ export interface TimeoutDocument {
   leaseUntil: Date | null;
   /** Claims so far. */
   attempts: number;
+  /** The id of the claim that leased it last (the claim reads its batch back by it). */
+  claim?: string;
   /** Why the last attempt failed. */
   lastError?: string;
   /** When it was dead-lettered. */

@@ -65,6 +65,7 @@ import {
 import { mapInChunks, MongoConnection, type MongoStoreOptions } from './connection.js';
 import { CorruptDocumentError } from './errors.js';
 import { MongoDeadLetterStore } from './mongo-dead-letters.js';
+import { MongoInstanceAdmin } from './mongo-instance-admin.js';
 import { claimEntries, recordFailure, refreshMarkers } from './mongo-outbox.js';
 import {
   decodeSaga,
@@ -84,6 +85,8 @@ export interface MongoSagaStoreOptions extends MongoStoreOptions {
   collection?: string;
   /** The collection of the outbox's dead letters. @defaultValue `${collection}_dead_letters` */
   deadLetterCollection?: string;
+  /** The collection of the operators' action log. @defaultValue `${collection}_actions` */
+  actionCollection?: string;
 }
 
 /** Rounds of {@link MongoSagaStore.findPendingOutbox} spent skipping stale markers before it answers. */
@@ -117,6 +120,8 @@ export class MongoSagaStore implements SagaStore {
   private readonly collection: Collection<SagaDocument>;
   /** The outbox's dead letters, in their own collection. */
   readonly deadLetters: MongoDeadLetterStore;
+  /** Search, counts and the action log (`operations/`). */
+  readonly admin: MongoInstanceAdmin;
 
   /** Validates the options (throws `ConfigurationError` naming the field); connects in `init()`. */
   constructor(options: MongoSagaStoreOptions) {
@@ -130,6 +135,18 @@ export class MongoSagaStore implements SagaStore {
       );
     }
     this.deadLetters = new MongoDeadLetterStore(this.connection.db.collection(deadLetterCollection));
+    const actionCollection = options.actionCollection ?? `${this.collectionName}_actions`;
+    if (typeof actionCollection !== 'string' || !/^[A-Za-z0-9_.-]{1,120}$/.test(actionCollection)) {
+      throw new ConfigurationError(
+        'actionCollection',
+        `expected 1–120 letters, digits, '_', '.' or '-', got ${JSON.stringify(actionCollection)}`,
+      );
+    }
+    this.admin = new MongoInstanceAdmin(
+      this.collection,
+      this.connection.db.collection(actionCollection),
+      (doc) => this.decode(doc),
+    );
   }
 
   /** The collection name in use. */
@@ -147,6 +164,7 @@ export class MongoSagaStore implements SagaStore {
       { key: { sagaType: 1, id: 1 }, name: 'longhaul_instances' },
     ]);
     await this.deadLetters.init();
+    await this.admin.init();
   }
 
   /**

@@ -19,6 +19,35 @@ export class HttpError extends Error {
   }
 }
 
+/** HTTP statuses of the operations API's error codes; other codes are 500. */
+const STATUS_OF_CODE: Record<string, number> = {
+  'invalid-query': 400,
+  'invalid-reset': 400,
+  'invalid-option': 400,
+  'payload-too-large': 413,
+  'not-found': 404,
+  'not-finished': 409,
+  completed: 409,
+  'not-a-saga': 400,
+  'not-a-workflow': 400,
+  unavailable: 501,
+};
+
+/**
+ * The {@link HttpError} for anything a handler threw: an `HttpError` as it is, an error with a
+ * known `code` (an operations-API refusal) with its status and code, anything else a 500.
+ */
+export function httpErrorOf(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const text = error instanceof Error ? error.message : String(error);
+  if (typeof code === 'string') {
+    const status = STATUS_OF_CODE[code] ?? (code.startsWith('invalid') ? 400 : 500);
+    return new HttpError(status, code, text);
+  }
+  return new HttpError(500, 'internal', text);
+}
+
 /** A 400 naming the bad field. */
 export function badRequest(field: string, message: string): HttpError {
   return new HttpError(400, 'bad-request', `${field}: ${message}`);

@@ -30,7 +30,7 @@ export function redactText(text: string): string {
   return text
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]*)@/gi, '$1***@')
     .replace(
-      /([?&;\s](?:password|pass|pwd|secret|token|access_token|api_key|apikey|sig)=)([^&\s;]+)/gi,
+      /(\b(?:password|pass|pwd|secret|token|access_token|api_key|apikey|sig)=)([^&\s;)'"<]+)/gi,
       '$1***',
     );
 }

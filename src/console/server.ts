@@ -7,7 +7,16 @@ import { type AddressInfo } from 'node:net';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
 import { checkHost, checkSameOrigin, presentedToken, tokenCookie, tokenMatches } from './auth.js';
 import { html } from './html.js';
-import { HttpError, readFields, redirect, sendAsset, sendHtml, sendJson, wantsJson } from './http.js';
+import {
+  HttpError,
+  httpErrorOf,
+  readFields,
+  redirect,
+  sendAsset,
+  sendHtml,
+  sendJson,
+  wantsJson,
+} from './http.js';
 import { layout, type PageContext } from './layout.js';
 import {
   type ConsoleOptions,
@@ -129,14 +138,7 @@ async function handle(
     };
     await route.handle(ctx);
   } catch (error) {
-    const failure =
-      error instanceof HttpError
-        ? error
-        : new HttpError(
-            500,
-            (error as { code?: unknown }).code?.toString() ?? 'internal',
-            (error as Error).message,
-          );
+    const failure = httpErrorOf(error);
     if (failure.status >= 500) options.logger.error('console request failed', { path, error: String(error) });
     if (res.headersSent) return void res.end();
     if (json) {

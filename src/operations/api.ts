@@ -187,6 +187,7 @@ export interface InstanceError {
 
 /** The operator actions {@link OperationsApi} records. */
 export type ActionName =
+  | 'workflow.start'
   | 'workflow.signal'
   | 'workflow.cancel'
   | 'workflow.terminate'

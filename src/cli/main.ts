@@ -6,6 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { consoleCommand } from './console.js';
 import { errorsCommand } from './errors.js';
 import { workflowsCommand } from './workflows.js';
 import { type CliIo, processIo, UsageError } from './io.js';
@@ -24,6 +25,9 @@ Commands:
                                        current code; report the first divergence of each
   workflows export (--id <id> | --running --type <t>) [--out <path>]
                                        write instances' histories to JSON files
+  console --database <name> [--amqp <url>] [--mongo <url>] [--endpoint <name>...]
+          [--port <n>] [--token <t>] [--read-only]
+                                       serve the operations web console on 127.0.0.1
 
 The errors commands take --url (default: $RABBITMQ_URL) and --prefix; the workflows commands
 --mongo (default: $MONGODB_URL) and --database. Every command takes --help.`;
@@ -44,6 +48,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
     if (command === 'errors') return await errorsCommand(rest, io);
     if (command === 'workflows') return await workflowsCommand(rest, io);
+    if (command === 'console') return await consoleCommand(rest, io);
     throw new UsageError(`Unknown command '${command}'.\n\n${HELP}`);
   } catch (error) {
     if (

@@ -222,7 +222,7 @@ function match(method: string, path: string): { route: Route; params: string[] }
     const m = route.pattern.exec(path);
     if (!m) continue;
     try {
-      return { route, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+      return { route, params: m.slice(1).map((p) => (p === undefined ? '' : decodeURIComponent(p))) };
     } catch {
       throw new HttpError(400, 'bad-request', `path: '${path}' is not validly encoded`);
     }

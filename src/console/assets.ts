@@ -47,7 +47,7 @@ input, select, textarea { font:inherit; padding:.35rem .5rem; border:1px solid #
 textarea { width:100%; min-height:4rem; }
 button, .button { font:inherit; padding:.35rem .8rem; border-radius:5px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; text-decoration:none; display:inline-block; }
 button.secondary, .button.secondary { background:#fff; color:var(--accent); }
-button.danger { background:var(--bad); border-color:var(--bad); }
+button.danger, .button.danger { background:var(--bad); border-color:var(--bad); color:#fff; }
 button:disabled { opacity:.5; cursor:not-allowed; }
 .actions { display:flex; flex-wrap:wrap; gap:.5rem; margin:.6rem 0 1rem; }
 .timeline { list-style:none; padding:0; margin:0; border-left:2px solid var(--line); }

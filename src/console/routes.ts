@@ -168,7 +168,11 @@ export const ROUTES: readonly Route[] = [
       sendHtml(
         ctx.res,
         200,
-        layout(ctx.page(), `${detail.type} ${detail.id}`, instanceBody(detail, ctx.options.readOnly)),
+        layout(
+          ctx.page(),
+          `${detail.type} ${detail.correlationKey}`,
+          instanceBody(detail, ctx.options.readOnly),
+        ),
       );
     },
   },
@@ -187,10 +191,10 @@ export const ROUTES: readonly Route[] = [
         200,
         layout(
           ctx.page(),
-          `${action.label}: ${detail.id}`,
+          `${action.label}: ${detail.correlationKey}`,
           confirmActionBody(
             action,
-            `${detail.type} ${detail.id}`,
+            `${detail.type} ${detail.correlationKey}`,
             `${path}/actions/${action.name}`,
             path,
             ctx.url.searchParams,

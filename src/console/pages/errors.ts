@@ -65,7 +65,7 @@ export function queueBody(
     ${
       messages.length === 0
         ? html`<p data-testid="empty">The error queue is empty.</p>`
-        : html`${readOnly ? '' : html`<div class="actions"><a class="button secondary" href="${base}/replay" data-action="replay-all">Replay all</a> <a class="button" href="${base}/delete" data-action="delete-all">Delete all</a></div>`}
+        : html`${readOnly ? '' : html`<div class="actions"><a class="button secondary" href="${base}/replay" data-action="replay-all">Replay all</a> <a class="button danger" href="${base}/delete" data-action="delete-all">Delete all</a></div>`}
             <table data-testid="messages">
               <thead>
                 <tr>
@@ -140,7 +140,7 @@ export function messageBody(endpoint: string, message: ErrorMessageView, readOnl
       <dt>Failed</dt>
       <dd>${time(message.failedAt)}</dd>
     </dl>
-    ${readOnly ? '' : html`<div class="actions"><a class="button secondary" data-action="replay" href="${base}/replay?${new URLSearchParams({ id: message.messageId }).toString()}">Replay</a> <a class="button" data-action="delete" href="${base}/delete?${new URLSearchParams({ id: message.messageId }).toString()}">Delete</a></div>`}
+    ${readOnly ? '' : html`<div class="actions"><a class="button secondary" data-action="replay" href="${base}/replay?${new URLSearchParams({ id: message.messageId }).toString()}">Replay</a> <a class="button danger" data-action="delete" href="${base}/delete?${new URLSearchParams({ id: message.messageId }).toString()}">Delete</a></div>`}
     <h2>Body (${message.body.encoding})</h2>
     ${bodyShown(message)}
     <h2>Headers</h2>

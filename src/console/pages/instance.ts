@@ -14,7 +14,7 @@ function actionLink(
 ): SafeHtml {
   const query = new URLSearchParams(params).toString();
   return html`<a
-    class="button ${action.danger ? '' : 'secondary'}"
+    class="button ${action.danger ? 'danger' : 'secondary'}"
     data-action="${action.name}"
     href="${instancePath(detail)}/actions/${action.name}${query ? `?${query}` : ''}"
     >${label}</a

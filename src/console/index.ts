@@ -20,3 +20,4 @@ export {
 export { storeHealth } from './health.js';
 export { redactText, redactUrl } from './redact.js';
 export { HttpError } from './http.js';
+export { connectConsole, type ConsoleConnection, type ConsoleConnectionOptions } from './connect.js';

@@ -1,7 +1,18 @@
 /** Records operator actions on instances (see {@link InstanceAdminStore.recordAction}). */
 import { type InstanceAdminStore, type StoredAction } from '../persistence/instance-admin.js';
-import { newId } from '../util/ids.js';
 import { type ActionName, type ActionOptions, type ActionRecord, type InstanceRef } from './api.js';
+
+let sequence = 0;
+
+/**
+ * An action id that sorts by time, then by order within this process: stores order actions of
+ * the same millisecond by it.
+ */
+function actionId(at: Date): string {
+  sequence = (sequence + 1) % 36 ** 6;
+  const random = Math.floor(Math.random() * 36 ** 6);
+  return `${at.getTime().toString(36).padStart(10, '0')}-${sequence.toString(36).padStart(6, '0')}-${random.toString(36).padStart(6, '0')}`;
+}
 
 /** Where an action lands: the instance as the API names it and as the store keys it. */
 export interface ActionTarget {
@@ -55,11 +66,12 @@ export class ActionLog {
     outcome: 'done' | 'failed',
     error?: string,
   ): Promise<void> {
+    const at = this.now();
     const stored: StoredAction = {
-      id: newId(),
+      id: actionId(at),
       sagaType: target.sagaType,
       sagaId: target.sagaId,
-      at: this.now(),
+      at,
       action,
       reason: options?.reason ?? '',
       ...(options?.by !== undefined ? { by: options.by } : {}),

@@ -75,6 +75,6 @@ export interface InstanceAdminStore {
   count(anyOf: readonly InstanceCriteria[], labelKeys: readonly string[]): Promise<InstanceCountRow[]>;
   /** Appends an action to the log. Idempotent by `id`. */
   recordAction(action: StoredAction): Promise<void>;
-  /** The actions on one instance, newest first. */
+  /** The actions on one instance, newest first (by `at`, then by `id` descending). */
   actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]>;
 }

@@ -52,7 +52,7 @@ export class InMemoryInstanceAdmin implements InstanceAdminStore {
   async actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]> {
     return this.log
       .filter((a) => a.sagaType === sagaType && a.sagaId === sagaId)
-      .sort((a, b) => b.at.getTime() - a.at.getTime())
+      .sort((a, b) => b.at.getTime() - a.at.getTime() || compare(b.id, a.id))
       .slice(0, limit)
       .map((a) => structuredClone(a));
   }

@@ -119,7 +119,7 @@ export class MongoInstanceAdmin implements InstanceAdminStore {
   }
 
   async actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]> {
-    const docs = await this.log.find({ sagaType, sagaId }).sort({ at: -1 }).limit(limit).toArray();
+    const docs = await this.log.find({ sagaType, sagaId }).sort({ at: -1, _id: -1 }).limit(limit).toArray();
     return docs.map(({ _id, ...rest }) => {
       const action: StoredAction = {
         id: _id,

@@ -90,9 +90,9 @@ export function redirect(res: ServerResponse, location: string, headers: Record<
   res.end();
 }
 
-/** Whether the client asked for JSON (an `/api/` path or an `Accept: application/json`). */
-export function wantsJson(req: IncomingMessage, path: string): boolean {
-  return path.startsWith('/api/') || (req.headers.accept ?? '').startsWith('application/json');
+/** Whether the request is for the JSON API (an `/api/` path): its errors are JSON too. */
+export function wantsJson(path: string): boolean {
+  return path.startsWith('/api/');
 }
 
 /** The request body, at most `limit` bytes (else a 413 with code `too-large`). */

@@ -49,19 +49,11 @@ async function detailOf(ops: OperationsApi, ref: InstanceRef): Promise<InstanceD
 }
 
 async function overview(ctx: RequestContext): Promise<Overview> {
-  const { operations: ops, endpoints, health, clock } = ctx.options;
+  const { operations: ops, health, clock } = ctx.options;
   const now = clock.now().getTime();
   const [counts, errorQueues, oldest, nextDue] = await Promise.all([
     ops.instances.counts(),
-    Promise.all(
-      endpoints.map(async (endpoint) => {
-        try {
-          return { endpoint, depth: await ops.errors.count(endpoint) };
-        } catch (error) {
-          return { endpoint, error: (error as Error).message };
-        }
-      }),
-    ),
+    queues(ctx),
     health?.oldestPendingOutbox(),
     health?.nextDueTimeout(),
   ]);
@@ -101,8 +93,18 @@ async function findById(
   return found;
 }
 
-async function queues(ctx: RequestContext): Promise<{ endpoint: string; depth?: number; error?: string }[]> {
-  return (await overview(ctx)).errorQueues.map((q) => ({ ...q }));
+/** The depth of each configured endpoint's error queue (or why it could not be read). */
+function queues(ctx: RequestContext): Promise<Overview['errorQueues']> {
+  const { operations: ops, endpoints } = ctx.options;
+  return Promise.all(
+    endpoints.map(async (endpoint) => {
+      try {
+        return { endpoint, depth: await ops.errors.count(endpoint) };
+      } catch (error) {
+        return { endpoint, error: (error as Error).message };
+      }
+    }),
+  );
 }
 
 function selectionOf(fields: Record<string, string | string[]>): {

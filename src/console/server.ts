@@ -106,7 +106,7 @@ async function handle(
     return;
   }
   const path = url.pathname;
-  const json = wantsJson(req, path);
+  const json = wantsJson(path);
   try {
     checkHost(req, hosts);
     if (path === '/assets/console.css') return sendAsset(res, 'text/css; charset=utf-8', CONSOLE_CSS);

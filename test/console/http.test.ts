@@ -98,6 +98,18 @@ describe('console HTTP', () => {
       headers: { cookie: cookie.split(';')[0] as string },
     });
     expect(withCookie.status).toBe(200);
+    // The login form does the same with a POST; a wrong token gets the form again.
+    const form = (token: string): Promise<Response> =>
+      fetch(`${guarded.url}login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }).toString(),
+        redirect: 'manual',
+      });
+    expect((await form('wrong-token-here')).status).toBe(401);
+    const posted = await form(TOKEN);
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get('set-cookie')).toMatch(/HttpOnly/);
     expect(await withCookie.text()).toContain('slow-2');
   });
 

@@ -1,19 +1,56 @@
 /**
- * The `--console` part of `npm run demo`: one more order left open, one message in the error
- * queue, and the operations console over the demo's in-memory stores until Ctrl-C.
+ * The `--console` part of `npm run demo`: one more order left open, a gift-card workflow waiting
+ * for a signal, one message in the error queue, and the operations console over the demo's
+ * in-memory stores until Ctrl-C.
  */
 import { randomUUID } from 'node:crypto';
 import { startConsole, storeHealth } from '../src/console/index.js';
 import {
+  activity,
   type Bus,
   type Endpoint,
+  type EndpointOptions,
+  Event,
   Headers,
   type InMemoryTransport,
   inMemoryErrorQueueAccess,
   OperationsClient,
   type VirtualClock,
+  Workflow,
+  type WorkflowContext,
 } from '../src/index.js';
 import { OrderPlaced } from './order-fulfilment/messages.js';
+
+/** The customer claims the gift card: the workflow waits for this event. */
+@Event('demo.GiftCardClaimed')
+export class GiftCardClaimed {
+  constructor(readonly by: string) {}
+}
+
+const issueGiftCard = activity('demo.issue-gift-card', (order: { orderId: string; amount: number }) => ({
+  code: `GC-${order.orderId.toUpperCase()}`,
+  amount: order.amount,
+}));
+
+/** A small workflow to click through: issues a gift card, then waits until it is claimed. */
+@Workflow('demo.GiftCard')
+export class GiftCardFlow {
+  async run(
+    ctx: WorkflowContext,
+    order: { orderId: string; customer: string; amount: number },
+  ): Promise<string> {
+    ctx.setLabels({ customer: order.customer });
+    const card = await ctx.activity(issueGiftCard, order);
+    const claim = await ctx.waitForEvent(GiftCardClaimed);
+    return `${card.code} (${card.amount}) claimed by ${claim?.by ?? 'nobody'}`;
+  }
+}
+
+/** What `--console` adds to the demo's endpoint: the gift-card workflow and its activity. */
+export const demoConsoleWiring: Pick<EndpointOptions, 'workflows' | 'activities'> = {
+  workflows: [GiftCardFlow],
+  activities: [issueGiftCard],
+};
 
 /** What the demo hands over. */
 export interface DemoConsoleParts {
@@ -42,6 +79,15 @@ export async function openDemoConsole(parts: DemoConsoleParts): Promise<void> {
   const { endpoint, transport, clock, bus, settle } = parts;
   console.log('\n— Order slow-3: placed, its payment never arrives (open it in the console)');
   await bus.publish(new OrderPlaced('slow-3', 7));
+  await settle();
+  console.log(
+    "— Workflow gift-o-1: issues a gift card, then waits for 'demo.GiftCardClaimed' (signal it from the console)",
+  );
+  await endpoint.workflows.start(
+    GiftCardFlow,
+    { orderId: 'o-1', customer: 'ada', amount: 10 },
+    { id: 'gift-o-1' },
+  );
   await settle();
   console.log('— A message of a type no endpoint knows: it goes to the error queue');
   await transport.send(

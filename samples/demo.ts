@@ -4,8 +4,8 @@
  * payment-overdue timeout cancels it when the clock moves forward.
  *
  * `npm run demo -- --console [--port <n>]`: then keeps running with the operations console on
- * http://127.0.0.1:8240/ over the same in-memory stores, with one more order left open and one
- * message in the error queue to click through. Ctrl-C stops it.
+ * http://127.0.0.1:8240/ over the same in-memory stores, with one more order left open, a workflow
+ * waiting for a signal and one message in the error queue to click through. Ctrl-C stops it.
  */
 import 'reflect-metadata';
 import {
@@ -16,7 +16,7 @@ import {
   silentLogger,
   VirtualClock,
 } from '../src/index.js';
-import { openDemoConsole } from './demo-console.js';
+import { demoConsoleWiring, openDemoConsole } from './demo-console.js';
 import { OrderPlaced } from './order-fulfilment/messages.js';
 import { createShop } from './order-fulfilment/setup.js';
 
@@ -50,6 +50,7 @@ const { container, endpoint } = createShop({
   onHandled,
   timeouts: { pollInterval: Infinity },
   outbox: { sweepInterval: Infinity },
+  ...(process.argv.includes('--console') ? demoConsoleWiring : {}),
 });
 await endpoint.start();
 const bus = container.get(Bus);

@@ -130,6 +130,8 @@ export async function readFields(req: IncomingMessage): Promise<Record<string, s
       if (typeof value === 'string') fields[key] = value;
       else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) fields[key] = value;
       else if (typeof value === 'number' || typeof value === 'boolean') fields[key] = String(value);
+      // A JSON value (a signal's payload) travels as its text, parsed again by the field's reader.
+      else if (typeof value === 'object' && value !== null) fields[key] = JSON.stringify(value);
       else
         throw new HttpError(400, 'bad-request', `${key}: expected a string, a number or a list of strings`);
     }

@@ -36,13 +36,6 @@ export function timelineOf(detail: InstanceDetail): TimelineEntry[] {
   for (const handled of detail.dedupe.recent) {
     entries.push({ at: handled.at, kind: 'handled', title: `Message handled: ${handled.id}` });
   }
-  if (detail.version > 1 || detail.updatedAt.getTime() !== detail.createdAt.getTime()) {
-    entries.push({
-      at: detail.updatedAt,
-      kind: 'commit',
-      title: `Latest commit: version ${detail.version}${detail.status === 'completed' ? ' (completed)' : ''}`,
-    });
-  }
   for (const entry of detail.outbox) {
     const what = entry.operation === 'cancel' ? 'timeout cancel' : (entry.messageType ?? entry.operation);
     entries.push({
@@ -66,6 +59,13 @@ export function timelineOf(detail: InstanceDetail): TimelineEntry[] {
       kind: HISTORY_KIND[event.event] ?? 'history',
       title: `History #${event.index}: ${event.event}${event.name ? ` ${event.name}` : ''}`,
       details: event.details,
+    });
+  }
+  if (detail.version > 1 || detail.updatedAt.getTime() !== detail.createdAt.getTime()) {
+    entries.push({
+      at: detail.updatedAt,
+      kind: 'commit',
+      title: `Latest commit: version ${detail.version}${detail.status === 'completed' ? ' (completed)' : ''}`,
     });
   }
   if (detail.workflow?.finishedAt) {

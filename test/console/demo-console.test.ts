@@ -21,7 +21,7 @@ describe('npm run demo -- --console', () => {
         counts: { total: number; groups: { type: string; status: string; count: number }[] };
         errorQueues: { endpoint: string; depth: number }[];
       };
-      expect(overview.counts.total).toBe(3);
+      expect(overview.counts.total).toBe(4);
       expect(overview.counts.groups).toContainEqual({
         kind: 'saga',
         type: 'OrderFulfilment',
@@ -35,6 +35,26 @@ describe('npm run demo -- --console', () => {
       expect(found.items.map((i) => i.status)).toEqual(['active']);
       const page = await (await fetch(`${url}instances/saga/OrderFulfilment/${found.items[0]?.id}`)).text();
       expect(page).toContain('shop.PaymentOverdue');
+      const labelled = (await (await fetch(`${url}api/instances?label=customer%3Dada`)).json()) as {
+        items: { id: string; status: string }[];
+      };
+      expect(labelled.items).toMatchObject([{ id: 'gift-o-1', status: 'running' }]);
+      const signalled = await fetch(`${url}api/instances/workflow/demo.GiftCard/gift-o-1/actions/signal`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ eventType: 'demo.GiftCardClaimed', payload: { by: 'ada' } }),
+      });
+      expect(signalled.status).toBe(200);
+      await expect
+        .poll(
+          async () =>
+            (
+              (await (await fetch(`${url}api/instances/workflow/demo.GiftCard/gift-o-1`)).json()) as {
+                status: string;
+              }
+            ).status,
+        )
+        .toBe('completed');
     } finally {
       demo.kill('SIGINT');
     }

@@ -33,7 +33,7 @@ try {
     console.log(`docs/screenshots/${file}`);
   };
   await shot('/', 'console-overview.png');
-  await shot('/instances/saga/OrderFulfilment/slow-3', 'console-instance.png');
+  await shot('/instances/workflow/demo.GiftCard/gift-o-1', 'console-instance.png');
   await shot('/errors/shop', 'console-error-queue.png');
 } finally {
   await browser.close();

@@ -21,6 +21,12 @@ function actionLink(
   >`;
 }
 
+/** The event a workflow waits for, to prefill the signal form. */
+function signalParams(detail: InstanceDetail): Record<string, string> {
+  const waiting = detail.workflow?.pending.find((p) => p.op === 'event');
+  return waiting ? { eventType: waiting.name } : {};
+}
+
 function byName(name: string): ConsoleAction {
   return ACTIONS.find((a) => a.name === name) as ConsoleAction;
 }
@@ -77,7 +83,7 @@ export function instanceBody(detail: InstanceDetail, readOnly: boolean): SafeHtm
     ${
       actions.length + extra.length > 0
         ? html`<div class="actions" data-testid="actions">
-            ${[...actions, ...extra].map((a) => actionLink(detail, a))}
+            ${[...actions, ...extra].map((a) => actionLink(detail, a, a.name === 'signal' ? signalParams(detail) : {}))}
           </div>`
         : readOnly
           ? html`<p class="muted" data-testid="read-only-note">

@@ -4,37 +4,31 @@ import { connectConsole } from '../console/connect.js';
 import { redactUrl } from '../console/redact.js';
 import { startConsole } from '../console/server.js';
 import { consoleLogger } from '../util/logger.js';
+import { broker, CONNECTION_HELP, CONNECTION_OPTIONS, storeLocation } from './connection.js';
 import { type CliIo, UsageError } from './io.js';
 
-export const CONSOLE_HELP = `Usage: longhaul console --database <name> [options]
+export const CONSOLE_HELP = `Usage: longhaul console [--mongo <url>] [--database <name>] [options]
 
 Serves the operations console (overview, instance search and timelines, error queues with
-replay, workflow and saga actions behind a confirmation) on http://127.0.0.1:8240/.
+replay, workflow and saga actions behind a confirmation) on http://127.0.0.1:8240/ until
+interrupted (Ctrl-C). Connection strings are shown with their passwords redacted.
 
 Options:
-  --amqp <url>                 the broker (default: $RABBITMQ_URL, else amqp://guest:guest@localhost:5672)
-  --mongo <url>                the store (default: $MONGODB_URL, else mongodb://localhost:27017)
-  --database <name>            the database the endpoints' stores use (required)
-  --prefix <prefix>            the queue name prefix the endpoints were configured with (default: none)
-  --endpoint <name>            an endpoint whose error queue the console lists (repeatable)
-  --workflow-endpoint <name>   the endpoint hosting the workflows, where workflow actions go
-                               (default: workflows)
+  --error-queue <endpoint>     an endpoint whose error queue the console lists (repeatable;
+                               any other opens at /errors/<endpoint>)
   --port <n>                   the port (default: 8240; 0 picks a free one)
   --host <address>             the interface (default: 127.0.0.1; another needs a token)
-  --token <token>              an access token every request must carry (default:
-                               $LONGHAUL_CONSOLE_TOKEN, else none); open /?token=<token> once
+  --token <token>              an access token every request must carry
+                               ($LONGHAUL_CONSOLE_TOKEN, else none); open /?token=<token> once
   --read-only                  refuse every action
   -h, --help                   show this help
 
-It runs until interrupted (Ctrl-C). Connection strings are shown with their passwords redacted.`;
+${CONNECTION_HELP}
+  (--endpoint is where workflow actions go: resume, signal, cancel, terminate, reset)`;
 
 const OPTIONS = {
-  amqp: { type: 'string' },
-  mongo: { type: 'string' },
-  database: { type: 'string' },
-  prefix: { type: 'string' },
-  endpoint: { type: 'string', multiple: true },
-  'workflow-endpoint': { type: 'string' },
+  ...CONNECTION_OPTIONS,
+  'error-queue': { type: 'string', multiple: true },
   port: { type: 'string' },
   host: { type: 'string' },
   token: { type: 'string' },
@@ -69,9 +63,9 @@ export async function consoleCommand(
     io.out(CONSOLE_HELP);
     return 0;
   }
-  if (positionals.length > 0)
+  if (positionals.length > 0) {
     throw new UsageError(`'console' takes no arguments, got '${positionals.join(' ')}'.\n\n${CONSOLE_HELP}`);
-  if (values.database === undefined) throw new UsageError(`--database is required.\n\n${CONSOLE_HELP}`);
+  }
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
@@ -79,33 +73,39 @@ export async function consoleCommand(
       throw new UsageError(`--port must be an integer from 0 to 65535, got '${values.port}'`);
     }
   }
-  const amqp = values.amqp ?? io.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5672';
-  const mongo = values.mongo ?? io.env.MONGODB_URL ?? 'mongodb://localhost:27017';
+  const store = storeLocation(values, io);
+  if (!store)
+    throw new UsageError(
+      `Say where the instances are: --mongo <url> (or set MONGODB_URL).\n\n${CONSOLE_HELP}`,
+    );
+  const { url: amqp, prefix } = broker(values, io);
   const token = values.token ?? io.env.LONGHAUL_CONSOLE_TOKEN;
   const logger = consoleLogger('warn');
   const connection = await connectConsole({
     amqp,
-    mongo,
-    database: values.database,
-    prefix: values.prefix,
-    workflowEndpoint: values['workflow-endpoint'],
+    prefix,
+    mongo: store.url,
+    database: store.database,
+    ...(store.collectionPrefix !== undefined ? { collectionPrefix: store.collectionPrefix } : {}),
+    ...(store.collection !== undefined ? { collection: store.collection } : {}),
+    workflowEndpoint: values.endpoint ?? io.env.LONGHAUL_ENDPOINT,
     logger,
   });
   try {
     const server = await startConsole({
       operations: connection.operations,
       health: connection.health,
-      endpoints: values.endpoint ?? [],
+      endpoints: values['error-queue'] ?? [],
       ...(port !== undefined ? { port } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(token !== undefined ? { token } : {}),
       readOnly: values['read-only'] ?? false,
-      sources: { amqp, mongo, database: values.database },
+      sources: { amqp, mongo: store.url, database: store.database },
       logger,
     });
     io.out(
       `Longhaul console on ${server.url}${token !== undefined ? ' (open it once with ?token=<your token>)' : ''}` +
-        `${values['read-only'] ? ', read-only' : ''}\n  broker ${redactUrl(amqp)}\n  store  ${redactUrl(mongo)} (database ${values.database})\nCtrl-C stops it.`,
+        `${values['read-only'] ? ', read-only' : ''}\n  broker ${redactUrl(amqp)}\n  store  ${redactUrl(store.url)} (database ${store.database})\nCtrl-C stops it.`,
     );
     await until();
     await server.close();

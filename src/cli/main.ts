@@ -35,8 +35,7 @@ Commands:
                                        current code; report the first divergence of each
   workflows export (--id <id> | --running --type <t>) [--out <path>]
                                        write instances' histories to JSON files
-  console --database <name> [--amqp <url>] [--mongo <url>] [--endpoint <name>...]
-          [--port <n>] [--token <t>] [--read-only]
+  console [--error-queue <endpoint>...] [--port <n>] [--token <t>] [--read-only]
                                        serve the operations web console on 127.0.0.1
 
 Every command takes the same connection options where it needs them: --amqp ($RABBITMQ_URL),

@@ -21,11 +21,15 @@ export interface ConsoleConnectionOptions {
   readonly mongo: string;
   /** The database the endpoints' stores use. @defaultValue 'longhaul' */
   readonly database?: string;
+  /** The stores' collection prefix. @defaultValue 'longhaul_' */
+  readonly collectionPrefix?: string;
+  /** The saga collection. @defaultValue `${collectionPrefix}sagas` */
+  readonly collection?: string;
   /** The queue name prefix the endpoints were configured with. @defaultValue '' */
   readonly prefix?: string;
   /**
    * The endpoint hosting the workflows: workflow actions (resume, signal, cancel…) are sent to
-   * its queue. @defaultValue 'workflows'
+   * its queue. @defaultValue none: workflow actions answer 501 with code `unavailable`
    */
   readonly workflowEndpoint?: string;
   /** @defaultValue silent */
@@ -53,8 +57,17 @@ export async function connectConsole(options: ConsoleConnectionOptions): Promise
     logger,
     connectionName: 'longhaul-console',
   });
-  const sagas = new MongoSagaStore({ url: options.mongo, database, logger });
-  const timeouts = new MongoTimeoutStore({ url: options.mongo, database, logger });
+  const where = {
+    url: options.mongo,
+    database,
+    logger,
+    ...(options.collectionPrefix !== undefined ? { collectionPrefix: options.collectionPrefix } : {}),
+  };
+  const sagas = new MongoSagaStore({
+    ...where,
+    ...(options.collection !== undefined ? { collection: options.collection } : {}),
+  });
+  const timeouts = new MongoTimeoutStore(where);
   const endpoint = new Endpoint({
     name: 'longhaul-console',
     sendOnly: true,
@@ -73,7 +86,9 @@ export async function connectConsole(options: ConsoleConnectionOptions): Promise
   }
   const operations = new OperationsClient({
     store: sagas,
-    workflows: endpoint.workflowsAt(options.workflowEndpoint ?? 'workflows'),
+    ...(options.workflowEndpoint !== undefined
+      ? { workflows: endpoint.workflowsAt(options.workflowEndpoint) }
+      : {}),
     timeouts,
     errorQueues: rabbitMqErrorQueueAccess(transport.errorQueues),
   });

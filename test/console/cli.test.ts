@@ -14,10 +14,11 @@ describe('longhaul console', () => {
   it('wrong arguments exit 2 with a message naming the option', async () => {
     const io = captured();
     expect(await main(['console'], io)).toBe(2);
-    expect(io.lines.join('\n')).toMatch(/--database is required/);
-    expect(await main(['console', '--database', 'x', '--port', 'eighty'], io)).toBe(2);
+    expect(io.lines.join('\n')).toMatch(/Say where the instances are: --mongo/);
+    expect(await main(['console', '--mongo', 'mongodb://h', '--port', 'eighty'], io)).toBe(2);
     expect(io.lines.join('\n')).toMatch(/--port must be an integer/);
-    expect(await main(['console', '--database', 'x', '--colour', 'red'], io)).toBe(2);
+    expect(await main(['console', '--mongo', 'mongodb://h', '--colour', 'red'], io)).toBe(2);
+    expect(await main(['console', '--mongo', 'mongodb://h', 'extra'], io)).toBe(2);
     expect(await main(['console', '--help'], io)).toBe(0);
     expect(io.lines.join('\n')).toMatch(/Usage: longhaul console/);
   });

@@ -15,8 +15,9 @@ export function queuesBody(
   return html`${
       queues.length === 0
         ? html`<p class="muted">
-            No endpoints configured: start the console with <code>--endpoint &lt;name&gt;</code> (repeatable),
-            or open <code>/errors/&lt;endpoint&gt;</code>.
+            No error queues configured: start the console with
+            <code>--error-queue &lt;endpoint&gt;</code>
+            (repeatable), or open <code>/errors/&lt;endpoint&gt;</code>.
           </p>`
         : html`<table data-testid="error-queues">
             <thead>

@@ -99,7 +99,7 @@ export function overviewBody(view: Overview): SafeHtml {
     ${
       view.errorQueues.length === 0
         ? html`<p class="muted">
-            No endpoints configured (option <code>--endpoint</code>); open
+            No error queues configured (option <code>--error-queue</code>); open
             <code>/errors/&lt;endpoint&gt;</code> directly.
           </p>`
         : html`<table data-testid="error-queues">

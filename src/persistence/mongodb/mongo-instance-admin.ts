@@ -17,7 +17,7 @@ import {
   type StoredAction,
 } from '../instance-admin.js';
 import { type SagaRecord } from '../saga-store.js';
-import { type SagaDocument } from './saga-document.js';
+import { labelTerm, type SagaDocument, WORKFLOW_TYPE } from './saga-document.js';
 import { encodeKey } from './value-codec.js';
 
 /** An action as stored. */
@@ -143,7 +143,16 @@ function queryOf(anyOf: readonly InstanceCriteria[]): Filter<SagaDocument> {
   if (anyOf.length === 0) return {};
   const [only] = anyOf;
   if (anyOf.length === 1 && only) return criteriaQuery(only);
-  return { $or: anyOf.map(criteriaQuery) } as Filter<SagaDocument>;
+  const alternatives = anyOf.map(criteriaQuery);
+  // A label term every alternative requires goes on top too: FerretDB pushes a top-level
+  // equality down (to its index) but not one inside `$or`.
+  const terms = new Set(alternatives.map((q) => (q as Document).labelTerms as unknown));
+  const [term] = terms;
+  return (
+    terms.size === 1 && typeof term === 'string'
+      ? { labelTerms: term, $or: alternatives }
+      : { $or: alternatives }
+  ) as Filter<SagaDocument>;
 }
 
 function criteriaQuery(c: InstanceCriteria): Filter<SagaDocument> {
@@ -158,9 +167,14 @@ function criteriaQuery(c: InstanceCriteria): Filter<SagaDocument> {
       : { $nin: [...c.excludeSagaTypes] };
   }
   if (c.status) q.status = c.status;
+  let term: string | undefined;
   for (const [key, value] of Object.entries(c.labels ?? {})) {
     q[`labels.${encodeKey(key)}`] = typeof value === 'string' ? value : { $in: [...value] };
+    const own = (key === 'workflowType' || key === 'status') && c.sagaTypes?.includes(WORKFLOW_TYPE);
+    if (term === undefined && typeof value === 'string' && !own) term = labelTerm(key, value);
   }
+  // One user label as an equality on the indexed terms: the index narrows, the rest filters.
+  if (term !== undefined) q.labelTerms = term;
   const range = (from?: Date, to?: Date): Document | undefined =>
     from || to ? { ...(from ? { $gte: from } : {}), ...(to ? { $lt: to } : {}) } : undefined;
   const created = range(c.createdFrom, c.createdTo);

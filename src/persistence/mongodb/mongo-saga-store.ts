@@ -41,8 +41,9 @@
  * `outboxSince` order (index `longhaul_outbox_since`) and repairs the stale markers it meets.
  *
  * **Listing.** `list` matches labels as `labels.<key>` equalities and pages by `id` (index
- * `(sagaType, id)`); labels are not indexed individually (their keys are open-ended). `delete`
- * removes one document by `_id`.
+ * `(sagaType, id)`). The workflow type and status labels are indexed together; the labels set by
+ * `ctx.setLabels` are indexed as `labelTerms` (`<key>=<value>`, one multikey index for every key). The operators' search across types
+ * (`admin`, see `mongo-instance-admin.ts`) pages by `_id`. `delete` removes one document by `_id`.
  *
  * **Documents** keep the state as a plain sub-document and dates as BSON dates; what FerretDB
  * refuses (dotted keys, nested arrays, NaN) is rewritten reversibly (see `value-codec.ts`). Every
@@ -75,6 +76,7 @@ import {
   encodeEntry,
   encodeLabels,
   encodeMutable,
+  labelTerms,
   outboxKey,
   type SagaDocument,
 } from './saga-document.js';
@@ -162,6 +164,8 @@ export class MongoSagaStore implements SagaStore {
       { key: { outboxOldest: 1 }, name: 'longhaul_outbox_oldest' },
       { key: { status: 1, retainUntil: 1 }, name: 'longhaul_tombstones' },
       { key: { sagaType: 1, id: 1 }, name: 'longhaul_instances' },
+      { key: { 'labels.workflowType': 1, 'labels.status': 1 }, name: 'longhaul_workflow_status' },
+      { key: { labelTerms: 1 }, name: 'longhaul_label_terms' },
     ]);
     await this.deadLetters.init();
     await this.admin.init();
@@ -219,7 +223,10 @@ export class MongoSagaStore implements SagaStore {
         ),
       };
       if (record.retainUntil) doc.retainUntil = record.retainUntil;
-      if (record.labels) doc.labels = encodeLabels(record.labels);
+      if (record.labels) {
+        doc.labels = encodeLabels(record.labels);
+        doc.labelTerms = labelTerms(record.sagaType, record.labels);
+      }
       if (since) doc.outboxSince = since;
       if (oldest) doc.outboxOldest = oldest;
       try {
@@ -241,8 +248,13 @@ export class MongoSagaStore implements SagaStore {
     const unset: Record<string, ''> = {};
     if (record.retainUntil) set.retainUntil = record.retainUntil;
     else unset.retainUntil = '';
-    if (record.labels) set.labels = encodeLabels(record.labels);
-    else unset.labels = '';
+    if (record.labels) {
+      set.labels = encodeLabels(record.labels);
+      set.labelTerms = labelTerms(record.sagaType, record.labels);
+    } else {
+      unset.labels = '';
+      unset.labelTerms = '';
+    }
     const update: UpdateFilter<SagaDocument> = { $set: set };
     if (Object.keys(unset).length > 0) update.$unset = unset;
     if (since && oldest) update.$min = { outboxSince: since, outboxOldest: oldest };

@@ -304,7 +304,9 @@ describe('MongoDB saga store', () => {
       'longhaul_tombstones',
       'longhaul_workflow_status',
     ]);
-    expect(await client.db(database).listCollections({ name: 'app_sagas_actions' }).toArray()).toHaveLength(1);
+    expect(await client.db(database).listCollections({ name: 'app_sagas_actions' }).toArray()).toHaveLength(
+      1,
+    );
     await client.close();
   });
 });

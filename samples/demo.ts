@@ -2,6 +2,10 @@
  * `npm run demo`: the order-fulfilment sample on the embedded in-memory transport and stores, on a
  * virtual clock. Order o-1 is paid and shipped; order slow-2 is never paid and its 15-minute
  * payment-overdue timeout cancels it when the clock moves forward.
+ *
+ * `npm run demo -- --console [--port <n>]`: then keeps running with the operations console on
+ * http://127.0.0.1:8240/ over the same in-memory stores, with one more order left open, a workflow
+ * waiting for a signal and one message in the error queue to click through. Ctrl-C stops it.
  */
 import 'reflect-metadata';
 import {
@@ -12,6 +16,7 @@ import {
   silentLogger,
   VirtualClock,
 } from '../src/index.js';
+import { demoConsoleWiring, openDemoConsole } from './demo-console.js';
 import { OrderPlaced } from './order-fulfilment/messages.js';
 import { createShop } from './order-fulfilment/setup.js';
 
@@ -45,6 +50,7 @@ const { container, endpoint } = createShop({
   onHandled,
   timeouts: { pollInterval: Infinity },
   outbox: { sweepInterval: Infinity },
+  ...(process.argv.includes('--console') ? demoConsoleWiring : {}),
 });
 await endpoint.start();
 const bus = container.get(Bus);
@@ -61,6 +67,9 @@ console.log('\n— Moving the virtual clock forward 15 minutes');
 await clock.advance('15m');
 await until();
 
+if (process.argv.includes('--console')) {
+  await openDemoConsole({ endpoint, transport, clock, bus, settle: until, argv: process.argv.slice(2) });
+}
 await endpoint.stop();
 console.log(`\nDone at ${time()} (virtual). Error queue: ${transport.errors('shop').length} message(s).`);
 

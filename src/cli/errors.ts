@@ -1,25 +1,42 @@
-/** `longhaul errors list|show|replay`: the error queues of a RabbitMQ deployment. */
+/** `longhaul errors list|show|replay|delete`: the error queues of a RabbitMQ deployment. */
 import { parseArgs } from 'node:util';
-import { type ErrorQueueMessage, RabbitMqTransport } from '../bus/rabbitmq/index.js';
-import { consoleLogger } from '../util/logger.js';
+import { type ErrorMessageView, type ErrorSelection } from '../operations/api.js';
+import {
+  actor,
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  type ConnectionValues,
+  openOperations,
+  CONNECTION,
+} from './connection.js';
+import { dateOption, oneLine, table as drawTable } from './format.js';
 import { type CliIo, UsageError } from './io.js';
-
-const CONNECTION_HELP = `Connection options:
-  --url <url>         the broker, amqp[s]://user:password@host:port/vhost
-                      (default: $RABBITMQ_URL, else amqp://guest:guest@localhost:5672)
-  --prefix <prefix>   the queue name prefix the endpoints were configured with (default: none)
-  -h, --help          show this help`;
 
 export const ERRORS_HELP = `Usage: longhaul errors <command> [options]
 
-Inspect and replay the messages in an endpoint's error queue (<prefix><endpoint>.error).
+Inspect, replay and delete the messages in an endpoint's error queue (<prefix><endpoint>.error).
 
 Commands:
   list <endpoint>               list the failed messages (id, reason, attempts, time, error)
   show <endpoint> <messageId>   show one failed message: headers and body
   replay <endpoint>             move failed messages back to the queue they failed on
+  delete <endpoint>             remove failed messages for good
 
-Run 'longhaul errors <command> --help' for a command's options.`;
+Replay and delete are recorded (with --reason and --by) in the store's action log when the
+store is given (--mongo or $MONGODB_URL). Run 'longhaul errors <command> --help' for options.`;
+
+const SELECT = `Which messages (one of):
+  --id <messageId>    this message (repeat the option for several)
+  --all               every message in the error queue
+  --failure <code>    those that failed with this reason code (e.g. handler-error)
+  --type <type>       those of this message type
+  --failed-before <t> those that failed before this time (ISO 8601)
+  (--failure, --type and --failed-before combine: every one given must hold)
+
+Options:
+  --reason <text>     why (recorded)
+  --by <name>         who (recorded; default: $LONGHAUL_USER, else $USER)
+  --json              print JSON`;
 
 const HELP: Record<string, string> = {
   list: `Usage: longhaul errors list <endpoint> [--limit <n>] [--json] [connection options]
@@ -29,6 +46,7 @@ Lists the messages in the endpoint's error queue, oldest first, leaving them in 
 Options:
   --limit <n>         list at most n messages (default: 1000)
   --json              print JSON (one array) instead of a table
+  -h, --help          show this help
 
 ${CONNECTION_HELP}`,
   show: `Usage: longhaul errors show <endpoint> <messageId> [--json] [connection options]
@@ -37,69 +55,70 @@ Shows one message of the endpoint's error queue: why it failed, its headers and 
 
 Options:
   --json              print JSON instead of text
+  -h, --help          show this help
 
 ${CONNECTION_HELP}`,
-  replay: `Usage: longhaul errors replay <endpoint> (--id <messageId>... | --all) [connection options]
+  replay: `Usage: longhaul errors replay <endpoint> (--id <messageId>... | --all | filters) [connection options]
 
 Moves messages from the endpoint's error queue back to the queue of the endpoint they failed on
 (header longhaul.error.source), without the longhaul.error.* and longhaul.delayed-retries headers,
 so they are handled again with a fresh retry budget.
 
-Options:
-  --id <messageId>    replay this message (repeat the option for several)
-  --all               replay every message in the error queue
+${SELECT}
+  -h, --help          show this help
+
+${CONNECTION_HELP}`,
+  delete: `Usage: longhaul errors delete <endpoint> (--id <messageId>... | --all | filters) [connection options]
+
+Removes messages from the endpoint's error queue for good.
+
+${SELECT}
+  -h, --help          show this help
 
 ${CONNECTION_HELP}`,
 };
 
 const COMMON = {
-  url: { type: 'string' },
-  prefix: { type: 'string' },
+  ...CONNECTION_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
   limit: { type: 'string' },
   id: { type: 'string', multiple: true },
   all: { type: 'boolean' },
+  failure: { type: 'string' },
+  type: { type: 'string' },
+  'failed-before': { type: 'string' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
 } as const;
 
+const READ = ['help', 'json', ...CONNECTION];
+const ACT = [...READ, 'id', 'all', 'failure', 'type', 'failed-before', 'reason', 'by'];
 const ALLOWED: Record<string, readonly string[]> = {
-  list: ['url', 'prefix', 'help', 'json', 'limit'],
-  show: ['url', 'prefix', 'help', 'json'],
-  replay: ['url', 'prefix', 'help', 'id', 'all'],
+  list: [...READ, 'limit'],
+  show: READ,
+  replay: ACT,
+  delete: ACT,
 };
 
-const ARITY: Record<string, number> = { list: 1, show: 2, replay: 1 };
+const ARITY: Record<string, number> = { list: 1, show: 2, replay: 1, delete: 1 };
 
-/** Body as text when it is UTF-8, else base64. */
-function bodyText(body: Buffer): { encoding: 'utf8' | 'base64'; text: string } {
-  try {
-    return { encoding: 'utf8', text: new TextDecoder('utf-8', { fatal: true }).decode(body) };
-  } catch {
-    return { encoding: 'base64', text: body.toString('base64') };
-  }
-}
-
-function asJson(message: ErrorQueueMessage): Record<string, unknown> {
-  const body = bodyText(message.body);
+function asJson(message: ErrorMessageView): Record<string, unknown> {
   return {
     messageId: message.messageId,
+    type: message.type,
     reason: message.reason,
     error: message.error,
     attempts: message.attempts,
     failedAt: message.failedAt,
     source: message.source,
     headers: message.headers,
-    body: body.text,
-    bodyEncoding: body.encoding,
+    body: message.body.text,
+    bodyEncoding: message.body.encoding,
   };
 }
 
-function oneLine(text: string | undefined, width: number): string {
-  const flat = (text ?? '').replace(/\s+/g, ' ').trim();
-  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
-}
-
-function table(messages: readonly ErrorQueueMessage[]): string {
+function table(messages: readonly ErrorMessageView[]): string {
   const rows = messages.map((m) => [
     m.messageId || '(no id)',
     m.reason,
@@ -107,18 +126,11 @@ function table(messages: readonly ErrorQueueMessage[]): string {
     m.failedAt ?? '',
     oneLine(m.error, 80),
   ]);
-  const head = ['MESSAGE ID', 'REASON', 'ATTEMPTS', 'FAILED AT', 'ERROR'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] as number))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
+  return drawTable(['MESSAGE ID', 'REASON', 'ATTEMPTS', 'FAILED AT', 'ERROR'], rows);
 }
 
-function details(message: ErrorQueueMessage): string {
-  const body = bodyText(message.body);
+function details(message: ErrorMessageView): string {
+  const body = message.body;
   let shown = body.text;
   if (body.encoding === 'utf8') {
     try {
@@ -130,6 +142,10 @@ function details(message: ErrorQueueMessage): string {
   const headers = Object.entries(message.headers)
     .filter(([key]) => key !== 'longhaul.error.stack')
     .map(([key, value]) => `  ${key}: ${value}`);
+  const bytes =
+    body.encoding === 'utf8'
+      ? Buffer.byteLength(body.text, 'utf8')
+      : Buffer.from(body.text, 'base64').byteLength;
   return [
     `Message ${message.messageId || '(no id)'} from endpoint '${message.source}'`,
     `Reason:   ${message.reason}`,
@@ -139,9 +155,35 @@ function details(message: ErrorQueueMessage): string {
     'Headers:',
     ...headers,
     ...(message.headers['longhaul.error.stack'] ? ['Stack:', message.headers['longhaul.error.stack']] : []),
-    `Body (${body.encoding}, ${message.body.byteLength} bytes):`,
+    `Body (${body.encoding}, ${bytes} bytes):`,
     shown,
   ].join('\n');
+}
+
+/** The messages the selection flags name; a usage error when none or several kinds are given. */
+function selectionOf(
+  values: { id?: string[]; all?: boolean; failure?: string; type?: string; 'failed-before'?: string },
+  command: string,
+  help: string,
+): ErrorSelection {
+  const ids = values.id ?? [];
+  const filter = {
+    ...(values.failure !== undefined ? { reason: values.failure } : {}),
+    ...(values.type !== undefined ? { type: values.type } : {}),
+    ...(values['failed-before'] !== undefined
+      ? { failedBefore: dateOption(values['failed-before'], 'failed-before') as Date }
+      : {}),
+  };
+  const kinds = [ids.length > 0, values.all === true, Object.keys(filter).length > 0].filter(Boolean).length;
+  if (kinds === 0) {
+    throw new UsageError(
+      `Say which messages to ${command}: --id <messageId> (repeatable), --all, or --failure/--type/--failed-before.\n\n${help}`,
+    );
+  }
+  if (kinds > 1) throw new UsageError('Use one of --id, --all or the filters, not several.');
+  if (ids.length > 0) return { ids };
+  if (values.all) return { all: true };
+  return { filter };
 }
 
 /** Runs `errors <command> …`; resolves with the exit code. */
@@ -179,24 +221,13 @@ export async function errorsCommand(args: readonly string[], io: CliIo): Promise
     if (!Number.isInteger(limit) || limit < 1)
       throw new UsageError(`--limit must be a positive integer, got '${values.limit}'`);
   }
-  if (command === 'replay' && !values.all && (values.id ?? []).length === 0) {
-    throw new UsageError(`Say which messages to replay: --id <messageId> (repeatable) or --all.\n\n${help}`);
-  }
-  if (command === 'replay' && values.all && (values.id ?? []).length > 0) {
-    throw new UsageError('Use either --id or --all, not both.');
-  }
-  const transport = new RabbitMqTransport({
-    url: values.url ?? io.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5672',
-    prefix: values.prefix ?? '',
-    logger: consoleLogger('error'),
-    connectionName: 'longhaul-cli',
-    reconnect: { maxAttempts: 1 },
-  });
+  const selection =
+    command === 'replay' || command === 'delete' ? selectionOf(values, command, help) : undefined;
+  const opened = await openOperations(values as ConnectionValues, io, { errorQueues: true });
   try {
-    await transport.start();
-    const queues = transport.errorQueues;
+    const errors = opened.ops.errors;
     if (command === 'list') {
-      const messages = await queues.list(endpoint, { limit });
+      const messages = await errors.list(endpoint, limit !== undefined ? { limit } : {});
       if (values.json) io.out(JSON.stringify(messages.map(asJson), null, 2));
       else if (messages.length === 0) io.out(`The error queue of '${endpoint}' is empty.`);
       else io.out(`${table(messages)}\n\n${messages.length} message(s) in the error queue of '${endpoint}'.`);
@@ -204,7 +235,7 @@ export async function errorsCommand(args: readonly string[], io: CliIo): Promise
     }
     if (command === 'show') {
       const messageId = positionals[1] as string;
-      const message = await queues.show(endpoint, messageId);
+      const message = await errors.show(endpoint, messageId);
       if (!message) {
         io.err(`No message '${messageId}' in the error queue of '${endpoint}'.`);
         return 1;
@@ -212,12 +243,38 @@ export async function errorsCommand(args: readonly string[], io: CliIo): Promise
       io.out(values.json ? JSON.stringify(asJson(message), null, 2) : details(message));
       return 0;
     }
-    const result = await queues.replay(endpoint, values.all ? { all: true } : { ids: values.id ?? [] });
-    io.out(`Replayed ${result.replayed.length} message(s) from the error queue of '${endpoint}'.`);
+    const by = actor(values.by, io);
+    const options = {
+      ...(values.reason !== undefined ? { reason: values.reason } : {}),
+      ...(by !== undefined ? { by } : {}),
+    };
+    const chosen = selection as ErrorSelection;
+    const result =
+      command === 'replay'
+        ? await errors.replay(endpoint, chosen, options)
+        : await errors.delete(endpoint, chosen, options);
+    if (values.json) {
+      io.out(
+        JSON.stringify(
+          {
+            [command === 'replay' ? 'replayed' : 'deleted']: result.done,
+            missing: result.missing,
+            failed: result.failed,
+            recorded: opened.recorded,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      io.out(
+        `${command === 'replay' ? 'Replayed' : 'Deleted'} ${result.done.length} message(s) from the error queue of '${endpoint}'.`,
+      );
+    }
     for (const id of result.missing) io.err(`Not found: ${id}`);
     for (const failure of result.failed) io.err(`Failed: ${failure.messageId}: ${failure.error}`);
     return result.missing.length > 0 || result.failed.length > 0 ? 1 : 0;
   } finally {
-    await transport.close();
+    await opened.close();
   }
 }

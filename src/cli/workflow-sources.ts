@@ -9,6 +9,7 @@ import { type WorkflowClass, workflowNameOf } from '../workflows/definitions.js'
 import { WORKFLOW_SAGA } from '../workflows/engine.js';
 import { type WorkflowState } from '../workflows/history.js';
 import { exportHistory, type WorkflowHistory } from '../workflows/history-export.js';
+import { storeLocation } from './connection.js';
 import { type CliIo, UsageError } from './io.js';
 
 /** A non-negative integer option, or `fallback` when absent. */
@@ -68,16 +69,16 @@ export async function fromStore(
   io: CliIo,
   types: readonly string[],
 ): Promise<{ histories: WorkflowHistory[]; missing: string[] }> {
-  const url = values.mongo ?? io.env.MONGODB_URL;
-  if (!url) throw new UsageError('Say where the instances are: --mongo <url> (or set MONGODB_URL)');
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000 });
+  const location = storeLocation(values, io);
+  if (!location) throw new UsageError('Say where the instances are: --mongo <url> (or set MONGODB_URL)');
+  const client = new MongoClient(location.url, { serverSelectionTimeoutMS: 5_000 });
   try {
     await client.connect();
     const store = new MongoSagaStore({
       client,
-      database: values.database,
-      collection: values.collection,
-      collectionPrefix: values['collection-prefix'],
+      database: location.database,
+      collection: location.collection,
+      collectionPrefix: location.collectionPrefix,
       logger: silentLogger,
     });
     const histories: WorkflowHistory[] = [];

@@ -4,21 +4,33 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HistoryFormatError, type WorkflowHistory } from '../workflows/history-export.js';
 import { type HistoryReplayResult, replayHistory } from '../workflows/replay-check.js';
+import { CONNECTION, CONNECTION_OPTIONS } from './connection.js';
 import { type CliIo, UsageError } from './io.js';
+import { isWorkflowAction, workflowAction } from './workflow-actions.js';
 import { fromFiles, fromStore, loadWorkflows, positiveInt, type StoreQuery } from './workflow-sources.js';
 
 const STORE_HELP = `Store options (for --id and --running):
   --mongo <url>              the MongoDB (or FerretDB) holding the instances (default: $MONGODB_URL)
-  --database <name>          its database (default: longhaul)
+  --database <name>          its database (default: $LONGHAUL_DATABASE, else longhaul)
   --collection <name>        the saga collection (default: <collection-prefix>sagas)
-  --collection-prefix <p>    the stores' collection prefix (default: longhaul_)
+  --collection-prefix <p>    the stores' collection prefix (default: $LONGHAUL_COLLECTION_PREFIX, else longhaul_)
 The store is only read: no index is created, nothing is written.`;
 
 export const WORKFLOWS_HELP = `Usage: longhaul workflows <command> [options]
 
 Commands:
-  replay    replay recorded histories against the current workflow code; report divergences
-  export    write instances' histories to JSON files (the input of replay --file)
+  start <type>              start an instance (--id, --input) on --endpoint
+  signal <id> <eventType>   raise an event on an instance (--payload)
+  cancel <id>               request cancellation (--reason)
+  terminate <id>            end an instance at once (--reason)
+  resume <id>               retry a parked instance's replay now
+  reset <id>                rewind to after a history event (--after-event, --reason)
+  purge <id>                delete a finished instance
+  show <id>                 an instance in full
+  history <id>              an instance's history with times and indexes
+  replay                    replay recorded histories against the current workflow code;
+                            report divergences
+  export                    write instances' histories to JSON files (the input of replay --file)
 
 Run 'longhaul workflows <command> --help' for a command's options.`;
 
@@ -72,14 +84,11 @@ const OPTIONS = {
   parallel: { type: 'string' },
   json: { type: 'boolean' },
   out: { type: 'string' },
-  mongo: { type: 'string' },
-  database: { type: 'string' },
-  collection: { type: 'string' },
-  'collection-prefix': { type: 'string' },
+  ...CONNECTION_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const STORE = ['mongo', 'database', 'collection', 'collection-prefix'];
+const STORE = CONNECTION;
 const ALLOWED: Record<string, readonly string[]> = {
   replay: [
     'module',
@@ -176,6 +185,7 @@ export async function workflowsCommand(args: readonly string[], io: CliIo): Prom
     io.out(WORKFLOWS_HELP);
     return command === undefined ? 2 : 0;
   }
+  if (isWorkflowAction(command)) return workflowAction(command, rest, io);
   const help = HELP[command];
   if (help === undefined)
     throw new UsageError(`Unknown command 'workflows ${command}'.\n\n${WORKFLOWS_HELP}`);

@@ -36,6 +36,7 @@
  * beyond the version check, the store's own clock (the times passed in are the caller's).
  */
 import { type WireMessage } from '../messages/codec.js';
+import { type InstanceAdminStore } from './instance-admin.js';
 
 /** A message waiting to be dispatched after its commit. */
 export interface OutboxEntry {
@@ -227,6 +228,8 @@ export interface SagaStore {
   oldestPendingOutbox(): Promise<Date | undefined>;
   /** The outbox's dead letters. */
   readonly deadLetters: OutboxDeadLetterStore;
+  /** Search across types, counts and the operators' action log (see `instance-admin.ts`). */
+  readonly admin: InstanceAdminStore;
   /** Instances of `sagaType` matching `filter`, ordered by id, starting after the id `after`. */
   list(
     sagaType: string,

@@ -37,13 +37,87 @@ export interface SagaContext<State> {
   complete(): void;
   /** True once {@link SagaContext.complete} was called. */
   readonly completed: boolean;
+  /**
+   * Sets searchable labels on the instance, committed with the state: each key gets the value,
+   * or loses its label when the value is `null`; other labels stay. Operators find instances by
+   * label (`longhaul instances list --label customer=c-42`). At most 32 labels; keys are 1-64 of
+   * `[A-Za-z0-9_.-]`, values strings of at most 256 characters.
+   * @example
+   * ```ts
+   * ctx.setLabels({ customer: msg.customerId, region: 'eu' });
+   * ```
+   */
+  setLabels(labels: Readonly<Record<string, string | null>>): void;
+}
+
+/** Most labels one instance may carry. */
+export const MAX_LABELS = 32;
+const LABEL_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Checks a label change; throws `invalid-label` naming the key. `reserved` keys are refused
+ * (a workflow's own `workflowType` and `status`).
+ */
+export function checkLabels(labels: unknown, reserved: readonly string[] = []): void {
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
+    throw new LonghaulError(
+      'invalid-label',
+      `setLabels: expected an object of labels, got ${String(labels)}`,
+    );
+  }
+  for (const [key, value] of Object.entries(labels)) {
+    if (!LABEL_KEY.test(key)) {
+      throw new LonghaulError(
+        'invalid-label',
+        `setLabels: label key ${JSON.stringify(key)} must be 1-64 of [A-Za-z0-9_.-]`,
+      );
+    }
+    if (reserved.includes(key)) {
+      throw new LonghaulError(
+        'invalid-label',
+        `setLabels: label key '${key}' is reserved (the workflow's own)`,
+      );
+    }
+    if (value !== null && (typeof value !== 'string' || value.length > 256)) {
+      throw new LonghaulError(
+        'invalid-label',
+        `setLabels: label '${key}' must be a string of at most 256 characters or null, got ${typeof value === 'string' ? `${value.length} characters` : typeof value}`,
+      );
+    }
+  }
+}
+
+/**
+ * The labels after a change: `patch` values set, `null` values removed. `undefined` when nothing
+ * is left and nothing was there. Throws `invalid-label` over {@link MAX_LABELS}.
+ */
+export function applyLabels(
+  base: Readonly<Record<string, string>> | undefined,
+  patch: Readonly<Record<string, string | null>> | undefined,
+): Record<string, string> | undefined {
+  if (!patch) return base && { ...base };
+  const next: Record<string, string> = { ...(base ?? {}) };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete next[key];
+    else next[key] = value;
+  }
+  if (Object.keys(next).length > MAX_LABELS) {
+    throw new LonghaulError(
+      'invalid-label',
+      `setLabels: at most ${MAX_LABELS} labels per instance, got ${Object.keys(next).length}`,
+    );
+  }
+  return Object.keys(next).length === 0 && !base ? undefined : next;
 }
 
 /** @internal The context implementation the commit path hands to saga methods. */
 export class SagaContextImpl<State> implements SagaContext<State> {
   completed = false;
-  /** @internal Labels to store with the instance (the workflow engine sets them). */
-  labels?: Record<string, string>;
+  /**
+   * @internal Label changes to commit with the instance (`null` removes one): from
+   * {@link SagaContextImpl.setLabels}, and the workflow engine's type and status.
+   */
+  labels?: Record<string, string | null>;
   readonly requested: PendingTimeout[] = [];
   readonly cancelled = new Set<string>();
   private sealed = false;
@@ -121,6 +195,12 @@ export class SagaContextImpl<State> implements SagaContext<State> {
         this.outgoing.cancel(t.id);
       }
     }
+  }
+
+  setLabels(labels: Readonly<Record<string, string | null>>): void {
+    this.assertLive('setLabels');
+    checkLabels(labels);
+    this.labels = { ...(this.labels ?? {}), ...labels };
   }
 
   complete(): void {

@@ -5,7 +5,7 @@ import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistenc
 import { sagaInstanceId } from '../util/ids.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import { type Logger } from '../util/logger.js';
-import { SagaContextImpl } from './context.js';
+import { applyLabels, SagaContextImpl } from './context.js';
 import { evolve, storedNames } from './evolution.js';
 import { refuse, restarted } from './start-policy.js';
 import { recordHandled } from './inbox.js';
@@ -225,7 +225,7 @@ export class SagaDispatcher {
       createdAt: record.createdAt,
       updatedAt: now,
       retainUntil: context.completed ? new Date(now.getTime() + options.tombstoneRetentionMs) : undefined,
-      labels: context.labels ?? record.labels,
+      labels: applyLabels(record.labels, context.labels),
       stateVersion: record.stateVersion,
     };
     await store.commit({ expectedVersion: record.version, newOutbox: outgoing, record: committed });

@@ -133,4 +133,15 @@ export interface WorkflowContext {
   deprecatePatch(patchId: string): void;
   /** The history's size as of this point in the replay (deterministic), and whether to continue as new. */
   readonly info: WorkflowInfo;
+  /**
+   * Sets searchable labels on the instance (`null` removes one), committed with the next step;
+   * operators find instances by them (`longhaul instances list --label customer=c-42`). Not
+   * recorded in the history: replay sets them again, so call it with values the workflow derives
+   * deterministically. Keys `workflowType` and `status` are the engine's own and are refused.
+   * @example
+   * ```ts
+   * ctx.setLabels({ customer: input.customerId });
+   * ```
+   */
+  setLabels(labels: Readonly<Record<string, string | null>>): void;
 }

@@ -115,12 +115,16 @@ export class WorkflowClient {
   }
 
   /**
-   * Starts an instance; idempotent by id: starting an id that exists changes nothing and returns
+   * Starts an instance (by class, or by workflow type name); idempotent by id: starting an id that exists changes nothing and returns
    * that id. Resolves once the start message is accepted.
    */
-  async start<I>(workflow: WorkflowClass<I>, input: I, options: { id?: string } = {}): Promise<string> {
+  async start<I>(
+    workflow: WorkflowClass<I> | string,
+    input: I,
+    options: { id?: string } = {},
+  ): Promise<string> {
     const id = options.id ?? newId();
-    const type = workflowNameOf(workflow);
+    const type = typeof workflow === 'string' ? workflow : workflowNameOf(workflow);
     await this.bus.send(this.checked('The workflow input', new StartWorkflow(id, type, input)), {
       to: await this.to(id, type),
       messageId: derivedId('start', id),
@@ -129,7 +133,7 @@ export class WorkflowClient {
   }
 
   /**
-   * Raises the event `event` on an instance: a `waitForEvent(event)` pending or to come receives
+   * Raises the event `event` (a message class, or its type name) on an instance: a `waitForEvent(event)` pending or to come receives
    * `payload`. With `signalId`, the call is idempotent: the message id derives from it, so a retried
    * call (an HTTP retry, a redelivered command) is recorded once. Duplicates are recognised while the
    * first is in the instance's saga inbox (its dedupe window, `sagaOptions.dedupeWindow`) or in
@@ -138,14 +142,12 @@ export class WorkflowClient {
    */
   async signal<E extends object>(
     id: string,
-    event: MessageClass<E>,
+    event: MessageClass<E> | string,
     payload: E,
     options: { signalId?: string } = {},
   ): Promise<void> {
-    const message = this.checked(
-      'The signal payload',
-      new SignalWorkflow(id, messageTypeOf(event).name, payload),
-    );
+    const name = typeof event === 'string' ? event : messageTypeOf(event).name;
+    const message = this.checked('The signal payload', new SignalWorkflow(id, name, payload));
     await this.bus.send(message, {
       to: await this.to(id),
       ...(options.signalId !== undefined ? { messageId: derivedId('signal', id, options.signalId) } : {}),

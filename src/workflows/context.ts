@@ -1,6 +1,7 @@
 import { type MessageClass, messageTypeOf } from '../messages/registry.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { derivedId } from '../util/ids.js';
+import { checkLabels } from '../sagas/context.js';
 import { type ActivityRef, activityNameOf, type WorkflowClass, workflowNameOf } from './definitions.js';
 import {
   type ActivityOptions,
@@ -43,6 +44,8 @@ export interface ReplayHooks {
   readonly suggestContinueAsNew?: { readonly events: number; readonly bytes: number };
   /** Told when workflow code calls `ctx` after the replay suspended. */
   onLateCall?(call: string): void;
+  /** Takes label changes (`ctx.setLabels`); absent where labels are not kept (replay checks). */
+  setLabels?(labels: Readonly<Record<string, string | null>>): void;
 }
 
 /** The default of {@link ReplayHooks.suggestContinueAsNew}. */
@@ -109,6 +112,12 @@ export class ReplayContext implements WorkflowContext {
   /** The lowest history position this replay did not reach (the code finished before it), if any. */
   unreached(): number | undefined {
     return this.index.maxSeq >= this.seq ? this.seq : undefined;
+  }
+
+  setLabels(labels: Readonly<Record<string, string | null>>): void {
+    this.open('setLabels');
+    checkLabels(labels, ['workflowType', 'status']);
+    this.hooks.setLabels?.(labels);
   }
 
   patched(patchId: string): boolean {

@@ -285,7 +285,7 @@ export class WorkflowEngine {
         });
       }
     }
-    impl(ctx).labels = { workflowType: state.type, status: state.status };
+    impl(ctx).labels = { ...impl(ctx).labels, workflowType: state.type, status: state.status };
   }
 
   private finish(

@@ -131,6 +131,7 @@ export async function replayInstance(
         context.outgoing.send(start, { to: deps.endpoint });
         return undefined;
       }),
+      setLabels: guard((labels: Readonly<Record<string, string | null>>) => context.setLabels(labels)),
       onLateCall: (call) =>
         deps.logger.error('workflow code called ctx after its replay suspended', {
           instanceId: state.instanceId,

@@ -163,6 +163,15 @@ export class InMemoryTransport implements Transport {
     return chosen.length;
   }
 
+  /** Removes messages (all, or those with the given ids) from the error queue; returns their ids. */
+  deleteErrors(endpoint: string, ids?: readonly string[]): string[] {
+    const queue = this.queueOf(endpoint, false);
+    if (!queue) return [];
+    const chosen = queue.errors.filter((m) => !ids || ids.includes(m.messageId));
+    for (const message of chosen) queue.errors.splice(queue.errors.indexOf(message), 1);
+    return chosen.map((m) => m.messageId);
+  }
+
   /** Calls `listener` for every message accepted (for tracing and the demo). */
   onRecord(listener: (record: TransportRecord) => void): void {
     this.listeners.push(listener);

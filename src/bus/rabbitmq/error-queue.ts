@@ -31,8 +31,26 @@ export interface ReplayResult {
   readonly failed: readonly { readonly messageId: string; readonly error: string }[];
 }
 
-/** Which messages to replay: all, or those with the given ids. */
-export type ReplaySelection = { readonly all: true } | { readonly ids: readonly string[] };
+/** Which messages to replay (or delete): all, those with the given ids, or those `match` accepts. */
+export type ReplaySelection =
+  | { readonly all: true }
+  | { readonly ids: readonly string[] }
+  | { readonly match: (message: ErrorQueueMessage) => boolean };
+
+/** What {@link RabbitMqErrorQueues.delete} did. */
+export interface DeleteResult {
+  /** Ids of the messages removed (an id appears once per copy). */
+  readonly deleted: readonly string[];
+  /** Requested ids not found in the error queue. */
+  readonly missing: readonly string[];
+}
+
+/** Whether a selection takes a message; `wanted` is the id set of an id selection. */
+function selects(selection: ReplaySelection, entry: ErrorQueueMessage): boolean {
+  if ('ids' in selection) return selection.ids.includes(entry.messageId);
+  if ('match' in selection) return selection.match(entry);
+  return selection.all;
+}
 
 /** Headers a replay removes: the failure description and the retry count start afresh. */
 function isFailureHeader(key: string): boolean {
@@ -88,13 +106,12 @@ export class RabbitMqErrorQueues {
 
   /** Moves messages (all, or by id) back to the queue of the endpoint they failed on. */
   async replay(endpoint: string, selection: ReplaySelection): Promise<ReplayResult> {
-    const wanted =
-      'all' in selection && selection.all ? undefined : new Set((selection as { ids: string[] }).ids);
+    const wanted = 'ids' in selection ? new Set(selection.ids) : undefined;
     const replayed: string[] = [];
     const failed: { messageId: string; error: string }[] = [];
     await this.browse(endpoint, async (message, ack) => {
       const entry = this.describe(endpoint, message);
-      if (wanted && !wanted.has(entry.messageId)) return true;
+      if (!selects(selection, entry)) return true;
       const headers = Object.fromEntries(
         Object.entries(entry.headers).filter(([key]) => !isFailureHeader(key)),
       );
@@ -121,6 +138,21 @@ export class RabbitMqErrorQueues {
       ? [...wanted].filter((id) => !replayed.includes(id) && !failed.some((f) => f.messageId === id))
       : [];
     return { replayed, missing, failed };
+  }
+
+  /** Removes messages (all, by id, or matching) from the endpoint's error queue for good. */
+  async delete(endpoint: string, selection: ReplaySelection): Promise<DeleteResult> {
+    const deleted: string[] = [];
+    await this.browse(endpoint, async (message, ack) => {
+      const entry = this.describe(endpoint, message);
+      if (selects(selection, entry)) {
+        ack();
+        deleted.push(entry.messageId);
+      }
+      return true;
+    });
+    const missing = 'ids' in selection ? selection.ids.filter((id) => !deleted.includes(id)) : [];
+    return { deleted, missing };
   }
 
   private describe(endpoint: string, message: GetMessage): ErrorQueueMessage {

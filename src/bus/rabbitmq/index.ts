@@ -16,6 +16,7 @@ export {
 } from './options.js';
 export {
   RabbitMqErrorQueues,
+  type DeleteResult,
   type ErrorQueueMessage,
   type ReplayResult,
   type ReplaySelection,

@@ -7,6 +7,7 @@ import {
   type SagaRecord,
   type SagaStore,
 } from '../saga-store.js';
+import { InMemoryInstanceAdmin } from './in-memory-admin.js';
 import { InMemoryDeadLetterStore } from './in-memory-dead-letters.js';
 
 /**
@@ -18,6 +19,7 @@ export class InMemorySagaStore implements SagaStore {
   private readonly records = new Map<string, SagaRecord>();
   private readonly byCorrelation = new Map<string, string>();
   readonly deadLetters = new InMemoryDeadLetterStore();
+  readonly admin = new InMemoryInstanceAdmin(() => this.records.values());
 
   async init(): Promise<void> {}
 

@@ -41,8 +41,9 @@
  * `outboxSince` order (index `longhaul_outbox_since`) and repairs the stale markers it meets.
  *
  * **Listing.** `list` matches labels as `labels.<key>` equalities and pages by `id` (index
- * `(sagaType, id)`); labels are not indexed individually (their keys are open-ended). `delete`
- * removes one document by `_id`.
+ * `(sagaType, id)`). The workflow type and status labels are indexed together; the labels set by
+ * `ctx.setLabels` are indexed as `labelTerms` (`<key>=<value>`, one multikey index for every key). The operators' search across types
+ * (`admin`, see `mongo-instance-admin.ts`) pages by `_id`. `delete` removes one document by `_id`.
  *
  * **Documents** keep the state as a plain sub-document and dates as BSON dates; what FerretDB
  * refuses (dotted keys, nested arrays, NaN) is rewritten reversibly (see `value-codec.ts`). Every
@@ -65,6 +66,7 @@ import {
 import { mapInChunks, MongoConnection, type MongoStoreOptions } from './connection.js';
 import { CorruptDocumentError } from './errors.js';
 import { MongoDeadLetterStore } from './mongo-dead-letters.js';
+import { MongoInstanceAdmin } from './mongo-instance-admin.js';
 import { claimEntries, recordFailure, refreshMarkers } from './mongo-outbox.js';
 import {
   decodeSaga,
@@ -74,6 +76,7 @@ import {
   encodeEntry,
   encodeLabels,
   encodeMutable,
+  labelTerms,
   outboxKey,
   type SagaDocument,
 } from './saga-document.js';
@@ -84,6 +87,8 @@ export interface MongoSagaStoreOptions extends MongoStoreOptions {
   collection?: string;
   /** The collection of the outbox's dead letters. @defaultValue `${collection}_dead_letters` */
   deadLetterCollection?: string;
+  /** The collection of the operators' action log. @defaultValue `${collection}_actions` */
+  actionCollection?: string;
 }
 
 /** Rounds of {@link MongoSagaStore.findPendingOutbox} spent skipping stale markers before it answers. */
@@ -117,6 +122,8 @@ export class MongoSagaStore implements SagaStore {
   private readonly collection: Collection<SagaDocument>;
   /** The outbox's dead letters, in their own collection. */
   readonly deadLetters: MongoDeadLetterStore;
+  /** Search, counts and the action log (`operations/`). */
+  readonly admin: MongoInstanceAdmin;
 
   /** Validates the options (throws `ConfigurationError` naming the field); connects in `init()`. */
   constructor(options: MongoSagaStoreOptions) {
@@ -130,6 +137,18 @@ export class MongoSagaStore implements SagaStore {
       );
     }
     this.deadLetters = new MongoDeadLetterStore(this.connection.db.collection(deadLetterCollection));
+    const actionCollection = options.actionCollection ?? `${this.collectionName}_actions`;
+    if (typeof actionCollection !== 'string' || !/^[A-Za-z0-9_.-]{1,120}$/.test(actionCollection)) {
+      throw new ConfigurationError(
+        'actionCollection',
+        `expected 1–120 letters, digits, '_', '.' or '-', got ${JSON.stringify(actionCollection)}`,
+      );
+    }
+    this.admin = new MongoInstanceAdmin(
+      this.collection,
+      this.connection.db.collection(actionCollection),
+      (doc) => this.decode(doc),
+    );
   }
 
   /** The collection name in use. */
@@ -145,8 +164,11 @@ export class MongoSagaStore implements SagaStore {
       { key: { outboxOldest: 1 }, name: 'longhaul_outbox_oldest' },
       { key: { status: 1, retainUntil: 1 }, name: 'longhaul_tombstones' },
       { key: { sagaType: 1, id: 1 }, name: 'longhaul_instances' },
+      { key: { 'labels.workflowType': 1, 'labels.status': 1 }, name: 'longhaul_workflow_status' },
+      { key: { labelTerms: 1 }, name: 'longhaul_label_terms' },
     ]);
     await this.deadLetters.init();
+    await this.admin.init();
   }
 
   /**
@@ -201,7 +223,10 @@ export class MongoSagaStore implements SagaStore {
         ),
       };
       if (record.retainUntil) doc.retainUntil = record.retainUntil;
-      if (record.labels) doc.labels = encodeLabels(record.labels);
+      if (record.labels) {
+        doc.labels = encodeLabels(record.labels);
+        doc.labelTerms = labelTerms(record.sagaType, record.labels);
+      }
       if (since) doc.outboxSince = since;
       if (oldest) doc.outboxOldest = oldest;
       try {
@@ -223,8 +248,13 @@ export class MongoSagaStore implements SagaStore {
     const unset: Record<string, ''> = {};
     if (record.retainUntil) set.retainUntil = record.retainUntil;
     else unset.retainUntil = '';
-    if (record.labels) set.labels = encodeLabels(record.labels);
-    else unset.labels = '';
+    if (record.labels) {
+      set.labels = encodeLabels(record.labels);
+      set.labelTerms = labelTerms(record.sagaType, record.labels);
+    } else {
+      unset.labels = '';
+      unset.labelTerms = '';
+    }
     const update: UpdateFilter<SagaDocument> = { $set: set };
     if (Object.keys(unset).length > 0) update.$unset = unset;
     if (since && oldest) update.$min = { outboxSince: since, outboxOldest: oldest };

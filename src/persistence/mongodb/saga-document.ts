@@ -69,6 +69,12 @@ export interface SagaDocument {
   retainUntil?: Date;
   /** The record's labels, keys encoded; matched by `SagaStore.list` as `labels.<key>`. */
   labels?: Record<string, string>;
+  /**
+   * One `<key>=<value>` term per label set with `ctx.setLabels` (a workflow's type and status
+   * left out), indexed: a label search is one equality on this top-level array, which both
+   * MongoDB (multikey index) and FerretDB (pushed down, GIN index) answer from an index.
+   */
+  labelTerms?: string[];
   /** The state's shape version; absent means 1. */
   stateVersion?: number;
   /** Pending entries by encoded entry id. Commits `$set` new keys, markDispatched `$unset`s them. */
@@ -137,6 +143,24 @@ export function encodeMutable(
     updatedAt: record.updatedAt,
     ...(record.stateVersion !== undefined ? { stateVersion: record.stateVersion } : {}),
   };
+}
+
+/** The stored type of workflow instances (`WORKFLOW_SAGA`; persistence does not import workflows). */
+export const WORKFLOW_TYPE = 'longhaul.Workflow';
+
+/** Labels a workflow keeps for itself: not search terms (documents before terms have them too). */
+const OWN_LABELS = ['workflowType', 'status'];
+
+/** The indexed search terms of a record's labels (see {@link SagaDocument.labelTerms}). */
+export function labelTerms(sagaType: string, labels: Readonly<Record<string, string>>): string[] {
+  return Object.entries(labels)
+    .filter(([key]) => sagaType !== WORKFLOW_TYPE || !OWN_LABELS.includes(key))
+    .map(([key, value]) => labelTerm(key, value));
+}
+
+/** The search term of one label. */
+export function labelTerm(key: string, value: string): string {
+  return `${key}=${value}`;
 }
 
 /** Labels with encoded keys (label names may contain dots). */

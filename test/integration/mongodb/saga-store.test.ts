@@ -298,10 +298,15 @@ describe('MongoDB saga store', () => {
       '_id_',
       'longhaul_correlation',
       'longhaul_instances',
+      'longhaul_label_terms',
       'longhaul_outbox_oldest',
       'longhaul_outbox_since',
       'longhaul_tombstones',
+      'longhaul_workflow_status',
     ]);
+    expect(await client.db(database).listCollections({ name: 'app_sagas_actions' }).toArray()).toHaveLength(
+      1,
+    );
     await client.close();
   });
 });

@@ -103,7 +103,9 @@ describe('longhaul errors (CLI)', () => {
     }
     const noSelection = await cli('errors', 'replay', 'imports', ...connection);
     expect(noSelection.code).toBe(2);
-    expect(noSelection.err).toContain('--id <messageId> (repeatable) or --all');
+    expect(noSelection.err).toContain(
+      '--id <messageId> (repeatable), --all, or --failure/--type/--failed-before',
+    );
     expect((await cli('errors', 'list')).code).toBe(2);
     expect((await cli('errors', 'list', 'imports', '--all')).code).toBe(2);
     expect((await cli('errors', 'purge', 'imports')).code).toBe(2);

@@ -1,0 +1,167 @@
+/** The error-queue pages: the endpoints' queues, one queue's messages, one message. */
+import { type ErrorMessageView } from '../../operations/api.js';
+import { html, type SafeHtml } from '../html.js';
+import { json, time } from '../layout.js';
+
+/** The path of an endpoint's error queue page. */
+export function queuePath(endpoint: string): string {
+  return `/errors/${encodeURIComponent(endpoint)}`;
+}
+
+/** The list of error queues with their depths. */
+export function queuesBody(
+  queues: readonly { readonly endpoint: string; readonly depth?: number; readonly error?: string }[],
+): SafeHtml {
+  return html`${
+      queues.length === 0
+        ? html`<p class="muted">
+            No error queues configured: start the console with
+            <code>--error-queue &lt;endpoint&gt;</code>
+            (repeatable), or open <code>/errors/&lt;endpoint&gt;</code>.
+          </p>`
+        : html`<table data-testid="error-queues">
+            <thead>
+              <tr>
+                <th>Endpoint</th>
+                <th class="num">Messages</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${queues.map(
+                (q) =>
+                  html`<tr>
+                    <td><a href="${queuePath(q.endpoint)}">${q.endpoint}</a></td>
+                    <td class="num">
+                      ${q.error ? html`<span class="badge error">${q.error}</span>` : String(q.depth)}
+                    </td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+    <form class="search" method="get" action="/errors/open">
+      <label>Open an endpoint's queue<input name="endpoint" placeholder="billing" required /></label
+      ><button type="submit">Open</button>
+    </form>`;
+}
+
+function oneLine(text: string | undefined, width: number): string {
+  const flat = (text ?? '').replace(/\s+/g, ' ').trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+/** One queue's messages, oldest first, with replay and delete (unless read-only). */
+export function queueBody(
+  endpoint: string,
+  messages: readonly ErrorMessageView[],
+  depth: number,
+  readOnly: boolean,
+): SafeHtml {
+  const base = queuePath(endpoint);
+  return html`<p class="muted" data-testid="depth">
+      ${depth} message(s) in
+      <span class="mono">${endpoint}.error</span
+      >${messages.length < depth ? `, the first ${messages.length} shown` : ''}.
+    </p>
+    ${
+      messages.length === 0
+        ? html`<p data-testid="empty">The error queue is empty.</p>`
+        : html`${readOnly ? '' : html`<div class="actions"><a class="button secondary" href="${base}/replay" data-action="replay-all">Replay all</a> <a class="button danger" href="${base}/delete" data-action="delete-all">Delete all</a></div>`}
+            <table data-testid="messages">
+              <thead>
+                <tr>
+                  <th>Message id</th>
+                  <th>Type</th>
+                  <th>Reason</th>
+                  <th class="num">Attempts</th>
+                  <th>Failed</th>
+                  <th>Error</th>
+                  ${readOnly ? '' : html`<th></th>`}
+                </tr>
+              </thead>
+              <tbody>
+                ${messages.map(
+                  (m) =>
+                    html`<tr data-message-id="${m.messageId}">
+                      <td>
+                        <a class="mono" href="${base}/messages/${encodeURIComponent(m.messageId)}"
+                          >${m.messageId || '(no id)'}</a
+                        >
+                      </td>
+                      <td>${m.type ?? ''}</td>
+                      <td><span class="badge error">${m.reason}</span></td>
+                      <td class="num">${m.attempts ?? ''}</td>
+                      <td>${time(m.failedAt)}</td>
+                      <td>${oneLine(m.error, 100)}</td>
+                      ${
+                        readOnly
+                          ? ''
+                          : html`<td>
+                              <a
+                                class="button secondary"
+                                data-action="replay"
+                                href="${base}/replay?${new URLSearchParams({ id: m.messageId }).toString()}"
+                                >Replay</a
+                              >
+                            </td>`
+                      }
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
+    }`;
+}
+
+function bodyShown(message: ErrorMessageView): SafeHtml {
+  if (message.body.encoding === 'utf8') {
+    try {
+      return json(JSON.parse(message.body.text));
+    } catch {
+      // not JSON: shown as text below
+    }
+  }
+  return html`<pre>${message.body.text}</pre>`;
+}
+
+/** One failed message: why, its headers and body. */
+export function messageBody(endpoint: string, message: ErrorMessageView, readOnly: boolean): SafeHtml {
+  const base = queuePath(endpoint);
+  const stack = message.headers['longhaul.error.stack'];
+  return html`<dl class="facts" data-testid="message">
+      <dt>Endpoint</dt>
+      <dd><a href="${base}">${endpoint}</a> (replays to ${message.source})</dd>
+      <dt>Type</dt>
+      <dd>${message.type ?? ''}</dd>
+      <dt>Reason</dt>
+      <dd><span class="badge error">${message.reason}</span></dd>
+      <dt>Error</dt>
+      <dd>${message.error ?? ''}</dd>
+      <dt>Attempts</dt>
+      <dd>${message.attempts ?? ''}</dd>
+      <dt>Failed</dt>
+      <dd>${time(message.failedAt)}</dd>
+    </dl>
+    ${readOnly ? '' : html`<div class="actions"><a class="button secondary" data-action="replay" href="${base}/replay?${new URLSearchParams({ id: message.messageId }).toString()}">Replay</a> <a class="button danger" data-action="delete" href="${base}/delete?${new URLSearchParams({ id: message.messageId }).toString()}">Delete</a></div>`}
+    <h2>Body (${message.body.encoding})</h2>
+    ${bodyShown(message)}
+    <h2>Headers</h2>
+    <table>
+      <tbody>
+        ${Object.entries(message.headers)
+          .filter(([key]) => key !== 'longhaul.error.stack')
+          .map(
+            ([key, value]) =>
+              html`<tr>
+                <td class="mono">${key}</td>
+                <td class="mono">${value}</td>
+              </tr>`,
+          )}
+      </tbody>
+    </table>
+    ${
+      stack
+        ? html`<h2>Stack</h2>
+            <pre>${stack}</pre>`
+        : ''
+    }`;
+}

@@ -1,0 +1,138 @@
+/** The overview: instances by type and status, error queue depths, outbox and timeout health. */
+import { INSTANCE_STATUSES, type InstanceCounts } from '../../operations/api.js';
+import { html, type SafeHtml } from '../html.js';
+import { duration, time } from '../layout.js';
+import { type ConsoleSources } from '../options.js';
+import { redactUrl } from '../redact.js';
+
+/** What the overview shows (also the body of `GET /api/overview`). */
+export interface Overview {
+  readonly counts: InstanceCounts;
+  /** Depth per configured endpoint; `error` when the queue could not be read. */
+  readonly errorQueues: readonly {
+    readonly endpoint: string;
+    readonly depth?: number;
+    readonly error?: string;
+  }[];
+  readonly outbox?: { readonly oldestPendingAt?: Date; readonly ageMs?: number };
+  readonly timeouts?: { readonly nextDueAt?: Date; readonly lagMs?: number };
+  readonly readOnly: boolean;
+  readonly sources: ConsoleSources;
+}
+
+function card(label: string, value: string | SafeHtml, testId: string, hint?: SafeHtml | string): SafeHtml {
+  return html`<div class="card" data-testid="${testId}">
+    <div class="label">${label}</div>
+    <div class="value">${value}</div>
+    ${hint ? html`<div class="muted">${hint}</div>` : ''}
+  </div>`;
+}
+
+/** The overview page's body. */
+export function overviewBody(view: Overview): SafeHtml {
+  const byStatus = (status: string): number =>
+    view.counts.groups.filter((g) => g.status === status).reduce((n, g) => n + g.count, 0);
+  const errorsTotal = view.errorQueues.reduce((n, q) => n + (q.depth ?? 0), 0);
+  const types = [...new Set(view.counts.groups.map((g) => `${g.kind}\u0000${g.type}`))].map((key) => {
+    const [kind, type] = key.split('\u0000') as [string, string];
+    return { kind, type };
+  });
+  const statuses = INSTANCE_STATUSES.filter((s) => view.counts.groups.some((g) => g.status === s));
+  const cell = (kind: string, type: string, status: string): SafeHtml => {
+    const count = view.counts.groups.find(
+      (g) => g.kind === kind && g.type === type && g.status === status,
+    )?.count;
+    if (!count) return html`<td class="num muted">0</td>`;
+    const href = `/instances?${new URLSearchParams({ kind, type, status }).toString()}`;
+    return html`<td class="num"><a href="${href}">${count}</a></td>`;
+  };
+  const outbox = view.outbox;
+  const timeouts = view.timeouts;
+  return html` <section class="cards">
+      ${card('Instances', String(view.counts.total), 'card-total')}
+      ${card('Running / active', String(byStatus('running') + byStatus('active')), 'card-live')}
+      ${card('Parked', String(byStatus('parked')), 'card-parked', html`<a href="/instances?status=parked">show</a>`)}
+      ${card('Failed', String(byStatus('failed')), 'card-failed', html`<a href="/instances?status=failed">show</a>`)}
+      ${card('In error queues', String(errorsTotal), 'card-errors', html`<a href="/errors">queues</a>`)}
+      ${card(
+        'Oldest pending outbox entry',
+        outbox === undefined ? 'n/a' : outbox.ageMs === undefined ? 'none' : duration(outbox.ageMs),
+        'card-outbox',
+        outbox?.oldestPendingAt ? html`committed ${time(outbox.oldestPendingAt)}` : undefined,
+      )}
+      ${card(
+        'Due-timeout lag',
+        timeouts === undefined ? 'n/a' : timeouts.lagMs === undefined ? 'none' : duration(timeouts.lagMs),
+        'card-timeouts',
+        timeouts?.nextDueAt ? html`next due ${time(timeouts.nextDueAt)}` : undefined,
+      )}
+    </section>
+    <h2>Instances by type and status</h2>
+    ${
+      types.length === 0
+        ? html`<p class="muted">No instances yet.</p>`
+        : html`<table data-testid="counts">
+            <thead>
+              <tr>
+                <th>Kind</th>
+                <th>Type</th>
+                ${statuses.map((s) => html`<th class="num">${s}</th>`)}
+              </tr>
+            </thead>
+            <tbody>
+              ${types.map(
+                (t) =>
+                  html`<tr>
+                    <td>${t.kind}</td>
+                    <td>
+                      <a href="/instances?${new URLSearchParams({ kind: t.kind, type: t.type }).toString()}"
+                        >${t.type}</a
+                      >
+                    </td>
+                    ${statuses.map((s) => cell(t.kind, t.type, s))}
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+    <h2>Error queues</h2>
+    ${
+      view.errorQueues.length === 0
+        ? html`<p class="muted">
+            No error queues configured (option <code>--error-queue</code>); open
+            <code>/errors/&lt;endpoint&gt;</code> directly.
+          </p>`
+        : html`<table data-testid="error-queues">
+            <thead>
+              <tr>
+                <th>Endpoint</th>
+                <th class="num">Messages</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${view.errorQueues.map(
+                (q) =>
+                  html`<tr>
+                    <td><a href="/errors/${encodeURIComponent(q.endpoint)}">${q.endpoint}</a></td>
+                    <td class="num">
+                      ${q.error ? html`<span class="badge error" title="${q.error}">unreadable</span>` : String(q.depth)}
+                    </td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+    <h2>Connection</h2>
+    <dl class="facts" data-testid="sources">
+      <dt>Broker</dt>
+      <dd class="mono">${view.sources.amqp ? redactUrl(view.sources.amqp) : 'in-process'}</dd>
+      <dt>Store</dt>
+      <dd class="mono">
+        ${view.sources.mongo ? redactUrl(view.sources.mongo) : 'in-process'}${view.sources.database ? ` (database ${view.sources.database})` : ''}
+      </dd>
+      <dt>Mode</dt>
+      <dd>
+        ${view.readOnly ? 'read-only: actions are refused' : 'actions enabled (each asks for confirmation and is recorded)'}
+      </dd>
+    </dl>`;
+}

@@ -1,0 +1,195 @@
+/**
+ * The instance admin port on MongoDB (or FerretDB): search and counts over the saga collection,
+ * and the action log in its own collection (`<saga collection>_actions`, `_id` = the action id).
+ *
+ * Search is one `find` with an `$or` of the criteria, sorted by `_id` (`<type>/<id>`, so by type
+ * then id) and paged by `_id > cursor`: the primary key orders and bounds every page on both
+ * servers. Labels match as `labels.<key>`; the type, status, workflow type and status, times and
+ * the oldest outbox entry have indexes (see `MongoSagaStore.init`). "Outbox older than" matches
+ * the `outboxOldest` marker, which may be earlier than the true oldest entry after a sweep (see
+ * `mongo-saga-store.ts`), so the decoded outbox is checked again and false matches are dropped.
+ */
+import { type Collection, type Document, type Filter } from 'mongodb';
+import {
+  type InstanceAdminStore,
+  type InstanceCountRow,
+  type InstanceCriteria,
+  type StoredAction,
+} from '../instance-admin.js';
+import { type SagaRecord } from '../saga-store.js';
+import { labelTerm, type SagaDocument, WORKFLOW_TYPE } from './saga-document.js';
+import { encodeKey } from './value-codec.js';
+
+/** An action as stored. */
+interface ActionDocument extends Omit<StoredAction, 'id'> {
+  _id: string;
+}
+
+/** Rounds a search spends refilling a page after dropping false outbox matches. */
+const SEARCH_ROUNDS = 5;
+
+/** @internal `MongoSagaStore.admin`. */
+export class MongoInstanceAdmin implements InstanceAdminStore {
+  constructor(
+    private readonly collection: Collection<SagaDocument>,
+    private readonly log: Collection<ActionDocument>,
+    private readonly decode: (doc: SagaDocument) => SagaRecord,
+  ) {}
+
+  /** Creates the action log's index (idempotent). */
+  async init(): Promise<void> {
+    await this.log.createIndexes([{ key: { sagaType: 1, sagaId: 1, at: -1 }, name: 'longhaul_actions' }]);
+  }
+
+  async search(
+    anyOf: readonly InstanceCriteria[],
+    page: { readonly limit: number; readonly cursor?: string },
+  ): Promise<{ records: SagaRecord[]; next?: string }> {
+    const verify = anyOf.some((c) => c.outboxOlderThan !== undefined);
+    const records: SagaRecord[] = [];
+    let cursor = page.cursor;
+    for (let round = 0; round < SEARCH_ROUNDS; round++) {
+      const query: Filter<SagaDocument> = queryOf(anyOf);
+      if (cursor !== undefined) (query as Document)._id = { $gt: cursor };
+      const wanted = page.limit - records.length;
+      const docs = await this.collection
+        .find(query)
+        .sort({ _id: 1 })
+        .limit(wanted + 1)
+        .toArray();
+      for (const doc of docs.slice(0, wanted)) {
+        const record = this.decode(doc);
+        if (!verify || verifiesOutbox(record, anyOf)) records.push(record);
+        cursor = doc._id;
+      }
+      if (docs.length <= wanted) return { records };
+      if (records.length === page.limit) return { records, next: cursor };
+    }
+    return { records, ...(cursor !== undefined ? { next: cursor } : {}) };
+  }
+
+  async count(anyOf: readonly InstanceCriteria[], labelKeys: readonly string[]): Promise<InstanceCountRow[]> {
+    const encoded = labelKeys.map(encodeKey);
+    if (anyOf.some((c) => c.outboxOlderThan !== undefined)) return this.countByReading(anyOf, labelKeys);
+    const group: Record<string, string> = { t: '$sagaType', s: '$status' };
+    encoded.forEach((k, i) => (group[`l${i}`] = `$labels.${k}`));
+    const rows = await this.collection
+      .aggregate<{ _id: Record<string, unknown>; n: number }>([
+        { $match: queryOf(anyOf) },
+        { $group: { _id: group, n: { $sum: 1 } } },
+      ])
+      .toArray();
+    return rows.map((row) => {
+      const labels: Record<string, string> = {};
+      labelKeys.forEach((k, i) => {
+        const v = row._id[`l${i}`];
+        if (typeof v === 'string') labels[k] = v;
+      });
+      return {
+        sagaType: String(row._id.t),
+        status: row._id.s === 'completed' ? 'completed' : 'active',
+        labels,
+        count: row.n,
+      };
+    });
+  }
+
+  /** Counts with an outbox condition: the matches are read and checked (see the file header). */
+  private async countByReading(
+    anyOf: readonly InstanceCriteria[],
+    labelKeys: readonly string[],
+  ): Promise<InstanceCountRow[]> {
+    const rows = new Map<string, InstanceCountRow>();
+    for await (const doc of this.collection.find(queryOf(anyOf))) {
+      const record = this.decode(doc);
+      if (!verifiesOutbox(record, anyOf)) continue;
+      const labels: Record<string, string> = {};
+      for (const k of labelKeys) if (record.labels?.[k] !== undefined) labels[k] = record.labels[k];
+      const key = JSON.stringify([record.sagaType, record.status, labelKeys.map((k) => labels[k] ?? null)]);
+      const count = (rows.get(key)?.count ?? 0) + 1;
+      rows.set(key, { sagaType: record.sagaType, status: record.status, labels, count });
+    }
+    return [...rows.values()];
+  }
+
+  async recordAction(action: StoredAction): Promise<void> {
+    const { id, ...rest } = action;
+    const doc: ActionDocument = { _id: id, ...rest };
+    await this.log.replaceOne({ _id: id }, doc, { upsert: true });
+  }
+
+  async actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]> {
+    const docs = await this.log.find({ sagaType, sagaId }).sort({ at: -1, _id: -1 }).limit(limit).toArray();
+    return docs.map(({ _id, ...rest }) => {
+      const action: StoredAction = {
+        id: _id,
+        sagaType: rest.sagaType,
+        sagaId: rest.sagaId,
+        at: rest.at,
+        action: rest.action,
+        reason: rest.reason,
+        outcome: rest.outcome === 'failed' ? 'failed' : 'done',
+        ...(rest.by !== undefined && rest.by !== null ? { by: rest.by } : {}),
+        ...(rest.detail !== undefined && rest.detail !== null ? { detail: rest.detail } : {}),
+        ...(rest.error !== undefined && rest.error !== null ? { error: rest.error } : {}),
+      };
+      return action;
+    });
+  }
+}
+
+/** The query of a set of criteria: an `$or` of them, or one alone. */
+function queryOf(anyOf: readonly InstanceCriteria[]): Filter<SagaDocument> {
+  if (anyOf.length === 0) return {};
+  const [only] = anyOf;
+  if (anyOf.length === 1 && only) return criteriaQuery(only);
+  const alternatives = anyOf.map(criteriaQuery);
+  // A label term every alternative requires goes on top too: FerretDB pushes a top-level
+  // equality down (to its index) but not one inside `$or`.
+  const terms = new Set(alternatives.map((q) => (q as Document).labelTerms as unknown));
+  const [term] = terms;
+  return (
+    terms.size === 1 && typeof term === 'string'
+      ? { labelTerms: term, $or: alternatives }
+      : { $or: alternatives }
+  ) as Filter<SagaDocument>;
+}
+
+function criteriaQuery(c: InstanceCriteria): Filter<SagaDocument> {
+  const q: Document = {};
+  if (c.sagaTypes) {
+    const [only] = c.sagaTypes;
+    q.sagaType = c.sagaTypes.length === 1 && only !== undefined ? only : { $in: [...c.sagaTypes] };
+  }
+  if (c.excludeSagaTypes && c.excludeSagaTypes.length > 0) {
+    q.sagaType = c.sagaTypes
+      ? { $in: c.sagaTypes.filter((t) => !c.excludeSagaTypes?.includes(t)) }
+      : { $nin: [...c.excludeSagaTypes] };
+  }
+  if (c.status) q.status = c.status;
+  let term: string | undefined;
+  for (const [key, value] of Object.entries(c.labels ?? {})) {
+    q[`labels.${encodeKey(key)}`] = typeof value === 'string' ? value : { $in: [...value] };
+    const own = (key === 'workflowType' || key === 'status') && c.sagaTypes?.includes(WORKFLOW_TYPE);
+    if (term === undefined && typeof value === 'string' && !own) term = labelTerm(key, value);
+  }
+  // One user label as an equality on the indexed terms: the index narrows, the rest filters.
+  if (term !== undefined) q.labelTerms = term;
+  const range = (from?: Date, to?: Date): Document | undefined =>
+    from || to ? { ...(from ? { $gte: from } : {}), ...(to ? { $lt: to } : {}) } : undefined;
+  const created = range(c.createdFrom, c.createdTo);
+  if (created) q.createdAt = created;
+  const updated = range(c.updatedFrom, c.updatedTo);
+  if (updated) q.updatedAt = updated;
+  if (c.outboxOlderThan) q.outboxOldest = { $lt: c.outboxOlderThan };
+  return q as Filter<SagaDocument>;
+}
+
+/** Whether a record read for an outbox condition really has an entry that old. */
+function verifiesOutbox(record: SagaRecord, anyOf: readonly InstanceCriteria[]): boolean {
+  return anyOf.some(
+    (c) =>
+      c.outboxOlderThan === undefined ||
+      record.outbox.some((e) => e.createdAt.getTime() < (c.outboxOlderThan as Date).getTime()),
+  );
+}

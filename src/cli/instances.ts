@@ -246,16 +246,17 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     }
     const [type, id] = positionals as [string, string, string?];
     const ref = await resolveRef(ops, type, id, kind);
-    if (command === 'show' || command === 'actions') {
+    if (command === 'actions') {
+      // Also for an instance no longer stored (a purged workflow): its actions stay.
+      const actions = await ops.instances.actions(ref ?? { kind: kind ?? 'saga', type, id }, { limit });
+      if (json) printJson(io, actions);
+      else io.out(actionsText(actions));
+      return 0;
+    }
+    if (command === 'show') {
       if (!ref) {
         io.err(`No instance ${type} '${id}'.`);
         return 1;
-      }
-      if (command === 'actions') {
-        const actions = await ops.instances.actions(ref, { limit });
-        if (json) printJson(io, actions);
-        else io.out(actionsText(actions));
-        return 0;
       }
       const shown = await ops.instances.show(ref);
       if (!shown) {

@@ -2,19 +2,27 @@ import { type MessageClass, messageTypeOf } from '../messages/registry.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { derivedId } from '../util/ids.js';
 import { type ActivityRef, activityNameOf, type WorkflowClass, workflowNameOf } from './definitions.js';
+import { LonghaulError, NonRetryableError } from '../errors.js';
+import { toFailure } from './failure.js';
+import { retryDelay } from './retry.js';
 import {
   type ActivityOptions,
+  type RetryPolicy,
+  type StepInfo,
+  type StepOptions,
   CtxAfterSuspensionError,
   NonDeterminismError,
   OperationFailedError,
   type WorkflowContext,
   type WorkflowInfo,
 } from './api.js';
-import { type FailureInfo } from './messages.js';
+import { type FailureInfo, type ResolvedRetryPolicy } from './messages.js';
 import { eventBytes, type HistoryIndex, type OperationKind, type OperationRecord } from './history.js';
 
 export {
   type RetryPolicy,
+  type StepOptions,
+  type StepInfo,
   type ActivityOptions,
   type WorkflowContext,
   type WorkflowInfo,
@@ -43,7 +51,25 @@ export interface ReplayHooks {
   readonly suggestContinueAsNew?: { readonly events: number; readonly bytes: number };
   /** Told when workflow code calls `ctx` after the replay suspended. */
   onLateCall?(call: string): void;
+  /**
+   * What running steps needs. Absent in replay tests: a step the history does not hold then only
+   * shows as a new operation, and `fn` never runs.
+   */
+  readonly steps?: StepHooks;
 }
+
+/** How the engine runs steps (see {@link ReplayHooks.steps}). */
+export interface StepHooks {
+  /** The step's retry policy over the endpoint's defaults (throws on a bad one). */
+  retryPolicy(policy: RetryPolicy | undefined): ResolvedRetryPolicy;
+  /** A failure when the result would not fit (`payload-too-large`), else undefined. */
+  tooLarge(name: string, value: unknown): FailureInfo | undefined;
+  /** Makes the history as it is now durable: one conditional write. Calls are serialised. */
+  checkpoint(): Promise<void>;
+}
+
+/** Backoffs up to this are slept inline by the step (its failed attempt checkpointed first). */
+export const INLINE_RETRY_MS = 50;
 
 /** The default of {@link ReplayHooks.suggestContinueAsNew}. */
 export const SUGGEST_CONTINUE_AS_NEW = { events: 10_000, bytes: 4 * 1024 * 1024 } as const;
@@ -71,6 +97,10 @@ export class ReplayContext implements WorkflowContext {
   private reached = 0;
   private prefixBytes?: { upTo: number; bytes: number };
   private readonly patchAnswers = new Map<string, boolean>();
+  /** Steps running now; the engine waits for them before it decides the replay is suspended. */
+  private readonly inFlight: Promise<void>[] = [];
+  /** An engine error while running a step (a failed checkpoint): the handling fails with it. */
+  stepError?: unknown;
 
   constructor(
     readonly instanceId: string,
@@ -104,6 +134,11 @@ export class ReplayContext implements WorkflowContext {
   /** Ends this replay: a later `ctx` call means `run` awaited something else, and throws. */
   close(): void {
     this.closed = true;
+  }
+
+  /** The steps started since the last call, to wait for (they never reject). */
+  takeInFlight(): Promise<void>[] {
+    return this.inFlight.splice(0);
   }
 
   /** The lowest history position this replay did not reach (the code finished before it), if any. */
@@ -159,6 +194,131 @@ export class ReplayContext implements WorkflowContext {
       const refused = this.hooks.scheduleActivity(seq, name, input, options);
       return refused ? { failWith: refused.failure } : {};
     }) as Promise<Awaited<O>>;
+  }
+
+  step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options?: StepOptions): Promise<Awaited<T>> {
+    if (typeof name !== 'string' || !/^.{1,200}$/su.test(name))
+      throw new LonghaulError('invalid-step', 'ctx.step: name must be a string of 1 to 200 characters');
+    if (typeof fn !== 'function')
+      throw new LonghaulError('invalid-step', `ctx.step('${name}'): fn must be a function`);
+    this.open(`step('${name}')`);
+    const seq = this.seq++;
+    this.visited.add(seq);
+    this.lastCall = `step '${name}' at position ${seq}`;
+    const known = this.index.operations.get(seq);
+    if (known) {
+      if (known.op !== 'step' || known.name !== name)
+        this.diverged(seq, this.describe(known), `step '${name}'`);
+    } else if (this.index.recorded.has(seq)) {
+      this.diverged(seq, `${this.index.recorded.get(seq)!.op}()`, `step '${name}'`);
+    }
+    let promise: Promise<unknown>;
+    if (this.nondeterminism) {
+      promise = new Promise<never>(() => {});
+    } else if (known?.outcome) {
+      this.reach(seq);
+      promise = settle(known, (value) => value);
+    } else if ((known && !known.retryDue) || !this.hooks.steps) {
+      // Waiting for its retry timer; or a replay test, where a new step only shows as new.
+      if (!known) this.index.append({ e: 'scheduled', seq, op: 'step', name, at: this.hooks.now });
+      this.reach(seq);
+      this.waitsOnPending = true;
+      promise = new Promise<never>(() => {});
+    } else {
+      this.waitsOnPending = true;
+      const done = this.runStep(this.hooks.steps, seq, name, fn, (known?.attempts ?? 0) + 1, !known, options);
+      this.inFlight.push(done);
+      promise = done.then(() => {
+        const record = this.index.operations.get(seq);
+        this.reach(seq);
+        return record?.outcome && this.stepError === undefined
+          ? settle(record, (value) => value)
+          : new Promise<never>(() => {});
+      });
+    }
+    this.tracked.set(promise, seq);
+    return promise as Promise<Awaited<T>>;
+  }
+
+  /**
+   * Runs the attempts of a step: each outcome (success, final failure, or a failure to retry) is
+   * appended to the history and checkpointed before the workflow sees it. A retry after a short
+   * backoff runs here; a longer one waits on a durable timer and the next replay.
+   */
+  private async runStep<T>(
+    hooks: StepHooks,
+    seq: number,
+    name: string,
+    fn: (info: StepInfo) => Promise<T> | T,
+    firstAttempt: number,
+    isNew: boolean,
+    options: StepOptions | undefined,
+  ): Promise<void> {
+    let attempt = firstAttempt;
+    let first = isNew;
+    for (;;) {
+      let outcome: { ok: true; value: unknown } | { ok: false; failure: FailureInfo; final: boolean };
+      let policy: ResolvedRetryPolicy | undefined;
+      try {
+        policy = hooks.retryPolicy(options?.retry);
+        const value: unknown = await fn({ name, attempt, workflowInstanceId: this.instanceId });
+        const tooLarge = hooks.tooLarge(name, value);
+        outcome = tooLarge ? { ok: false, failure: tooLarge, final: true } : { ok: true, value };
+      } catch (error) {
+        const failure = toFailure(error);
+        outcome = {
+          ok: false,
+          failure,
+          final:
+            !policy ||
+            error instanceof NonRetryableError ||
+            policy.nonRetryableErrors.includes(failure.name) ||
+            attempt >= policy.maximumAttempts,
+        };
+      }
+      if (this.stepError !== undefined) return;
+      const at = this.hooks.now;
+      if (first) this.index.append({ e: 'scheduled', seq, op: 'step', name, at });
+      first = false;
+      let inlineDelay: number | undefined;
+      if (outcome.ok) {
+        this.index.append({ e: 'completed', seq, value: outcome.value, at });
+      } else if (outcome.final) {
+        this.index.append({ e: 'failed', seq, failure: outcome.failure, at });
+      } else {
+        const delay = retryDelay(policy!, attempt + 1);
+        if (delay <= INLINE_RETRY_MS) {
+          inlineDelay = delay;
+          this.index.append({ e: 'attempt-failed', seq, attempt, failure: outcome.failure, at });
+        } else {
+          const retryAt = new Date(at.getTime() + delay);
+          try {
+            const timerId = this.hooks.startTimer(seq, retryAt);
+            this.index.append({
+              e: 'attempt-failed',
+              seq,
+              attempt,
+              failure: outcome.failure,
+              timerId,
+              retryAt,
+              at,
+            });
+          } catch (error) {
+            this.stepError ??= error;
+            return;
+          }
+        }
+      }
+      try {
+        await hooks.checkpoint();
+      } catch (error) {
+        this.stepError ??= error;
+        return;
+      }
+      if (inlineDelay === undefined) return;
+      await new Promise((resolve) => setTimeout(resolve, inlineDelay));
+      attempt++;
+    }
   }
 
   sleep(duration: Duration): Promise<void> {

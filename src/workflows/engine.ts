@@ -73,9 +73,16 @@ export class WorkflowEngine {
     } as EngineDeps;
   }
 
-  @StartedBy(StartWorkflow, { correlateBy: (m) => m.instanceId })
+  // `handle`: the rerun of a start whose steps were checkpointed must go on from them.
+  @StartedBy(StartWorkflow, { correlateBy: (m) => m.instanceId, onExisting: 'handle' })
   async start(msg: StartWorkflow, ctx: Ctx): Promise<void> {
-    if (!ctx.isNew) return; // a second start with the same id: the instance exists
+    if (!ctx.isNew) {
+      if (!ctx.state.interrupted)
+        this.deps.logger.info('start of an existing workflow instance ignored', {
+          instanceId: ctx.state.instanceId,
+        });
+      return this.goOn(ctx); // a second start with the same id: the instance exists
+    }
     const at = ctx.now();
     ctx.state = {
       type: msg.workflowType,
@@ -98,7 +105,7 @@ export class WorkflowEngine {
     const id = ctx.envelope.id;
     if (index.signalIds.has(id)) {
       this.deps.logger.info('duplicate signal ignored', { instanceId: ctx.state.instanceId, signal: id });
-      return;
+      return this.goOn(ctx);
     }
     const waiting = index.pending().find((o) => o.op === 'event' && o.name === msg.name);
     if (waiting) {
@@ -115,7 +122,7 @@ export class WorkflowEngine {
     if (!this.accepting(ctx, msg) || !this.current(ctx, msg.generation, msg.epoch, msg)) return;
     const index = this.index(ctx);
     const operation = index.operations.get(msg.seq);
-    if (!operation || operation.outcome) return; // cancelled meanwhile, or a duplicate
+    if (!operation || operation.outcome) return this.goOn(ctx); // cancelled meanwhile, or a duplicate
     const at = ctx.now();
     index.append(
       msg.ok
@@ -130,7 +137,13 @@ export class WorkflowEngine {
     if (!this.accepting(ctx, msg) || !this.current(ctx, msg.generation, msg.epoch, msg)) return;
     const index = this.index(ctx);
     const operation = index.operations.get(msg.seq);
-    if (!operation || operation.outcome) return;
+    if (!operation || operation.outcome) return this.goOn(ctx);
+    if (operation.op === 'step') {
+      // A step's retry timer: the next attempt runs on this replay (a stale timer changes nothing).
+      if (operation.timerId === ctx.envelope.id && !operation.retryDue)
+        index.append({ e: 'retry-due', seq: msg.seq, timerId: ctx.envelope.id, at: ctx.now() });
+      return this.advance(ctx);
+    }
     index.append(
       operation.op === 'event'
         ? { e: 'completed', seq: msg.seq, value: null, timedOut: true, at: ctx.now() }
@@ -143,7 +156,7 @@ export class WorkflowEngine {
   async cancel(msg: CancelWorkflow, ctx: Ctx): Promise<void> {
     if (!this.accepting(ctx, msg)) return;
     const index = this.index(ctx);
-    if (index.cancelRequested) return;
+    if (index.cancelRequested) return this.goOn(ctx);
     const at = ctx.now();
     index.append({ e: 'cancel-requested', reason: msg.reason, at });
     const failure: FailureInfo = {
@@ -176,7 +189,7 @@ export class WorkflowEngine {
         instanceId: ctx.state.instanceId,
         status: ctx.state.status,
       });
-      return;
+      return this.goOn(ctx);
     }
     await this.advance(ctx);
   }
@@ -236,12 +249,24 @@ export class WorkflowEngine {
     await this.advance(ctx);
   }
 
+  /**
+   * A message that changes nothing (a duplicate) still goes on where an earlier handling stopped
+   * after checkpointing steps (a crash before its final commit).
+   */
+  private async goOn(ctx: Ctx): Promise<void> {
+    if (ctx.isNew || !ctx.state.interrupted || !ACTIVE.includes(ctx.state.status)) return;
+    await this.advance(ctx);
+  }
+
   private index(ctx: Ctx): HistoryIndex {
     return new HistoryIndex(ctx.state.history, { build: this.deps.build });
   }
 
   /** Replays `run` over the history and commits what it newly asks for, or how it ended. */
   private async advance(ctx: Ctx): Promise<void> {
+    const interrupted = ctx.state.interrupted;
+    // A rerun of a handling that checkpointed: its ids go on after those already committed.
+    if (interrupted?.message === ctx.envelope.id) impl(ctx).outgoing.skipTo(interrupted.emitted);
     const end = await replayInstance(ctx, this.deps, (c, index) =>
       this.stopPending(c, index, (child) => new CancelWorkflow(child, 'parent continued as new')),
     );
@@ -252,6 +277,7 @@ export class WorkflowEngine {
   /** Keeps the size, checks the history limits and the labels, after every change. */
   private settle(ctx: Ctx): void {
     const state = ctx.state;
+    delete state.interrupted;
     const counted =
       state.historyCounted !== undefined && state.historyBytes !== undefined
         ? { events: state.historyCounted, bytes: state.historyBytes }

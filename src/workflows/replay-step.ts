@@ -79,6 +79,7 @@ export async function replayInstance(
     const epoch = state.epoch ?? 0;
     const epochField = epoch === 0 ? undefined : epoch;
     let hookError: unknown;
+    let checkpoints: Promise<void> = Promise.resolve();
     const guard =
       <A extends unknown[], R>(fn: (...args: A) => R) =>
       (...args: A): R => {
@@ -131,6 +132,21 @@ export async function replayInstance(
         context.outgoing.send(start, { to: deps.endpoint });
         return undefined;
       }),
+      steps: {
+        retryPolicy: (policy) => resolveRetryPolicy(policy, deps.defaultRetry),
+        tooLarge: (name, value) => {
+          const error = checkSize(`The result of step '${name}'`, { value }, deps.maxBodyBytes);
+          return error ? tooLargeFailure(error) : undefined;
+        },
+        checkpoint: () => {
+          const run = checkpoints.then(async () => {
+            state.interrupted = { message: ctx.envelope.id, emitted: context.outgoing.position };
+            await context.checkpoint();
+          });
+          checkpoints = run.catch(() => {});
+          return run;
+        },
+      },
       onLateCall: (call) =>
         deps.logger.error('workflow code called ctx after its replay suspended', {
           instanceId: state.instanceId,
@@ -223,7 +239,8 @@ type RunOutcome =
 /**
  * Runs `run` until it returns, throws, or waits on an operation that has no outcome yet. Workflow
  * code only awaits operations, which settle in microtasks, so once a macrotask turn passes with
- * `run` unsettled, it is suspended.
+ * `run` unsettled and no step running, it is suspended. A running step is waited for (its outcome
+ * checkpointed), then `run` goes on from it.
  */
 async function runUntilSuspended(
   workflow: WorkflowRun,
@@ -236,6 +253,12 @@ async function runUntilSuspended(
     (value) => (outcome = { kind: 'done', value }),
     (error) => (outcome = error instanceof ContinueAsNew ? { kind: 'suspended' } : { kind: 'failed', error }),
   );
-  await new Promise((resolve) => setImmediate(resolve));
+  for (;;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const steps = context.takeInFlight();
+    if (steps.length === 0) break;
+    await Promise.all(steps);
+    if (context.stepError !== undefined) throw context.stepError;
+  }
   return outcome;
 }

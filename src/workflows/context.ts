@@ -101,6 +101,8 @@ export class ReplayContext implements WorkflowContext {
   private readonly inFlight: Promise<void>[] = [];
   /** An engine error while running a step (a failed checkpoint): the handling fails with it. */
   stepError?: unknown;
+  /** Step outcomes recorded and not yet checkpointed. */
+  private unflushed = 0;
 
   constructor(
     readonly instanceId: string,
@@ -242,8 +244,10 @@ export class ReplayContext implements WorkflowContext {
 
   /**
    * Runs the attempts of a step: each outcome (success, final failure, or a failure to retry) is
-   * appended to the history and checkpointed before the workflow sees it. A retry after a short
-   * backoff runs here; a longer one waits on a durable timer and the next replay.
+   * appended to the history, and checkpointed before anything can act on it: before the next step
+   * (or attempt) runs, else by the handling's commit. Workflow code between two steps only records
+   * operations, which leave after that commit. A retry after a short backoff runs here; a longer
+   * one waits on a durable timer and the next replay.
    */
   private async runStep<T>(
     hooks: StepHooks,
@@ -257,6 +261,8 @@ export class ReplayContext implements WorkflowContext {
     let attempt = firstAttempt;
     let first = isNew;
     for (;;) {
+      // What earlier steps recorded becomes durable before this one can act on it.
+      if (!(await this.flush(hooks))) return;
       let outcome: { ok: true; value: unknown } | { ok: false; failure: FailureInfo; final: boolean };
       let policy: ResolvedRetryPolicy | undefined;
       try {
@@ -309,15 +315,27 @@ export class ReplayContext implements WorkflowContext {
           }
         }
       }
-      try {
-        await hooks.checkpoint();
-      } catch (error) {
-        this.stepError ??= error;
-        return;
-      }
+      this.unflushed++;
       if (inlineDelay === undefined) return;
       await new Promise((resolve) => setTimeout(resolve, inlineDelay));
       attempt++;
+    }
+  }
+
+  /**
+   * Checkpoints the step outcomes recorded since the last checkpoint, if any: the one conditional
+   * write per step happens before the next step runs, or with the handling's own commit when no
+   * step follows. Resolves false when the checkpoint failed (the handling then fails).
+   */
+  private async flush(hooks: StepHooks): Promise<boolean> {
+    if (this.unflushed === 0) return this.stepError === undefined;
+    this.unflushed = 0;
+    try {
+      await hooks.checkpoint();
+      return true;
+    } catch (error) {
+      this.stepError ??= error;
+      return false;
     }
   }
 

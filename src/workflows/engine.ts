@@ -18,6 +18,15 @@ import { type WorkflowRun } from './definitions.js';
 import { countBytes, HistoryIndex, type WorkflowStatusName } from './history.js';
 import { type ResolvedHistoryLimits, resolveHistoryLimits } from './limits.js';
 import {
+  attemptFailed,
+  deadlineReached,
+  recordHeartbeat,
+  trackedAttempt,
+  untrack,
+} from './activity-deadlines.js';
+import {
+  ActivityHeartbeat,
+  CancelActivity,
   CancelWorkflow,
   type FailureInfo,
   OperationResult,
@@ -52,6 +61,8 @@ export interface WorkflowEngineDeps {
   readonly maxBodyBytes?: number;
   /** History size thresholds. @defaultValue see {@link resolveHistoryLimits} */
   readonly history?: ResolvedHistoryLimits;
+  /** The longest `startToCloseTimeout` / `heartbeatTimeout` an activity call may set. @defaultValue 25 min */
+  readonly maxActivityTimeoutMs?: number;
 }
 
 /** {@link WorkflowEngineDeps} with its defaults applied. */
@@ -69,6 +80,7 @@ export class WorkflowEngine {
       recheckIntervalMs: 60_000,
       maxBodyBytes: 1024 * 1024,
       history: resolveHistoryLimits(),
+      maxActivityTimeoutMs: 25 * 60_000,
       ...deps,
     } as EngineDeps;
   }
@@ -123,6 +135,15 @@ export class WorkflowEngine {
     const index = this.index(ctx);
     const operation = index.operations.get(msg.seq);
     if (!operation || operation.outcome) return this.goOn(ctx); // cancelled meanwhile, or a duplicate
+    const tracked = trackedAttempt(ctx, msg.seq);
+    if (tracked && msg.attempt !== undefined) {
+      if (msg.attempt !== tracked.attempt) return this.goOn(ctx); // an attempt that already timed out
+      if (!msg.ok && msg.retryable) {
+        attemptFailed(ctx, this.deps, index, msg.seq, msg.failure ?? { name: 'Error', message: 'failed' });
+        return this.advance(ctx);
+      }
+    }
+    untrack(ctx, msg.seq);
     const at = ctx.now();
     index.append(
       msg.ok
@@ -138,6 +159,11 @@ export class WorkflowEngine {
     const index = this.index(ctx);
     const operation = index.operations.get(msg.seq);
     if (!operation || operation.outcome) return this.goOn(ctx);
+    if (operation.op === 'activity') {
+      // The durable deadline of an attempt: re-armed after a heartbeat, else the attempt failed.
+      if (!deadlineReached(ctx, this.deps, index, msg.seq)) return this.goOn(ctx);
+      return this.advance(ctx);
+    }
     if (operation.op === 'step') {
       // A step's retry timer: the next attempt runs on this replay (a stale timer changes nothing).
       if (operation.timerId === ctx.envelope.id && !operation.retryDue)
@@ -150,6 +176,16 @@ export class WorkflowEngine {
         : { e: 'completed', seq: msg.seq, at: ctx.now() },
     );
     await this.advance(ctx);
+  }
+
+  @Handles(ActivityHeartbeat, { correlateBy: (m) => m.instanceId })
+  async heartbeat(msg: ActivityHeartbeat, ctx: Ctx): Promise<void> {
+    if (!this.accepting(ctx, msg) || !this.current(ctx, msg.generation, msg.epoch, msg)) return;
+    const operation = this.index(ctx).operations.get(msg.seq);
+    if (operation && !operation.outcome) recordHeartbeat(ctx, msg.seq, msg.attempt, msg.details);
+    // Nothing to replay: only the attempt's deadline moved (a handling cut short still goes on).
+    if (ctx.state.interrupted) return this.advance(ctx);
+    this.settle(ctx);
   }
 
   @Handles(CancelWorkflow, { correlateBy: (m) => m.instanceId, notFound: 'retry' })
@@ -348,12 +384,30 @@ export class WorkflowEngine {
     }
   }
 
-  /** Cancels the timers of pending operations and tells pending children. */
+  /**
+   * Cancels the timers of pending operations, tells pending children, and aborts pending
+   * activities on their workers (`CancelActivity`; a worker elsewhere learns it at its next heartbeat).
+   */
   private stopPending(ctx: Ctx, index: HistoryIndex, childMessage: (childId: string) => object): void {
+    const state = ctx.state;
     for (const operation of index.pending()) {
       if (operation.timerId) impl(ctx).cancelTimeoutNow(operation.timerId);
       if (operation.childId)
         impl(ctx).outgoing.send(childMessage(operation.childId), { to: this.deps.endpoint });
+      if (operation.op === 'activity') {
+        untrack(ctx, operation.seq);
+        const epoch = state.epoch ? state.epoch : undefined;
+        impl(ctx).outgoing.send(
+          new CancelActivity(
+            state.instanceId,
+            state.generation,
+            operation.seq,
+            'the workflow stopped waiting for it',
+            epoch,
+          ),
+          { to: this.deps.activityEndpoint },
+        );
+      }
     }
   }
 

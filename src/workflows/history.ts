@@ -1,4 +1,4 @@
-import { type FailureInfo } from './messages.js';
+import { type ActivityTimeouts, type FailureInfo, type ResolvedRetryPolicy } from './messages.js';
 
 /** What an awaited workflow operation is. */
 export type OperationKind = 'activity' | 'sleep' | 'event' | 'child' | 'step';
@@ -150,9 +150,16 @@ export interface WorkflowState {
 
 /** The current attempt of an activity with a durable deadline (see `ActivityOptions`). */
 export interface ActivityAttempt {
+  /** What the engine needs to send the next attempt. */
+  readonly activity: string;
+  readonly input: unknown;
+  readonly retry: ResolvedRetryPolicy;
+  readonly timeouts: ActivityTimeouts;
   attempt: number;
-  /** When the current attempt was sent (or is due, after a backoff). */
+  /** When the current attempt was sent. */
   sentAt: Date;
+  /** Set while the current attempt waits for its backoff to end: it is sent then. */
+  backoffUntil?: Date;
   /** The durable timer that checks the deadlines of the current attempt. */
   deadlineTimerId?: string;
   heartbeatAt?: Date;

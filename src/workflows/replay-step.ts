@@ -14,6 +14,7 @@ import { toFailure } from './failure.js';
 import { HistoryIndex, type ParkedInfo, type WorkflowState, type WorkflowStatusName } from './history.js';
 import { checkSize, tooLargeFailure } from './limits.js';
 import {
+  type ActivityTimeouts,
   ExecuteActivity,
   type FailureInfo,
   OperationResult,
@@ -22,6 +23,8 @@ import {
   WorkflowTimer,
 } from './messages.js';
 import { resolveRetryPolicy } from './retry.js';
+import { trackFirstAttempt } from './activity-deadlines.js';
+import { toMillis } from '../util/duration.js';
 
 /** @internal */
 export type Ctx = SagaContext<WorkflowState>;
@@ -53,6 +56,48 @@ export function checkReply(reply: OperationResult, limit: number): OperationResu
     tooLargeFailure(error),
     reply.epoch,
   );
+}
+
+/**
+ * The durable timeouts of an activity call, validated: undefined without any, a failure of the
+ * operation (code `invalid-activity-options`, naming the option) for a bad one.
+ */
+function activityTimeouts(
+  name: string,
+  options: ActivityOptions | undefined,
+  maxMs: number,
+): { value: ActivityTimeouts | undefined } | { failure: FailureInfo } {
+  if (options?.startToCloseTimeout === undefined && options?.heartbeatTimeout === undefined)
+    return { value: undefined };
+  const read = (field: 'startToCloseTimeout' | 'heartbeatTimeout'): number | undefined => {
+    const value = options[field];
+    if (value === undefined) return undefined;
+    const ms = toMillis(value, field);
+    if (!(ms > 0)) throw new Error(`${field} must be positive`);
+    if (ms > maxMs)
+      throw new Error(
+        `${field} of ${ms} ms is over workflowOptions.maxActivityTimeout (${maxMs} ms): an attempt holds its delivery while it runs, and RabbitMQ's consumer_timeout (30 min by default) must stay above it`,
+      );
+    return ms;
+  };
+  try {
+    const startToCloseMs = read('startToCloseTimeout');
+    const heartbeatMs = read('heartbeatTimeout');
+    return {
+      value: {
+        ...(startToCloseMs !== undefined ? { startToCloseMs } : {}),
+        ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+      },
+    };
+  } catch (error) {
+    return {
+      failure: {
+        name: 'ConfigurationError',
+        code: 'invalid-activity-options',
+        message: `activity '${name}': ${(error as Error).message}`,
+      },
+    };
+  }
 }
 
 /**
@@ -97,6 +142,8 @@ export async function replayInstance(
       scheduleActivity: guard(
         (seq: number, name: string, input: unknown, options: ActivityOptions | undefined) => {
           const retry = resolveRetryPolicy(options?.retry, deps.defaultRetry);
+          const timeouts = activityTimeouts(name, options, deps.maxActivityTimeoutMs);
+          if ('failure' in timeouts) return timeouts;
           const command = new ExecuteActivity(
             state.instanceId,
             state.generation,
@@ -107,10 +154,13 @@ export async function replayInstance(
             retry,
             deps.endpoint,
             epochField,
+            timeouts.value,
           );
           const tooLarge = checkSize(`The input of activity '${name}'`, command, deps.maxBodyBytes);
           if (tooLarge) return { failure: tooLargeFailure(tooLarge) };
           context.outgoing.send(command, { to: deps.activityEndpoint });
+          if (timeouts.value)
+            trackFirstAttempt(ctx, seq, { activity: name, input, retry, timeouts: timeouts.value });
           return undefined;
         },
       ),

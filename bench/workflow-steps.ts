@@ -187,7 +187,7 @@ export function workflowStepRows(sizes: { memory: number; services: number }): B
     description,
     run: () =>
       services
-        ? measure(workflow, servicesSetup(), sizes.services, 16, 5)
+        ? measure(workflow, servicesSetup(), sizes.services, 16, 50)
         : measure(workflow, memorySetup(), sizes.memory, 32, 1),
   });
   return [

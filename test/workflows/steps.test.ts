@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SagaTestKit } from '../../src/testing/index.js';
+import { replayHistory } from '../../src/index.js';
 import { type SagaCommit } from '../../src/persistence/saga-store.js';
 import { type WorkflowState } from '../../src/workflows/history.js';
 import { Approved, count, double, runs } from './fixtures.js';
@@ -194,5 +195,28 @@ describe('inline steps (in memory)', () => {
     expect((await kit.workflows.status('stuck'))?.result).toBe('compensated after CancelledError');
     expect(kit.timeoutStore.size).toBe(0);
     expect(count('stuck:s')).toBe(1);
+  });
+
+  it('replay tests of an exported history replay steps without running them, and report a renamed one', async () => {
+    const kit = await start();
+    runs.clear();
+    await kit.startWorkflow(ThreeSteps, { key: 'rp', n: 2 }, { id: 'replayed' });
+    const exported = (await kit.workflows.history('replayed'))!;
+    const clean = await replayHistory(ThreeSteps, JSON.parse(JSON.stringify(exported)));
+    expect(clean).toMatchObject({ ok: true, ending: 'completed', result: 106 });
+    expect([count('a:rp'), count('b:rp'), count('c:rp')]).toEqual([1, 1, 1]);
+
+    await kit.startWorkflow(RenamedStep, 'rp', { id: 'renamed-replay' });
+    const waiting = (await kit.workflows.history('renamed-replay'))!;
+    stepCode.name = 'second';
+    try {
+      const diverged = await replayHistory(RenamedStep, waiting);
+      expect(diverged).toMatchObject({
+        ok: false,
+        divergence: { kind: 'mismatch', recorded: "step 'first'", requested: 'step("second", function)' },
+      });
+    } finally {
+      stepCode.name = 'first';
+    }
   });
 });

@@ -227,12 +227,13 @@ export class ReplayContext implements WorkflowContext {
       this.waitsOnPending = true;
       promise = new Promise<never>(() => {});
     } else {
-      this.waitsOnPending = true;
+      // Not `waitsOnPending` while it runs: the engine waits for running steps before it decides.
       const done = this.runStep(this.hooks.steps, seq, name, fn, (known?.attempts ?? 0) + 1, !known, options);
       this.inFlight.push(done);
       promise = done.then(() => {
         const record = this.index.operations.get(seq);
         this.reach(seq);
+        if (!record?.outcome) this.waitsOnPending = true; // waiting for its retry timer
         return record?.outcome && this.stepError === undefined
           ? settle(record, (value) => value)
           : new Promise<never>(() => {});

@@ -110,4 +110,22 @@ export class StuckStep {
   }
 }
 
-export const stepWorkflows = [ThreeSteps, StepThenWait, FlakyStep, FailingStep, RenamedStep, StuckStep];
+/** Awaits a plain timer between two steps: not a ctx operation. */
+@Workflow('SneakyStep')
+export class SneakyStep {
+  async run(ctx: WorkflowContext, key: string): Promise<string> {
+    await ctx.step('before', () => bump(`before:${key}`));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return ctx.step('after', () => (bump(`after:${key}`), 'done'));
+  }
+}
+
+export const stepWorkflows = [
+  ThreeSteps,
+  StepThenWait,
+  FlakyStep,
+  FailingStep,
+  RenamedStep,
+  StuckStep,
+  SneakyStep,
+];

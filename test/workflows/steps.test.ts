@@ -13,6 +13,7 @@ import {
   FailingStep,
   FlakyStep,
   RenamedStep,
+  SneakyStep,
   StepThenWait,
   stepCode,
   stepWorkflows,
@@ -183,6 +184,18 @@ describe('inline steps (in memory)', () => {
     } finally {
       stepCode.name = 'first';
     }
+  });
+
+  it('a run that awaits something else after a step is parked (non-ctx-await), the step kept', async () => {
+    const kit = await start();
+    runs.clear();
+    await kit.startWorkflow(SneakyStep, 'sn', { id: 'sneaky' });
+    expect(await kit.workflows.status('sneaky')).toMatchObject({
+      status: 'parked',
+      parked: { kind: 'non-ctx-await' },
+      history: { operations: 1 },
+    });
+    expect([count('before:sn'), count('after:sn')]).toEqual([1, 0]);
   });
 
   it('cancel fails a step that waits for its retry; its timer is cancelled', async () => {

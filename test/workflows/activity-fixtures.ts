@@ -54,6 +54,29 @@ export const untilAborted = activity('UntilAborted', async (key: string, context
   return hang(context.signal, key);
 });
 
+/** Heartbeats every 50 ms until aborted. */
+export const beatUntilAborted = activity('BeatUntilAborted', async (key: string, context) => {
+  bump(`running:${key}`);
+  const stopped = hang(context.signal, key);
+  stopped.catch(() => {}); // returned below, once the loop sees the abort
+  while (!context.signal.aborted) {
+    context.heartbeat();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return stopped;
+});
+
+@Workflow('CancelledBeating')
+export class CancelledBeating {
+  async run(ctx: WorkflowContext, key: string): Promise<string> {
+    try {
+      return await ctx.activity(beatUntilAborted, key, { heartbeatTimeout: '600ms' });
+    } catch (error) {
+      return `stopped: ${(error as OperationFailedError).failure.name}`;
+    }
+  }
+}
+
 @Workflow('WithDeadline')
 export class WithDeadline {
   async run(ctx: WorkflowContext, input: { key: string; timeout: string }): Promise<string> {
@@ -107,5 +130,11 @@ export class OutOfAttempts {
   }
 }
 
-export const timeoutWorkflows = [WithDeadline, WithHeartbeat, CancelledActivity, OutOfAttempts];
-export const timeoutActivities = [hangOnce, beatThenStall, longBeating, untilAborted];
+export const timeoutWorkflows = [
+  WithDeadline,
+  WithHeartbeat,
+  CancelledActivity,
+  CancelledBeating,
+  OutOfAttempts,
+];
+export const timeoutActivities = [hangOnce, beatThenStall, longBeating, untilAborted, beatUntilAborted];

@@ -5,11 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Endpoint, silentLogger, type Transport, type WorkflowClient } from '../../src/index.js';
+import { type WireMessage } from '../../src/messages/codec.js';
 import { type SagaStore } from '../../src/persistence/saga-store.js';
 import { type TimeoutStore } from '../../src/timeouts/timeout-store.js';
 import { count, runs } from './fixtures.js';
 import {
   CancelledActivity,
+  CancelledBeating,
   OutOfAttempts,
   timeoutActivities,
   timeoutWorkflows,
@@ -27,10 +29,24 @@ export interface Backend {
 }
 
 export function activityTimeoutTests(title: string, backend: () => Backend, waitMs: number): void {
-  async function setup(startWorker = true) {
+  async function setup(startWorker = true, dropCancels = false) {
     const b = backend();
+    // Dropping the CancelActivity messages stands for a worker in another process than the one
+    // the cancel reaches: it must learn the cancellation from its heartbeats.
+    const transport: Transport = dropCancels
+      ? new Proxy(b.transport, {
+          get(target, prop, receiver) {
+            const value: unknown = Reflect.get(target, prop, receiver);
+            if (prop !== 'send') return typeof value === 'function' ? value.bind(target) : value;
+            return async (message: WireMessage, endpoint: string) => {
+              if (message.headers['longhaul.type'] === 'longhaul.workflow.CancelActivity') return;
+              await target.send(message, endpoint);
+            };
+          },
+        })
+      : b.transport;
     const common = {
-      transport: b.transport,
+      transport,
       sagaStore: b.sagaStore,
       timeoutStore: b.timeoutStore,
       logger: silentLogger,
@@ -43,7 +59,7 @@ export function activityTimeoutTests(title: string, backend: () => Backend, wait
       workflowOptions: { activityEndpoint: 'act' },
     });
     const act = new Endpoint({ ...common, name: 'act', activities: timeoutActivities });
-    await b.transport.declareEndpoint({ name: 'act', subscriptions: [] });
+    await transport.declareEndpoint({ name: 'act', subscriptions: [] });
     await wf.start();
     if (startWorker) await act.start();
     const client: WorkflowClient = wf.workflows;
@@ -154,6 +170,20 @@ export function activityTimeoutTests(title: string, backend: () => Backend, wait
         await t.client.cancel('cx', 'no longer needed');
         expect(await t.result('cx')).toBe('stopped: CancelledError');
         await t.until(async () => count('aborted:cx') === 1, 'the abort');
+      } finally {
+        await t.stop();
+      }
+    });
+
+    it('a worker the cancel message does not reach learns it at its next heartbeat and aborts', async () => {
+      runs.clear();
+      const t = await setup(true, true);
+      try {
+        await t.client.start(CancelledBeating, 'far', { id: 'far' });
+        await t.until(async () => count('running:far') === 1, 'the activity to run');
+        await t.client.cancel('far', 'no longer needed');
+        expect(await t.result('far')).toBe('stopped: CancelledError');
+        await t.until(async () => count('aborted:far') === 1, 'the abort at a heartbeat');
       } finally {
         await t.stop();
       }

@@ -117,10 +117,10 @@ export class CancelledActivity {
 
 @Workflow('OutOfAttempts')
 export class OutOfAttempts {
-  async run(ctx: WorkflowContext, key: string): Promise<string> {
+  async run(ctx: WorkflowContext, input: { key: string; timeout: string }): Promise<string> {
     try {
-      return await ctx.activity(untilAborted, key, {
-        startToCloseTimeout: '200ms',
+      return await ctx.activity(untilAborted, input.key, {
+        startToCloseTimeout: input.timeout,
         retry: { maximumAttempts: 2, initialInterval: '50ms' },
       });
     } catch (error) {

@@ -15,4 +15,5 @@ activityTimeoutTests(
     cleanup: async () => {},
   }),
   10_000,
+  100,
 );

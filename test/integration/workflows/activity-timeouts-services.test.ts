@@ -36,4 +36,5 @@ activityTimeoutTests(
     };
   },
   60_000,
+  300,
 );

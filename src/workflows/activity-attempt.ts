@@ -71,15 +71,16 @@ export function runAttempt(
       const error = new ActivityTimeoutError(which, setup.activity, setup.attempt, ms);
       finish({ kind: 'error', error }, error);
     };
+    // Timers never keep the process alive: an attempt left behind must not hold up an exit.
     const closeTimer = setTimeout(
       () => timedOut('start-to-close', setup.startToCloseMs),
       setup.startToCloseMs,
-    );
+    ).unref();
     const armHeartbeat = (): void => {
       const ms = setup.heartbeatMs;
       if (ms === undefined) return;
       clearTimeout(heartbeatTimer);
-      heartbeatTimer = setTimeout(() => timedOut('heartbeat', ms), ms);
+      heartbeatTimer = setTimeout(() => timedOut('heartbeat', ms), ms).unref();
     };
     armHeartbeat();
     controller.signal.addEventListener(
@@ -107,7 +108,7 @@ export function runAttempt(
         latest = { details };
         const wait = lastSent + setup.heartbeatMs / 3 - Date.now();
         if (wait <= 0) flush();
-        else trailing ??= setTimeout(flush, wait);
+        else trailing ??= setTimeout(flush, wait).unref();
       },
     };
     Promise.resolve()

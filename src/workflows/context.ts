@@ -2,12 +2,10 @@ import { type MessageClass, messageTypeOf } from '../messages/registry.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { derivedId } from '../util/ids.js';
 import { type ActivityRef, activityNameOf, type WorkflowClass, workflowNameOf } from './definitions.js';
-import { LonghaulError, NonRetryableError } from '../errors.js';
-import { toFailure } from './failure.js';
-import { retryDelay } from './retry.js';
+import { LonghaulError } from '../errors.js';
+import { type StepHooks, StepRunner } from './step-runner.js';
 import {
   type ActivityOptions,
-  type RetryPolicy,
   type StepInfo,
   type StepOptions,
   CtxAfterSuspensionError,
@@ -16,9 +14,10 @@ import {
   type WorkflowContext,
   type WorkflowInfo,
 } from './api.js';
-import { type FailureInfo, type ResolvedRetryPolicy } from './messages.js';
+import { type FailureInfo } from './messages.js';
 import { eventBytes, type HistoryIndex, type OperationKind, type OperationRecord } from './history.js';
 
+export { type StepHooks, INLINE_RETRY_MS } from './step-runner.js';
 export {
   type RetryPolicy,
   type StepOptions,
@@ -58,19 +57,6 @@ export interface ReplayHooks {
   readonly steps?: StepHooks;
 }
 
-/** How the engine runs steps (see {@link ReplayHooks.steps}). */
-export interface StepHooks {
-  /** The step's retry policy over the endpoint's defaults (throws on a bad one). */
-  retryPolicy(policy: RetryPolicy | undefined): ResolvedRetryPolicy;
-  /** A failure when the result would not fit (`payload-too-large`), else undefined. */
-  tooLarge(name: string, value: unknown): FailureInfo | undefined;
-  /** Makes the history as it is now durable: one conditional write. Calls are serialised. */
-  checkpoint(): Promise<void>;
-}
-
-/** Backoffs up to this are slept inline by the step (its failed attempt checkpointed first). */
-export const INLINE_RETRY_MS = 50;
-
 /** The default of {@link ReplayHooks.suggestContinueAsNew}. */
 export const SUGGEST_CONTINUE_AS_NEW = { events: 10_000, bytes: 4 * 1024 * 1024 } as const;
 
@@ -99,10 +85,7 @@ export class ReplayContext implements WorkflowContext {
   private readonly patchAnswers = new Map<string, boolean>();
   /** Steps running now; the engine waits for them before it decides the replay is suspended. */
   private readonly inFlight: Promise<void>[] = [];
-  /** An engine error while running a step (a failed checkpoint): the handling fails with it. */
-  stepError?: unknown;
-  /** Step outcomes recorded and not yet checkpointed. */
-  private unflushed = 0;
+  private stepRunner?: StepRunner;
 
   constructor(
     readonly instanceId: string,
@@ -136,6 +119,11 @@ export class ReplayContext implements WorkflowContext {
   /** Ends this replay: a later `ctx` call means `run` awaited something else, and throws. */
   close(): void {
     this.closed = true;
+  }
+
+  /** An engine error while running a step (a failed checkpoint): the handling fails with it. */
+  get stepError(): unknown {
+    return this.stepRunner?.error;
   }
 
   /** The steps started since the last call, to wait for (they never reject). */
@@ -228,7 +216,8 @@ export class ReplayContext implements WorkflowContext {
       promise = new Promise<never>(() => {});
     } else {
       // Not `waitsOnPending` while it runs: the engine waits for running steps before it decides.
-      const done = this.runStep(this.hooks.steps, seq, name, fn, (known?.attempts ?? 0) + 1, !known, options);
+      this.stepRunner ??= new StepRunner(this.index, this.hooks, this.hooks.steps, this.instanceId);
+      const done = this.stepRunner.run(seq, name, fn, (known?.attempts ?? 0) + 1, !known, options);
       this.inFlight.push(done);
       promise = done.then(() => {
         const record = this.index.operations.get(seq);
@@ -241,103 +230,6 @@ export class ReplayContext implements WorkflowContext {
     }
     this.tracked.set(promise, seq);
     return promise as Promise<Awaited<T>>;
-  }
-
-  /**
-   * Runs the attempts of a step: each outcome (success, final failure, or a failure to retry) is
-   * appended to the history, and checkpointed before anything can act on it: before the next step
-   * (or attempt) runs, else by the handling's commit. Workflow code between two steps only records
-   * operations, which leave after that commit. A retry after a short backoff runs here; a longer
-   * one waits on a durable timer and the next replay.
-   */
-  private async runStep<T>(
-    hooks: StepHooks,
-    seq: number,
-    name: string,
-    fn: (info: StepInfo) => Promise<T> | T,
-    firstAttempt: number,
-    isNew: boolean,
-    options: StepOptions | undefined,
-  ): Promise<void> {
-    let attempt = firstAttempt;
-    let first = isNew;
-    for (;;) {
-      // What earlier steps recorded becomes durable before this one can act on it.
-      if (!(await this.flush(hooks))) return;
-      let outcome: { ok: true; value: unknown } | { ok: false; failure: FailureInfo; final: boolean };
-      let policy: ResolvedRetryPolicy | undefined;
-      try {
-        policy = hooks.retryPolicy(options?.retry);
-        const value: unknown = await fn({ name, attempt, workflowInstanceId: this.instanceId });
-        const tooLarge = hooks.tooLarge(name, value);
-        outcome = tooLarge ? { ok: false, failure: tooLarge, final: true } : { ok: true, value };
-      } catch (error) {
-        const failure = toFailure(error);
-        outcome = {
-          ok: false,
-          failure,
-          final:
-            !policy ||
-            error instanceof NonRetryableError ||
-            policy.nonRetryableErrors.includes(failure.name) ||
-            attempt >= policy.maximumAttempts,
-        };
-      }
-      if (this.stepError !== undefined) return;
-      const at = this.hooks.now;
-      if (first) this.index.append({ e: 'scheduled', seq, op: 'step', name, at });
-      first = false;
-      let inlineDelay: number | undefined;
-      if (outcome.ok) {
-        this.index.append({ e: 'completed', seq, value: outcome.value, at });
-      } else if (outcome.final) {
-        this.index.append({ e: 'failed', seq, failure: outcome.failure, at });
-      } else {
-        const delay = retryDelay(policy!, attempt + 1);
-        if (delay <= INLINE_RETRY_MS) {
-          inlineDelay = delay;
-          this.index.append({ e: 'attempt-failed', seq, attempt, failure: outcome.failure, at });
-        } else {
-          const retryAt = new Date(at.getTime() + delay);
-          try {
-            const timerId = this.hooks.startTimer(seq, retryAt);
-            this.index.append({
-              e: 'attempt-failed',
-              seq,
-              attempt,
-              failure: outcome.failure,
-              timerId,
-              retryAt,
-              at,
-            });
-          } catch (error) {
-            this.stepError ??= error;
-            return;
-          }
-        }
-      }
-      this.unflushed++;
-      if (inlineDelay === undefined) return;
-      await new Promise((resolve) => setTimeout(resolve, inlineDelay));
-      attempt++;
-    }
-  }
-
-  /**
-   * Checkpoints the step outcomes recorded since the last checkpoint, if any: the one conditional
-   * write per step happens before the next step runs, or with the handling's own commit when no
-   * step follows. Resolves false when the checkpoint failed (the handling then fails).
-   */
-  private async flush(hooks: StepHooks): Promise<boolean> {
-    if (this.unflushed === 0) return this.stepError === undefined;
-    this.unflushed = 0;
-    try {
-      await hooks.checkpoint();
-      return true;
-    } catch (error) {
-      this.stepError ??= error;
-      return false;
-    }
   }
 
   sleep(duration: Duration): Promise<void> {

@@ -18,6 +18,7 @@ import { sagaRows } from './rows/saga.js';
 import { scaleRows } from './rows/scale.js';
 import { timeoutRows } from './rows/timeouts.js';
 import { workflowRows } from './rows/workflows.js';
+import { workflowStepRows } from './workflow-steps.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --n N               sagas per run of workload S (default 1500; --quick 30)
@@ -69,6 +70,7 @@ const rows: BenchRow[] = [
   ...sagaRows(options, { n, storeN, shippedN: quick ? Math.min(n, 10) : 60, queueTypes }),
   ...rabbitRows({ ...options, n: 3 * n, queueType: 'classic' }),
   ...workflowRows(options),
+  ...workflowStepRows({ memory: quick ? 30 : 300, services: quick ? 10 : 60 }),
   ...timeoutRows({
     memory: timeouts ?? (quick ? 300 : 10_000),
     ferretdb: timeouts ?? (quick ? 100 : 10_000),

@@ -130,6 +130,9 @@ export {
 export { type WorkflowOptions } from './workflows/wiring.js';
 export {
   type WorkflowInfo,
+  type StepOptions,
+  type StepInfo,
+  ActivityTimeoutError,
   CtxAfterSuspensionError,
   PayloadTooLargeError,
   type WorkflowHistoryOptions,

@@ -23,6 +23,8 @@ export interface SendOptions extends OutgoingOptions {
  */
 export class OutgoingCollector {
   readonly entries: OutboxEntry[] = [];
+  /** Positions taken before this run (see {@link OutgoingCollector.skipTo}). */
+  private offset = 0;
 
   constructor(
     private readonly incoming: Envelope,
@@ -35,7 +37,20 @@ export class OutgoingCollector {
 
   /** The id the next entry will get. */
   nextId(): string {
-    return derivedId(this.incoming.id, this.scope, this.entries.length);
+    return derivedId(this.incoming.id, this.scope, this.position);
+  }
+
+  /** The position the next entry takes. */
+  get position(): number {
+    return this.offset + this.entries.length;
+  }
+
+  /**
+   * Starts the next entry at `position` or later: a rerun of a handling whose first entries were
+   * already committed (a workflow step's checkpoint) must not give their ids to other messages.
+   */
+  skipTo(position: number): void {
+    this.offset = Math.max(this.offset, position - this.entries.length);
   }
 
   /** The endpoint that owns `message`'s type, from the routes. */

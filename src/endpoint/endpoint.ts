@@ -255,6 +255,7 @@ export class Endpoint {
         logger: this.logger,
         resolve: this.options.resolve ?? ((ctor) => new ctor()),
         store: this.sagaStore,
+        sendNow: async (message, to) => void (await this.wire().bus.send(message, { to })),
         maxBodyBytes: this.codec.maxBodyBytes,
       },
     );

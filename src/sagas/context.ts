@@ -120,6 +120,11 @@ export class SagaContextImpl<State> implements SagaContext<State> {
   labels?: Record<string, string | null>;
   readonly requested: PendingTimeout[] = [];
   readonly cancelled = new Set<string>();
+  /**
+   * @internal Set by the commit path: commits the state and the entries collected so far, without
+   * marking the message handled (the workflow engine's step checkpoints).
+   */
+  checkpointer?: () => Promise<void>;
   private sealed = false;
 
   constructor(
@@ -164,6 +169,17 @@ export class SagaContextImpl<State> implements SagaContext<State> {
    */
   seal(): void {
     this.sealed = true;
+  }
+
+  /**
+   * @internal Makes what the handler did so far durable in one conditional write (the message is
+   * not yet marked handled, and a fired timeout stays pending, so a redelivery goes on from here).
+   */
+  async checkpoint(): Promise<void> {
+    this.assertLive('checkpoint');
+    if (!this.checkpointer)
+      throw new LonghaulError('checkpoint-unavailable', 'This context cannot checkpoint (no commit path)');
+    await this.checkpointer();
   }
 
   /** @internal {@link SagaContextImpl.requestTimeout}, synchronously (for the workflow engine). */

@@ -200,6 +200,46 @@ export class SagaDispatcher {
     if (typeof method !== 'function') {
       throw new NonRetryableError(`${saga.ctor.name}.${String(handler.method)} is not a method`);
     }
+    const base = record;
+    const build = (version: number, final: boolean): Omit<SagaRecord, 'outbox'> => {
+      const completed = final && context.completed;
+      return {
+        sagaType: saga.name,
+        id: base.id,
+        correlationKey: base.correlationKey,
+        version,
+        status: completed ? 'completed' : 'active',
+        state: completed ? null : context.state,
+        inbox: base.inbox,
+        // A checkpoint keeps a fired timeout pending: its redelivery must still be handled.
+        timeouts: completed ? [] : context.remainingTimeouts(final ? firedTimeout : undefined),
+        createdAt: base.createdAt,
+        updatedAt: now,
+        retainUntil: completed ? new Date(now.getTime() + options.tombstoneRetentionMs) : undefined,
+        labels: applyLabels(base.labels, context.labels),
+        stateVersion: base.stateVersion,
+      };
+    };
+    // Checkpoints (workflow steps) commit part of the handling before it ends; the final commit
+    // then follows from the version they left, with the entries they did not commit. What they
+    // committed is dispatched after the final commit (their claims keep the sweeper off until
+    // then; after a crash, the sweeper sends them once the claims' lease ran out), so a timer or
+    // a reply cannot come back while this handling still runs.
+    let expected = record.version;
+    let checkpointed = 0;
+    const held: { entries: OutboxEntry[]; token: string }[] = [];
+    context.checkpointer = async () => {
+      const entries = context.outgoing.entries.slice(checkpointed);
+      const claimed = this.deps.outbox.claimForCommit(entries);
+      await store.commit({
+        expectedVersion: expected,
+        newOutbox: claimed.entries,
+        record: build(expected + 1, false),
+      });
+      expected += 1;
+      checkpointed += entries.length;
+      if (claimed.entries.length > 0) held.push(claimed);
+    };
     try {
       await method.call(instance, envelope.body, context);
     } finally {
@@ -207,31 +247,20 @@ export class SagaDispatcher {
     }
 
     if (context.completed) context.cancelRemaining(firedTimeout);
-    const { entries: outgoing, token } = this.deps.outbox.claimForCommit(context.outgoing.entries);
-    const version = record.version + 1;
+    const { entries: outgoing, token } = this.deps.outbox.claimForCommit(
+      context.outgoing.entries.slice(checkpointed),
+    );
     const inbox = recordHandled(record.inbox, envelope.id, now, {
       windowMs: options.dedupeWindowMs,
       cap: options.inboxSize,
     });
-    const committed: Omit<SagaRecord, 'outbox'> = {
-      sagaType: saga.name,
-      id: record.id,
-      correlationKey: record.correlationKey,
-      version,
-      status: context.completed ? 'completed' : 'active',
-      state: context.completed ? null : context.state,
-      inbox: inbox.inbox,
-      timeouts: context.completed ? [] : context.remainingTimeouts(firedTimeout),
-      createdAt: record.createdAt,
-      updatedAt: now,
-      retainUntil: context.completed ? new Date(now.getTime() + options.tombstoneRetentionMs) : undefined,
-      labels: applyLabels(record.labels, context.labels),
-      stateVersion: record.stateVersion,
-    };
-    await store.commit({ expectedVersion: record.version, newOutbox: outgoing, record: committed });
+    const committed: Omit<SagaRecord, 'outbox'> = { ...build(expected + 1, true), inbox: inbox.inbox };
+    await store.commit({ expectedVersion: expected, newOutbox: outgoing, record: committed });
     if (inbox.evicted.length > 0) this.evictedInWindow(saga, record.id, inbox.evicted, now);
     // Only this commit's entries, claimed by the commit itself: older pending ones belong to their
     // claim holders, then to a redelivery of their own message or the sweeper once due.
+    for (const claimed of held)
+      await this.deps.outbox.dispatchClaimed(committed, claimed.entries, claimed.token);
     if (outgoing.length > 0) await this.deps.outbox.dispatchClaimed(committed, outgoing, token);
     return {
       saga: saga.name,

@@ -25,6 +25,38 @@ export interface RetryPolicy {
 /** Options of {@link WorkflowContext.activity}. */
 export interface ActivityOptions {
   retry?: RetryPolicy;
+  /**
+   * The longest one attempt may run. The worker aborts the attempt's `signal` and releases its
+   * delivery when it passes, and the instance keeps a durable deadline (a timer in the timeout
+   * store, counted from when the attempt is sent) that fails the attempt and retries it even when
+   * the worker died. @defaultValue the endpoint's `workflowOptions.activityTimeout` ('10m'), enforced
+   * by the worker only (no durable deadline unless this or `heartbeatTimeout` is set)
+   */
+  startToCloseTimeout?: Duration;
+  /**
+   * The longest time between two `context.heartbeat()` calls of an attempt (the first counts from
+   * the start). Passing it fails the attempt (`ActivityTimeoutError`, `timeout: 'heartbeat'`) and
+   * retries it; the next attempt gets the last heartbeat's details. Durable like
+   * `startToCloseTimeout`. @defaultValue none
+   */
+  heartbeatTimeout?: Duration;
+}
+
+/** Options of {@link WorkflowContext.step}. */
+export interface StepOptions {
+  /**
+   * Retries of a step that throws, with the same policy fields and defaults as activities. Between
+   * attempts the instance waits on a durable timer; a wait of 50 ms or less is slept inline.
+   */
+  retry?: RetryPolicy;
+}
+
+/** What one attempt of a step knows about itself. */
+export interface StepInfo {
+  readonly name: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly workflowInstanceId: string;
 }
 
 /**
@@ -87,6 +119,19 @@ export interface WorkflowContext {
   readonly cancelled: boolean;
   /** Runs an activity on a worker, retried per its policy; resolves with its result. */
   activity<I, O>(activity: ActivityRef<I, O>, input: I, options?: ActivityOptions): Promise<Awaited<O>>;
+  /**
+   * Runs `fn` inline, in the worker that runs the workflow (no broker round trip), and makes its
+   * result or error durable in the instance (one conditional write) before the workflow goes on.
+   * Replay returns the recorded result without running `fn` again. `fn` runs at least once per
+   * attempt (a crash before its checkpoint runs it again), so it should be idempotent; a throw is
+   * retried per `options.retry`, then reaches the workflow as an {@link OperationFailedError}.
+   * Use an activity instead for work that needs its own worker pool or runs long.
+   * @example
+   * ```ts
+   * const charge = await ctx.step('charge', () => payments.charge(order.id, order.total));
+   * ```
+   */
+  step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options?: StepOptions): Promise<Awaited<T>>;
   /** A durable timer: resolves after `duration`, across restarts. */
   sleep(duration: Duration): Promise<void>;
   /** A durable timer until `date`. */

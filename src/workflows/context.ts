@@ -3,8 +3,12 @@ import { type Duration, toMillis } from '../util/duration.js';
 import { derivedId } from '../util/ids.js';
 import { checkLabels } from '../sagas/context.js';
 import { type ActivityRef, activityNameOf, type WorkflowClass, workflowNameOf } from './definitions.js';
+import { LonghaulError } from '../errors.js';
+import { type StepHooks, StepRunner } from './step-runner.js';
 import {
   type ActivityOptions,
+  type StepInfo,
+  type StepOptions,
   CtxAfterSuspensionError,
   NonDeterminismError,
   OperationFailedError,
@@ -14,8 +18,11 @@ import {
 import { type FailureInfo } from './messages.js';
 import { eventBytes, type HistoryIndex, type OperationKind, type OperationRecord } from './history.js';
 
+export { type StepHooks, INLINE_RETRY_MS } from './step-runner.js';
 export {
   type RetryPolicy,
+  type StepOptions,
+  type StepInfo,
   type ActivityOptions,
   type WorkflowContext,
   type WorkflowInfo,
@@ -46,6 +53,11 @@ export interface ReplayHooks {
   onLateCall?(call: string): void;
   /** Takes label changes (`ctx.setLabels`); absent where labels are not kept (replay checks). */
   setLabels?(labels: Readonly<Record<string, string | null>>): void;
+  /**
+   * What running steps needs. Absent in replay tests: a step the history does not hold then only
+   * shows as a new operation, and `fn` never runs.
+   */
+  readonly steps?: StepHooks;
 }
 
 /** The default of {@link ReplayHooks.suggestContinueAsNew}. */
@@ -74,6 +86,9 @@ export class ReplayContext implements WorkflowContext {
   private reached = 0;
   private prefixBytes?: { upTo: number; bytes: number };
   private readonly patchAnswers = new Map<string, boolean>();
+  /** Steps running now; the engine waits for them before it decides the replay is suspended. */
+  private readonly inFlight: Promise<void>[] = [];
+  private stepRunner?: StepRunner;
 
   constructor(
     readonly instanceId: string,
@@ -107,6 +122,16 @@ export class ReplayContext implements WorkflowContext {
   /** Ends this replay: a later `ctx` call means `run` awaited something else, and throws. */
   close(): void {
     this.closed = true;
+  }
+
+  /** An engine error while running a step (a failed checkpoint): the handling fails with it. */
+  get stepError(): unknown {
+    return this.stepRunner?.error;
+  }
+
+  /** The steps started since the last call, to wait for (they never reject). */
+  takeInFlight(): Promise<void>[] {
+    return this.inFlight.splice(0);
   }
 
   /** The lowest history position this replay did not reach (the code finished before it), if any. */
@@ -168,6 +193,52 @@ export class ReplayContext implements WorkflowContext {
       const refused = this.hooks.scheduleActivity(seq, name, input, options);
       return refused ? { failWith: refused.failure } : {};
     }) as Promise<Awaited<O>>;
+  }
+
+  step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options?: StepOptions): Promise<Awaited<T>> {
+    if (typeof name !== 'string' || !/^.{1,200}$/su.test(name))
+      throw new LonghaulError('invalid-step', 'ctx.step: name must be a string of 1 to 200 characters');
+    if (typeof fn !== 'function')
+      throw new LonghaulError('invalid-step', `ctx.step('${name}'): fn must be a function`);
+    this.open(`step('${name}')`);
+    const seq = this.seq++;
+    this.visited.add(seq);
+    this.lastCall = `step '${name}' at position ${seq}`;
+    const known = this.index.operations.get(seq);
+    if (known) {
+      if (known.op !== 'step' || known.name !== name)
+        this.diverged(seq, this.describe(known), `step '${name}'`);
+    } else if (this.index.recorded.has(seq)) {
+      this.diverged(seq, `${this.index.recorded.get(seq)!.op}()`, `step '${name}'`);
+    }
+    let promise: Promise<unknown>;
+    if (this.nondeterminism) {
+      promise = new Promise<never>(() => {});
+    } else if (known?.outcome) {
+      this.reach(seq);
+      promise = settle(known, (value) => value);
+    } else if ((known && !known.retryDue) || !this.hooks.steps) {
+      // Waiting for its retry timer; or a replay test, where a new step only shows as new.
+      if (!known) this.index.append({ e: 'scheduled', seq, op: 'step', name, at: this.hooks.now });
+      this.reach(seq);
+      this.waitsOnPending = true;
+      promise = new Promise<never>(() => {});
+    } else {
+      // Not `waitsOnPending` while it runs: the engine waits for running steps before it decides.
+      this.stepRunner ??= new StepRunner(this.index, this.hooks, this.hooks.steps, this.instanceId);
+      const done = this.stepRunner.run(seq, name, fn, (known?.attempts ?? 0) + 1, !known, options);
+      this.inFlight.push(done);
+      promise = done.then(() => {
+        const record = this.index.operations.get(seq);
+        this.reach(seq);
+        if (!record?.outcome) this.waitsOnPending = true; // waiting for its retry timer
+        return record?.outcome && this.stepError === undefined
+          ? settle(record, (value) => value)
+          : new Promise<never>(() => {});
+      });
+    }
+    this.tracked.set(promise, seq);
+    return promise as Promise<Awaited<T>>;
   }
 
   sleep(duration: Duration): Promise<void> {

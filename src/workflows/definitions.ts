@@ -20,6 +20,22 @@ export interface ActivityContext {
   readonly attempt: number;
   readonly workflowInstanceId: string;
   readonly activity: string;
+  /**
+   * Aborted when the attempt must stop: its start-to-close or heartbeat timeout passed (the
+   * attempt has failed and will be retried), or the workflow was cancelled or ended. Pass it to
+   * `fetch` and other abortable calls; the worker stops waiting for the attempt either way.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Says the attempt is alive, with optional progress `details` (JSON-serialisable). With a
+   * `heartbeatTimeout`, an attempt that stops calling it fails and is retried, and the next attempt
+   * gets the last details in {@link ActivityContext.heartbeatDetails}. Sends are throttled (at most
+   * one per a third of the heartbeat timeout; the latest details win). A no-op without a
+   * heartbeat timeout.
+   */
+  heartbeat(details?: unknown): void;
+  /** The details of the last heartbeat an earlier attempt recorded, if any. */
+  readonly heartbeatDetails?: unknown;
 }
 
 /** A class decorated with `@Activity`. */

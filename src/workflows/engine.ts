@@ -18,6 +18,15 @@ import { type WorkflowRun } from './definitions.js';
 import { countBytes, HistoryIndex, type WorkflowStatusName } from './history.js';
 import { type ResolvedHistoryLimits, resolveHistoryLimits } from './limits.js';
 import {
+  attemptFailed,
+  deadlineReached,
+  recordHeartbeat,
+  trackedAttempt,
+  untrack,
+} from './activity-deadlines.js';
+import {
+  ActivityHeartbeat,
+  CancelActivity,
   CancelWorkflow,
   type FailureInfo,
   OperationResult,
@@ -52,6 +61,8 @@ export interface WorkflowEngineDeps {
   readonly maxBodyBytes?: number;
   /** History size thresholds. @defaultValue see {@link resolveHistoryLimits} */
   readonly history?: ResolvedHistoryLimits;
+  /** The longest `startToCloseTimeout` / `heartbeatTimeout` an activity call may set. @defaultValue 25 min */
+  readonly maxActivityTimeoutMs?: number;
 }
 
 /** {@link WorkflowEngineDeps} with its defaults applied. */
@@ -69,13 +80,21 @@ export class WorkflowEngine {
       recheckIntervalMs: 60_000,
       maxBodyBytes: 1024 * 1024,
       history: resolveHistoryLimits(),
+      maxActivityTimeoutMs: 25 * 60_000,
       ...deps,
     } as EngineDeps;
   }
 
-  @StartedBy(StartWorkflow, { correlateBy: (m) => m.instanceId })
+  // `handle`: the rerun of a start whose steps were checkpointed must go on from them.
+  @StartedBy(StartWorkflow, { correlateBy: (m) => m.instanceId, onExisting: 'handle' })
   async start(msg: StartWorkflow, ctx: Ctx): Promise<void> {
-    if (!ctx.isNew) return; // a second start with the same id: the instance exists
+    if (!ctx.isNew) {
+      if (!ctx.state.interrupted)
+        this.deps.logger.info('start of an existing workflow instance ignored', {
+          instanceId: ctx.state.instanceId,
+        });
+      return this.goOn(ctx); // a second start with the same id: the instance exists
+    }
     const at = ctx.now();
     ctx.state = {
       type: msg.workflowType,
@@ -98,7 +117,7 @@ export class WorkflowEngine {
     const id = ctx.envelope.id;
     if (index.signalIds.has(id)) {
       this.deps.logger.info('duplicate signal ignored', { instanceId: ctx.state.instanceId, signal: id });
-      return;
+      return this.goOn(ctx);
     }
     const waiting = index.pending().find((o) => o.op === 'event' && o.name === msg.name);
     if (waiting) {
@@ -115,7 +134,16 @@ export class WorkflowEngine {
     if (!this.accepting(ctx, msg) || !this.current(ctx, msg.generation, msg.epoch, msg)) return;
     const index = this.index(ctx);
     const operation = index.operations.get(msg.seq);
-    if (!operation || operation.outcome) return; // cancelled meanwhile, or a duplicate
+    if (!operation || operation.outcome) return this.goOn(ctx); // cancelled meanwhile, or a duplicate
+    const tracked = trackedAttempt(ctx, msg.seq);
+    if (tracked && msg.attempt !== undefined) {
+      if (msg.attempt !== tracked.attempt) return this.goOn(ctx); // an attempt that already timed out
+      if (!msg.ok && msg.retryable) {
+        attemptFailed(ctx, this.deps, index, msg.seq, msg.failure ?? { name: 'Error', message: 'failed' });
+        return this.advance(ctx);
+      }
+    }
+    untrack(ctx, msg.seq);
     const at = ctx.now();
     index.append(
       msg.ok
@@ -130,7 +158,18 @@ export class WorkflowEngine {
     if (!this.accepting(ctx, msg) || !this.current(ctx, msg.generation, msg.epoch, msg)) return;
     const index = this.index(ctx);
     const operation = index.operations.get(msg.seq);
-    if (!operation || operation.outcome) return;
+    if (!operation || operation.outcome) return this.goOn(ctx);
+    if (operation.op === 'activity') {
+      // The durable deadline of an attempt: re-armed after a heartbeat, else the attempt failed.
+      if (!deadlineReached(ctx, this.deps, index, msg.seq)) return this.goOn(ctx);
+      return this.advance(ctx);
+    }
+    if (operation.op === 'step') {
+      // A step's retry timer: the next attempt runs on this replay (a stale timer changes nothing).
+      if (operation.timerId === ctx.envelope.id && !operation.retryDue)
+        index.append({ e: 'retry-due', seq: msg.seq, timerId: ctx.envelope.id, at: ctx.now() });
+      return this.advance(ctx);
+    }
     index.append(
       operation.op === 'event'
         ? { e: 'completed', seq: msg.seq, value: null, timedOut: true, at: ctx.now() }
@@ -139,11 +178,21 @@ export class WorkflowEngine {
     await this.advance(ctx);
   }
 
+  @Handles(ActivityHeartbeat, { correlateBy: (m) => m.instanceId })
+  async heartbeat(msg: ActivityHeartbeat, ctx: Ctx): Promise<void> {
+    if (!this.accepting(ctx, msg) || !this.current(ctx, msg.generation, msg.epoch, msg)) return;
+    const operation = this.index(ctx).operations.get(msg.seq);
+    if (operation && !operation.outcome) recordHeartbeat(ctx, msg.seq, msg.attempt, msg.details);
+    // Nothing to replay: only the attempt's deadline moved (a handling cut short still goes on).
+    if (ctx.state.interrupted) return this.advance(ctx);
+    this.settle(ctx);
+  }
+
   @Handles(CancelWorkflow, { correlateBy: (m) => m.instanceId, notFound: 'retry' })
   async cancel(msg: CancelWorkflow, ctx: Ctx): Promise<void> {
     if (!this.accepting(ctx, msg)) return;
     const index = this.index(ctx);
-    if (index.cancelRequested) return;
+    if (index.cancelRequested) return this.goOn(ctx);
     const at = ctx.now();
     index.append({ e: 'cancel-requested', reason: msg.reason, at });
     const failure: FailureInfo = {
@@ -176,7 +225,7 @@ export class WorkflowEngine {
         instanceId: ctx.state.instanceId,
         status: ctx.state.status,
       });
-      return;
+      return this.goOn(ctx);
     }
     await this.advance(ctx);
   }
@@ -236,12 +285,24 @@ export class WorkflowEngine {
     await this.advance(ctx);
   }
 
+  /**
+   * A message that changes nothing (a duplicate) still goes on where an earlier handling stopped
+   * after checkpointing steps (a crash before its final commit).
+   */
+  private async goOn(ctx: Ctx): Promise<void> {
+    if (ctx.isNew || !ctx.state.interrupted || !ACTIVE.includes(ctx.state.status)) return;
+    await this.advance(ctx);
+  }
+
   private index(ctx: Ctx): HistoryIndex {
     return new HistoryIndex(ctx.state.history, { build: this.deps.build });
   }
 
   /** Replays `run` over the history and commits what it newly asks for, or how it ended. */
   private async advance(ctx: Ctx): Promise<void> {
+    const interrupted = ctx.state.interrupted;
+    // A rerun of a handling that checkpointed: its ids go on after those already committed.
+    if (interrupted?.message === ctx.envelope.id) impl(ctx).outgoing.skipTo(interrupted.emitted);
     const end = await replayInstance(ctx, this.deps, (c, index) =>
       this.stopPending(c, index, (child) => new CancelWorkflow(child, 'parent continued as new')),
     );
@@ -252,6 +313,7 @@ export class WorkflowEngine {
   /** Keeps the size, checks the history limits and the labels, after every change. */
   private settle(ctx: Ctx): void {
     const state = ctx.state;
+    delete state.interrupted;
     const counted =
       state.historyCounted !== undefined && state.historyBytes !== undefined
         ? { events: state.historyCounted, bytes: state.historyBytes }
@@ -322,12 +384,30 @@ export class WorkflowEngine {
     }
   }
 
-  /** Cancels the timers of pending operations and tells pending children. */
+  /**
+   * Cancels the timers of pending operations, tells pending children, and aborts pending
+   * activities on their workers (`CancelActivity`; a worker elsewhere learns it at its next heartbeat).
+   */
   private stopPending(ctx: Ctx, index: HistoryIndex, childMessage: (childId: string) => object): void {
+    const state = ctx.state;
     for (const operation of index.pending()) {
       if (operation.timerId) impl(ctx).cancelTimeoutNow(operation.timerId);
       if (operation.childId)
         impl(ctx).outgoing.send(childMessage(operation.childId), { to: this.deps.endpoint });
+      if (operation.op === 'activity') {
+        untrack(ctx, operation.seq);
+        const epoch = state.epoch ? state.epoch : undefined;
+        impl(ctx).outgoing.send(
+          new CancelActivity(
+            state.instanceId,
+            state.generation,
+            operation.seq,
+            'the workflow stopped waiting for it',
+            epoch,
+          ),
+          { to: this.deps.activityEndpoint },
+        );
+      }
     }
   }
 

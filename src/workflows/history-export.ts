@@ -64,7 +64,7 @@ export class HistoryFormatError extends LonghaulError {
 type FieldType = 'int' | 'string' | 'boolean' | 'date' | 'value' | 'failure' | readonly string[];
 type Schema = Readonly<Record<string, readonly [FieldType, 'required' | 'optional']>>;
 
-const OPERATION_KINDS = ['activity', 'sleep', 'event', 'child'] as const;
+const OPERATION_KINDS = ['activity', 'sleep', 'event', 'child', 'step'] as const;
 const STATUSES: readonly WorkflowStatusName[] = ['running', 'completed', 'failed', 'terminated', 'parked'];
 
 /** The fields of each event kind. Fields the schema does not know are kept as JSON values. */
@@ -86,6 +86,15 @@ const EVENT_SCHEMAS: Readonly<Record<string, Schema>> = {
     timedOut: ['boolean', 'optional'],
   },
   failed: { seq: ['int', 'required'], failure: ['failure', 'required'], at: ['date', 'required'] },
+  'attempt-failed': {
+    seq: ['int', 'required'],
+    attempt: ['int', 'required'],
+    failure: ['failure', 'required'],
+    timerId: ['string', 'optional'],
+    retryAt: ['date', 'optional'],
+    at: ['date', 'required'],
+  },
+  'retry-due': { seq: ['int', 'required'], timerId: ['string', 'required'], at: ['date', 'required'] },
   recorded: {
     seq: ['int', 'required'],
     op: [['now', 'uuid', 'random'], 'required'],

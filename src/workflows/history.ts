@@ -1,7 +1,7 @@
-import { type FailureInfo } from './messages.js';
+import { type ActivityTimeouts, type FailureInfo, type ResolvedRetryPolicy } from './messages.js';
 
 /** What an awaited workflow operation is. */
-export type OperationKind = 'activity' | 'sleep' | 'event' | 'child';
+export type OperationKind = 'activity' | 'sleep' | 'event' | 'child' | 'step';
 
 /**
  * One entry of an instance's append-only history. Every event also records in `build` the code
@@ -33,6 +33,26 @@ export type HistoryEventBody =
       readonly timedOut?: boolean;
     }
   | { readonly e: 'failed'; readonly seq: number; readonly failure: FailureInfo; readonly at: Date }
+  | {
+      /**
+       * An attempt of a step (or of an activity with a durable deadline) failed and will be retried:
+       * at `retryAt` through the timer `timerId`, or inline at once when there is no timer.
+       */
+      readonly e: 'attempt-failed';
+      readonly seq: number;
+      readonly attempt: number;
+      readonly failure: FailureInfo;
+      readonly timerId?: string;
+      readonly retryAt?: Date;
+      readonly at: Date;
+    }
+  | {
+      /** The retry timer `timerId` of a step fired: its next attempt runs on the next replay. */
+      readonly e: 'retry-due';
+      readonly seq: number;
+      readonly timerId: string;
+      readonly at: Date;
+    }
   | {
       readonly e: 'recorded';
       readonly seq: number;
@@ -116,8 +136,35 @@ export interface WorkflowState {
   /** The generation and reset (`generation.epoch`) whose large history was already logged. */
   largeHistoryWarned?: string;
   parent?: { instanceId: string; seq: number; generation: number; epoch?: number };
+  /**
+   * Set while the handling of message `message` has checkpointed steps and not finished: a
+   * redelivery (or any next message) goes on from the checkpoint, and the outgoing ids of that
+   * message continue after the `emitted` already committed, so none is reused for another message.
+   */
+  interrupted?: { message: string; emitted: number };
+  /** Activities with a durable deadline, by `seq`: the current attempt and its last heartbeat. */
+  attempts?: Record<string, ActivityAttempt>;
   createdAt: Date;
   finishedAt?: Date;
+}
+
+/** The current attempt of an activity with a durable deadline (see `ActivityOptions`). */
+export interface ActivityAttempt {
+  /** What the engine needs to send the next attempt. */
+  readonly activity: string;
+  readonly input: unknown;
+  readonly retry: ResolvedRetryPolicy;
+  readonly timeouts: ActivityTimeouts;
+  attempt: number;
+  /** When the current attempt was sent. */
+  sentAt: Date;
+  /** Set while the current attempt waits for its backoff to end: it is sent then. */
+  backoffUntil?: Date;
+  /** The durable timer that checks the deadlines of the current attempt. */
+  deadlineTimerId?: string;
+  heartbeatAt?: Date;
+  /** The last heartbeat's details (kept across attempts: the next attempt gets them). */
+  details?: unknown;
 }
 
 /** Scheduled operation with its outcome, if any, and the history index of that outcome. */
@@ -125,9 +172,14 @@ export interface OperationRecord {
   readonly seq: number;
   readonly op: OperationKind;
   readonly name: string;
-  readonly timerId?: string;
+  /** The durable timer behind a sleep, a wait's timeout, or a step's next retry. */
+  timerId?: string;
   readonly childId?: string;
   readonly since: Date;
+  /** Failed attempts so far (steps, activities with a durable deadline). */
+  attempts?: number;
+  /** A step whose last attempt failed and whose retry is due (its timer fired, or no wait). */
+  retryDue?: boolean;
   outcome?: {
     readonly ok: boolean;
     readonly value?: unknown;
@@ -212,6 +264,20 @@ export class HistoryIndex {
           this.consumedSignals.add(event.signal);
           this.signalIds.add(event.signal);
         }
+        break;
+      }
+      case 'attempt-failed': {
+        const operation = this.operations.get(event.seq);
+        if (operation && !operation.outcome) {
+          operation.attempts = event.attempt;
+          operation.timerId = event.timerId;
+          operation.retryDue = event.timerId === undefined;
+        }
+        break;
+      }
+      case 'retry-due': {
+        const operation = this.operations.get(event.seq);
+        if (operation && !operation.outcome && operation.timerId === event.timerId) operation.retryDue = true;
         break;
       }
       case 'recorded':

@@ -14,11 +14,14 @@ export {
   type WorkflowContext,
   type ActivityOptions,
   type RetryPolicy,
+  type StepOptions,
+  type StepInfo,
   type WorkflowInfo,
   OperationFailedError,
   NonDeterminismError,
   CtxAfterSuspensionError,
 } from './context.js';
+export { ActivityTimeoutError } from './activity-attempt.js';
 export { PayloadTooLargeError, type WorkflowHistoryOptions, type HistoryThreshold } from './limits.js';
 export { WorkflowClient, type WorkflowStatus, type WorkflowListFilter } from './client.js';
 export {

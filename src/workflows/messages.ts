@@ -74,6 +74,10 @@ export class OperationResult {
     readonly failure?: FailureInfo,
     /** The instance's reset count when the operation was scheduled (absent: 0). */
     readonly epoch?: number,
+    /** For an activity with a durable deadline: the attempt this is the outcome of. */
+    readonly attempt?: number,
+    /** For an activity with a durable deadline: the attempt failed and the engine decides the retry. */
+    readonly retryable?: boolean,
   ) {}
 }
 
@@ -126,6 +130,44 @@ export class ExecuteActivity {
     readonly retry: ResolvedRetryPolicy,
     readonly replyTo: string,
     /** The instance's reset count when the activity was scheduled (absent: 0). */
+    readonly epoch?: number,
+    /**
+     * Set for an activity with a durable deadline: its timeouts, in milliseconds. The engine then
+     * owns the retries (the worker reports each attempt's failure) and fails an attempt that passes them.
+     */
+    readonly timeouts?: ActivityTimeouts,
+    /** The details of the last heartbeat of an earlier attempt. */
+    readonly heartbeatDetails?: unknown,
+  ) {}
+}
+
+/** The timeouts of an activity with a durable deadline, in milliseconds. */
+export interface ActivityTimeouts {
+  readonly startToCloseMs?: number;
+  readonly heartbeatMs?: number;
+}
+
+/** An activity attempt is alive, with its progress (`context.heartbeat(details)`). */
+@Command('longhaul.workflow.ActivityHeartbeat')
+export class ActivityHeartbeat {
+  constructor(
+    readonly instanceId: string,
+    readonly generation: number,
+    readonly seq: number,
+    readonly attempt: number,
+    readonly details: unknown,
+    readonly epoch?: number,
+  ) {}
+}
+
+/** Aborts an activity attempt running on a worker (the workflow was cancelled or ended). */
+@Command('longhaul.workflow.CancelActivity')
+export class CancelActivity {
+  constructor(
+    readonly instanceId: string,
+    readonly generation: number,
+    readonly seq: number,
+    readonly reason: string,
     readonly epoch?: number,
   ) {}
 }

@@ -14,6 +14,7 @@ import { toFailure } from './failure.js';
 import { HistoryIndex, type ParkedInfo, type WorkflowState, type WorkflowStatusName } from './history.js';
 import { checkSize, tooLargeFailure } from './limits.js';
 import {
+  type ActivityTimeouts,
   ExecuteActivity,
   type FailureInfo,
   OperationResult,
@@ -22,6 +23,8 @@ import {
   WorkflowTimer,
 } from './messages.js';
 import { resolveRetryPolicy } from './retry.js';
+import { trackFirstAttempt } from './activity-deadlines.js';
+import { toMillis } from '../util/duration.js';
 
 /** @internal */
 export type Ctx = SagaContext<WorkflowState>;
@@ -56,6 +59,48 @@ export function checkReply(reply: OperationResult, limit: number): OperationResu
 }
 
 /**
+ * The durable timeouts of an activity call, validated: undefined without any, a failure of the
+ * operation (code `invalid-activity-options`, naming the option) for a bad one.
+ */
+function activityTimeouts(
+  name: string,
+  options: ActivityOptions | undefined,
+  maxMs: number,
+): { value: ActivityTimeouts | undefined } | { failure: FailureInfo } {
+  if (options?.startToCloseTimeout === undefined && options?.heartbeatTimeout === undefined)
+    return { value: undefined };
+  const read = (field: 'startToCloseTimeout' | 'heartbeatTimeout'): number | undefined => {
+    const value = options[field];
+    if (value === undefined) return undefined;
+    const ms = toMillis(value, field);
+    if (!(ms > 0)) throw new Error(`${field} must be positive`);
+    if (ms > maxMs)
+      throw new Error(
+        `${field} of ${ms} ms is over workflowOptions.maxActivityTimeout (${maxMs} ms): an attempt holds its delivery while it runs, and RabbitMQ's consumer_timeout (30 min by default) must stay above it`,
+      );
+    return ms;
+  };
+  try {
+    const startToCloseMs = read('startToCloseTimeout');
+    const heartbeatMs = read('heartbeatTimeout');
+    return {
+      value: {
+        ...(startToCloseMs !== undefined ? { startToCloseMs } : {}),
+        ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+      },
+    };
+  } catch (error) {
+    return {
+      failure: {
+        name: 'ConfigurationError',
+        code: 'invalid-activity-options',
+        message: `activity '${name}': ${(error as Error).message}`,
+      },
+    };
+  }
+}
+
+/**
  * Replays the instance (again after each `continueAsNew`). Returns how it finished, or undefined
  * while it runs or is parked.
  */
@@ -79,6 +124,7 @@ export async function replayInstance(
     const epoch = state.epoch ?? 0;
     const epochField = epoch === 0 ? undefined : epoch;
     let hookError: unknown;
+    let checkpoints: Promise<void> = Promise.resolve();
     const guard =
       <A extends unknown[], R>(fn: (...args: A) => R) =>
       (...args: A): R => {
@@ -96,6 +142,8 @@ export async function replayInstance(
       scheduleActivity: guard(
         (seq: number, name: string, input: unknown, options: ActivityOptions | undefined) => {
           const retry = resolveRetryPolicy(options?.retry, deps.defaultRetry);
+          const timeouts = activityTimeouts(name, options, deps.maxActivityTimeoutMs);
+          if ('failure' in timeouts) return timeouts;
           const command = new ExecuteActivity(
             state.instanceId,
             state.generation,
@@ -106,10 +154,13 @@ export async function replayInstance(
             retry,
             deps.endpoint,
             epochField,
+            timeouts.value,
           );
           const tooLarge = checkSize(`The input of activity '${name}'`, command, deps.maxBodyBytes);
           if (tooLarge) return { failure: tooLargeFailure(tooLarge) };
           context.outgoing.send(command, { to: deps.activityEndpoint });
+          if (timeouts.value)
+            trackFirstAttempt(ctx, seq, { activity: name, input, retry, timeouts: timeouts.value });
           return undefined;
         },
       ),
@@ -132,6 +183,21 @@ export async function replayInstance(
         return undefined;
       }),
       setLabels: guard((labels: Readonly<Record<string, string | null>>) => context.setLabels(labels)),
+      steps: {
+        retryPolicy: (policy) => resolveRetryPolicy(policy, deps.defaultRetry),
+        tooLarge: (name, value) => {
+          const error = checkSize(`The result of step '${name}'`, { value }, deps.maxBodyBytes);
+          return error ? tooLargeFailure(error) : undefined;
+        },
+        checkpoint: () => {
+          const run = checkpoints.then(async () => {
+            state.interrupted = { message: ctx.envelope.id, emitted: context.outgoing.position };
+            await context.checkpoint();
+          });
+          checkpoints = run.catch(() => {});
+          return run;
+        },
+      },
       onLateCall: (call) =>
         deps.logger.error('workflow code called ctx after its replay suspended', {
           instanceId: state.instanceId,
@@ -224,7 +290,8 @@ type RunOutcome =
 /**
  * Runs `run` until it returns, throws, or waits on an operation that has no outcome yet. Workflow
  * code only awaits operations, which settle in microtasks, so once a macrotask turn passes with
- * `run` unsettled, it is suspended.
+ * `run` unsettled and no step running, it is suspended. A running step is waited for (its outcome
+ * checkpointed), then `run` goes on from it.
  */
 async function runUntilSuspended(
   workflow: WorkflowRun,
@@ -237,6 +304,12 @@ async function runUntilSuspended(
     (value) => (outcome = { kind: 'done', value }),
     (error) => (outcome = error instanceof ContinueAsNew ? { kind: 'suspended' } : { kind: 'failed', error }),
   );
-  await new Promise((resolve) => setImmediate(resolve));
+  for (;;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const steps = context.takeInFlight();
+    if (steps.length === 0) break;
+    await Promise.all(steps);
+    if (context.stepError !== undefined) throw context.stepError;
+  }
   return outcome;
 }

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../errors.js';
 import { toMillis } from '../util/duration.js';
-import { type RetryPolicy } from './context.js';
+import { type RetryPolicy } from './api.js';
 import { type ResolvedRetryPolicy } from './messages.js';
 
 /** The activity retry policy when nothing is configured. */

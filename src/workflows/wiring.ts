@@ -7,7 +7,7 @@ import { type SagaDefinition, sagaDefinitionOf } from '../sagas/metadata.js';
 import { type SagaStore } from '../persistence/saga-store.js';
 import { type Duration } from '../util/duration.js';
 import { type Logger } from '../util/logger.js';
-import { ActivityWorker } from './activity-worker.js';
+import { ActivityCanceller, ActivityWorker, RunningActivities } from './activity-worker.js';
 import { type RetryPolicy } from './context.js';
 import {
   type ActivityRef,
@@ -18,7 +18,7 @@ import {
 } from './definitions.js';
 import { WorkflowEngine } from './engine.js';
 import { positiveMillis, resolveHistoryLimits, type WorkflowHistoryOptions } from './limits.js';
-import { ExecuteActivity } from './messages.js';
+import { CancelActivity, ExecuteActivity } from './messages.js';
 import { DEFAULT_RETRY, resolveRetryPolicy } from './retry.js';
 
 /** Workflow options of an endpoint. */
@@ -37,6 +37,18 @@ export interface WorkflowOptions {
   parkedRecheckInterval?: Duration;
   /** History size thresholds: where `continueAsNew` is suggested, and where the instance fails. */
   history?: WorkflowHistoryOptions;
+  /**
+   * How long an activity attempt without a `startToCloseTimeout` may run before the worker aborts
+   * it and releases its delivery (a retryable `ActivityTimeoutError`); enforced by the worker only.
+   * Keep it below RabbitMQ's `consumer_timeout` (30 min by default). @defaultValue '10m'
+   */
+  activityTimeout?: Duration;
+  /**
+   * The longest `startToCloseTimeout` or `heartbeatTimeout` an activity call may set (a longer one
+   * fails the call with code `invalid-activity-options`): an attempt holds its delivery while it
+   * runs, so this must stay below the broker's consumer timeout. @defaultValue '25m'
+   */
+  maxActivityTimeout?: Duration;
 }
 
 /** The default `buildId`: the working directory's package version, else `'unversioned'`. */
@@ -69,6 +81,8 @@ export function workflowParts(
     logger: Logger;
     resolve: (ctor: new (...args: any[]) => object) => object;
     store: SagaStore;
+    /** Sends a message at once (activity heartbeats). */
+    sendNow: (message: object, to: string) => Promise<void>;
     /** The endpoint's message body limit. @defaultValue 1 MiB */
     maxBodyBytes?: number;
   },
@@ -106,6 +120,12 @@ export function workflowParts(
     return id;
   });
   const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
+  const activityTimeoutMs = option('activityTimeout', () =>
+    positiveMillis(options.activityTimeout ?? '10m', 'activityTimeout'),
+  );
+  const maxActivityTimeoutMs = option('maxActivityTimeout', () =>
+    positiveMillis(options.maxActivityTimeout ?? '25m', 'maxActivityTimeout'),
+  );
   const sagas: SagaDefinition[] = [];
   if (byName.size > 0) {
     const engine = new WorkflowEngine({
@@ -121,23 +141,36 @@ export function workflowParts(
       recheckIntervalMs,
       maxBodyBytes,
       history,
+      maxActivityTimeoutMs,
     });
     sagas.push({ ...(sagaDefinitionOf(WorkflowEngine) as SagaDefinition), instance: engine });
   }
   const handlers: HandlerDefinition[] = [];
   if (activityMap.size > 0) {
+    const running = new RunningActivities();
     handlers.push({
       name: 'longhaul.ActivityWorker',
       ctor: ActivityWorker,
       messageTypes: [messageTypeOf(ExecuteActivity) as unknown as MessageType],
       instance: new ActivityWorker(
         activityMap,
-        deps.resolve,
-        deps.endpoint,
-        deps.logger,
-        deps.store,
-        maxBodyBytes,
+        {
+          resolve: deps.resolve,
+          endpoint: deps.endpoint,
+          logger: deps.logger,
+          store: deps.store,
+          sendNow: deps.sendNow,
+          maxBodyBytes,
+          activityTimeoutMs,
+        },
+        running,
       ),
+    });
+    handlers.push({
+      name: 'longhaul.ActivityCanceller',
+      ctor: ActivityCanceller,
+      messageTypes: [messageTypeOf(CancelActivity) as unknown as MessageType],
+      instance: new ActivityCanceller(running, deps.logger),
     });
   }
   return { sagas, handlers };

@@ -15,6 +15,7 @@ import {
   silentLogger,
   type WorkflowClient,
 } from '../../../src/index.js';
+import { type SagaCommit } from '../../../src/persistence/saga-store.js';
 import { eventually } from '../../conformance/transport.js';
 
 export interface WorkflowServices {
@@ -28,10 +29,12 @@ export interface WorkflowServices {
 }
 
 export function workflowServices(
-  options: { name: string; prefix: string } & Pick<
-    EndpointOptions,
-    'workflows' | 'activities' | 'workflowOptions'
-  >,
+  options: {
+    name: string;
+    prefix: string;
+    /** Called before every saga-store commit; throw to fail that write (a simulated crash). */
+    beforeCommit?: (commit: SagaCommit) => void;
+  } & Pick<EndpointOptions, 'workflows' | 'activities' | 'workflowOptions'>,
 ): WorkflowServices {
   const tag = randomUUID().slice(0, 8);
   const mongoUrl = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
@@ -44,10 +47,19 @@ export function workflowServices(
       url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
       prefix: `${options.prefix}-${tag}.`,
     });
+    const sagaStore = new MongoSagaStore({ url: mongoUrl, database, logger: silentLogger });
+    const { beforeCommit } = options;
+    if (beforeCommit) {
+      const commit = sagaStore.commit.bind(sagaStore);
+      sagaStore.commit = async (c) => {
+        beforeCommit(c);
+        return commit(c);
+      };
+    }
     endpoint = new Endpoint({
       name: options.name,
       transport,
-      sagaStore: new MongoSagaStore({ url: mongoUrl, database, logger: silentLogger }),
+      sagaStore,
       timeoutStore: new MongoTimeoutStore({ url: mongoUrl, database, logger: silentLogger }),
       workflows: options.workflows,
       activities: options.activities,

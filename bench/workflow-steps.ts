@@ -1,0 +1,239 @@
+/**
+ * Inline steps against activities (issue 18): workload W (N workflows, 3 sequential operations
+ * each) with the operations as `ctx.step` and as `ctx.activity`, in memory and on RabbitMQ +
+ * FerretDB (gated). Prints completed workflows/s of each, the ratio steps ÷ activities, and the
+ * store operations and broker messages per workflow operation (counted through wrappers, not
+ * timed). The completion is watched on the unwrapped store, so the counts are the engine's only.
+ *
+ * Run: `npx tsx bench/workflow-steps.ts [memory-n] [services-n] [rounds]` (rows interleaved:
+ * steps, activities, steps, …). Also registered in `run.ts` as `W/steps/*` and `W/activities/*`.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { MongoClient } from 'mongodb';
+import {
+  activity,
+  Endpoint,
+  InMemorySagaStore,
+  InMemoryTransport,
+  MongoSagaStore,
+  MongoTimeoutStore,
+  RabbitMqTransport,
+  type SagaStore,
+  silentLogger,
+  type Transport,
+  WORKFLOW_SAGA,
+  Workflow,
+  type WorkflowClass,
+  type WorkflowContext,
+} from '../src/index.js';
+import { type BenchRow, median, type Sample } from './lib.js';
+
+const add = activity('bench.StepsAdd', (n: number) => n + 1);
+
+@Workflow('bench.InlineSteps')
+class InlineSteps {
+  async run(ctx: WorkflowContext, n: number): Promise<number> {
+    const a = await ctx.step('one', () => n + 1);
+    const b = await ctx.step('two', () => a + 1);
+    return ctx.step('three', () => b + 1);
+  }
+}
+
+@Workflow('bench.ActivitySteps')
+class ActivitySteps {
+  async run(ctx: WorkflowContext, n: number): Promise<number> {
+    const a = await ctx.activity(add, n);
+    const b = await ctx.activity(add, a);
+    return ctx.activity(add, b);
+  }
+}
+
+/** Counts the calls of an object's methods, by name. */
+function counted<T extends object>(target: T, counts: Map<string, number>): T {
+  return new Proxy(target, {
+    get(object, prop, receiver) {
+      const value: unknown = Reflect.get(object, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return (...args: unknown[]) => {
+        counts.set(prop, (counts.get(prop) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(object, args);
+      };
+    },
+  });
+}
+
+const STORE_OPS = [
+  'commit',
+  'findByCorrelation',
+  'findById',
+  'markDispatched',
+  'claimOutbox',
+  'recordOutboxFailure',
+  'findDueOutbox',
+  'list',
+];
+const sum = (counts: Map<string, number>, names: readonly string[]) =>
+  names.reduce((total, name) => total + (counts.get(name) ?? 0), 0);
+
+interface Setup {
+  transport: Transport;
+  store: SagaStore;
+  timeouts?: MongoTimeoutStore;
+  teardown(): Promise<void>;
+}
+
+/** Runs `n` workflows of `workflow` (at most `window` at once) and counts what they cost. */
+async function measure(
+  workflow: WorkflowClass,
+  setup: Setup,
+  n: number,
+  window: number,
+  pollMs: number,
+): Promise<Sample> {
+  const storeCounts = new Map<string, number>();
+  const brokerCounts = new Map<string, number>();
+  const endpoint = new Endpoint({
+    name: 'bench-steps',
+    transport: counted(setup.transport, brokerCounts),
+    sagaStore: counted(setup.store, storeCounts),
+    ...(setup.timeouts ? { timeoutStore: setup.timeouts } : {}),
+    workflows: [workflow],
+    activities: [add],
+    logger: silentLogger,
+    concurrency: 8,
+  });
+  await endpoint.start();
+  try {
+    const t0 = performance.now();
+    let started = 0;
+    let completed = 0;
+    const runOne = async (): Promise<void> => {
+      while (started < n) {
+        const id = `s-${started++}-${t0}`;
+        await endpoint.workflows.start(workflow, 0, { id });
+        // Watched on the unwrapped store: the client's polling is not counted.
+        for (;;) {
+          const record = await setup.store.findByCorrelation(WORKFLOW_SAGA, id);
+          const status = (record?.state as { status?: string } | null | undefined)?.status;
+          if (status === 'completed') break;
+          if (status === 'failed' || status === 'parked') throw new Error(`workflow ${id} ${status}`);
+          await new Promise((resolve) => setTimeout(resolve, pollMs));
+        }
+        completed++;
+      }
+    };
+    await Promise.all(Array.from({ length: window }, runOne));
+    const seconds = (performance.now() - t0) / 1000;
+    // Let the dispatches that follow the last commits finish before reading the counts.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const operations = n * 3;
+    const storeOps = sum(storeCounts, STORE_OPS);
+    const messages = sum(brokerCounts, ['send', 'publish']);
+    return {
+      messagesPerSecond: n / seconds,
+      extra: {
+        workflows: n,
+        seconds: Number(seconds.toFixed(2)),
+        storeOpsPerOperation: Number((storeOps / operations).toFixed(2)),
+        commitsPerOperation: Number(((storeCounts.get('commit') ?? 0) / operations).toFixed(2)),
+        messagesPerOperation: Number((messages / operations).toFixed(2)),
+      },
+      invalid: completed < n ? `${completed} of ${n} workflows completed` : undefined,
+    };
+  } finally {
+    await endpoint.stop();
+    await setup.teardown();
+  }
+}
+
+function memorySetup(): Setup {
+  return { transport: new InMemoryTransport(), store: new InMemorySagaStore(), teardown: async () => {} };
+}
+
+function servicesSetup(): Setup {
+  const tag = randomUUID().slice(0, 8);
+  const url = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
+  const database = `lh_bench_steps_${tag}`;
+  const transport = new RabbitMqTransport({
+    url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    prefix: `bench-steps-${tag}.`,
+    logger: silentLogger,
+  });
+  const store = new MongoSagaStore({ url, database, logger: silentLogger });
+  const timeouts = new MongoTimeoutStore({ url, database, logger: silentLogger });
+  return {
+    transport,
+    store,
+    timeouts,
+    async teardown() {
+      await transport.deleteDeclaredTopology();
+      await transport.close();
+      await store.close();
+      await timeouts.close();
+      const client = new MongoClient(url);
+      await client.db(database).dropDatabase();
+      await client.close();
+    },
+  };
+}
+
+/** The four rows: steps and activities, in memory and on the services. */
+export function workflowStepRows(sizes: { memory: number; services: number }): BenchRow[] {
+  const row = (name: string, description: string, workflow: WorkflowClass, services: boolean): BenchRow => ({
+    name,
+    description,
+    run: () =>
+      services
+        ? measure(workflow, servicesSetup(), sizes.services, 16, 50)
+        : measure(workflow, memorySetup(), sizes.memory, 32, 1),
+  });
+  return [
+    row('W/steps/memory', 'in memory: workflows/s of 3 inline steps', InlineSteps, false),
+    row('W/activities/memory', 'in memory: workflows/s of 3 activities', ActivitySteps, false),
+    row('W/steps/rabbitmq+ferretdb', 'RabbitMQ + FerretDB: workflows/s of 3 inline steps', InlineSteps, true),
+    row(
+      'W/activities/rabbitmq+ferretdb',
+      'RabbitMQ + FerretDB: workflows/s of 3 activities',
+      ActivitySteps,
+      true,
+    ),
+  ];
+}
+
+async function main(): Promise<void> {
+  const memoryN = Number(process.argv[2] ?? 300);
+  const servicesN = Number(process.argv[3] ?? 60);
+  const rounds = Number(process.argv[4] ?? 3);
+  const rows = workflowStepRows({ memory: memoryN, services: servicesN });
+  const samples = new Map<string, Sample[]>(rows.map((r) => [r.name, []]));
+  await rows[0]!.run(); // warm-up
+  for (let round = 1; round <= rounds; round++) {
+    for (const row of rows) {
+      const sample = await row.run();
+      samples.get(row.name)!.push(sample);
+      console.log(`  round ${round} ${row.name}: ${sample.messagesPerSecond.toFixed(1)} workflows/s`);
+    }
+  }
+  console.log(`\nmemory n=${memoryN}, services n=${servicesN}, rounds=${rounds}`);
+  console.log('| row | workflows/s (median) | min–max | store ops / op | commits / op | broker msgs / op |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  const medianOf = (name: string) => median(samples.get(name)!.map((s) => s.messagesPerSecond));
+  for (const row of rows) {
+    const list = samples.get(row.name)!;
+    const rates = list.map((s) => s.messagesPerSecond);
+    const extra = list.at(-1)?.extra ?? {};
+    const invalid = list.find((s) => s.invalid)?.invalid;
+    console.log(
+      `| ${row.name} | ${invalid ? `INVALID (${invalid})` : medianOf(row.name).toFixed(1)} | ${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)} | ${extra.storeOpsPerOperation} | ${extra.commitsPerOperation} | ${extra.messagesPerOperation} |`,
+    );
+  }
+  for (const where of ['memory', 'rabbitmq+ferretdb']) {
+    const ratio = medianOf(`W/steps/${where}`) / medianOf(`W/activities/${where}`);
+    console.log(`W/steps/${where} ÷ W/activities/${where}: ${ratio.toFixed(2)}x`);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

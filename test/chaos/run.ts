@@ -317,9 +317,12 @@ async function cleanup(): Promise<void> {
 // Asked to stop (a CI backstop, Ctrl-C): no worker may outlive the run.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    log(`chaos: ${signal}: killing the workers and exiting`);
+    log(`chaos: ${signal}: killing the workers, stopping the store and exiting`);
     for (const w of allWorkers) if (w.alive) w.child.kill('SIGKILL');
-    process.exit(1);
+    // The store too (within 5 s): a store left running would be reused by the next run, and one
+    // started by another checkout is not this one's to stop in its store-restart fault.
+    const deadline = new Promise((resolve) => setTimeout(resolve, 5_000));
+    void Promise.race([store.stop().catch(() => undefined), deadline]).then(() => process.exit(1));
   });
 }
 

@@ -22,7 +22,9 @@ import {
   AUDIT_ENDPOINT,
   type AccountState,
   audited,
+  AUDIT_SEND_CONFIRMED,
   DEAD_LETTER_SPAN_MS,
+  DELETION_RACE_MS,
   SENT_BEFORE_SLACK_MS,
 } from './long-lived.js';
 import { type Poll, type ScenarioOutcome } from './scenario-driver.js';
@@ -73,30 +75,41 @@ export interface LongLivedRun {
 const key = (account: string, seq: number): string => `${account}#${seq}`;
 
 /**
- * The outbox entries the workers reported carrying out after their claim's lease had ended
- * ("outbox lease overran"): another worker may have claimed them meanwhile, and sent or
- * dead-lettered them too.
+ * What the workers logged that the check needs: the outbox entries they carried out after their
+ * claim's lease had ended ("outbox lease overran": another worker may have claimed them meanwhile,
+ * and sent or dead-lettered them too), and when the broker confirmed each `Audit` (by key).
  */
-export function overranEntries(logDir: string): Set<string> {
-  const ids = new Set<string>();
+export function scanWorkerLogs(logDir: string): {
+  overran: Set<string>;
+  auditConfirmed: Map<string, number[]>;
+} {
+  const overran = new Set<string>();
+  const auditConfirmed = new Map<string, number[]>();
   let files: string[] = [];
   try {
     files = readdirSync(logDir).filter((f) => f.endsWith('.log'));
   } catch {
-    return ids;
+    return { overran, auditConfirmed };
   }
   for (const file of files) {
     for (const line of readFileSync(`${logDir}/${file}`, 'utf8').split('\n')) {
-      if (!line.includes('outbox lease overran')) continue;
-      const json = line.slice(line.indexOf('{'));
+      const isOverrun = line.includes('outbox lease overran');
+      const isConfirm = line.includes(AUDIT_SEND_CONFIRMED);
+      if (!isOverrun && !isConfirm) continue;
+      let fields: { entryIds?: string[]; accountId?: string; seq?: number };
       try {
-        for (const id of (JSON.parse(json) as { entryIds?: string[] }).entryIds ?? []) ids.add(id);
+        fields = JSON.parse(line.slice(line.indexOf('{'))) as typeof fields;
       } catch {
-        // a line cut by a kill: its ids are lost, and a copy it explains is reported
+        continue; // a line cut by a kill: what it would explain is reported
+      }
+      if (isOverrun) for (const id of fields.entryIds ?? []) overran.add(id);
+      if (isConfirm && fields.accountId !== undefined && fields.seq !== undefined) {
+        const k = key(fields.accountId, fields.seq);
+        auditConfirmed.set(k, [...(auditConfirmed.get(k) ?? []), Date.parse(line.slice(0, 24))]);
       }
     }
   }
-  return ids;
+  return { overran, auditConfirmed };
 }
 
 /** Counts ledger effects of `kind` by account and seq. */
@@ -221,7 +234,8 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     violations.push('the audit destination was never unroutable, or never declared again');
   const deadByKey = new Map(deadLettered.map((d) => [key(String(d.body.accountId), Number(d.body.seq)), d]));
   const deadIds = new Set(deadByKey.keys());
-  const overran = overranEntries(run.logDir);
+  const { overran, auditConfirmed } = scanWorkerLogs(run.logDir);
+  const lostToDeletion = new Set<string>();
   for (const d of deadLettered) {
     if (d.messageType !== 'chaos.Audit' || d.destination !== AUDIT_ENDPOINT) {
       dl.notAudit++;
@@ -264,7 +278,20 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
             `${explained ? ' (an at-least-once copy: accepted)' : ''}`,
         );
       }
-      if (access && !dead && delivered.length === 0) dl.neither++;
+      if (access && !dead && delivered.length === 0) {
+        // Confirmed by RabbitMQ as the queue was deleted: routed to it, then dropped with it (a
+        // deleted queue's unconfirmed messages are confirmed). The harness's deletion, racing a
+        // send, lost it; the outbox did its part. Anything else is a lost audit.
+        const confirms = auditConfirmed.get(key(account, seq)) ?? [];
+        const race =
+          window !== undefined && confirms.some((at) => Math.abs(at - window.from) <= DELETION_RACE_MS);
+        if (race) {
+          lostToDeletion.add(key(account, seq));
+          example(
+            `audit ${seq} of ${account} confirmed by the broker at ${new Date(confirms[0]!).toISOString()} as its queue was deleted (${new Date(window!.from).toISOString()}): dropped with the queue (accepted)`,
+          );
+        } else dl.neither++;
+      }
       const sentAt = Date.parse(delivered[0]?.sentAt ?? '');
       if (
         window?.to !== undefined &&
@@ -295,7 +322,8 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     replayed = result.replayed;
     if (result.failed.length > 0)
       violations.push(`${result.failed.length} replay(s) failed, e.g. ${result.failed[0]}`);
-    const expected = accounts.reduce((sum, a) => sum + countAudited(published.get(a) ?? 0), 0);
+    const expected =
+      accounts.reduce((sum, a) => sum + countAudited(published.get(a) ?? 0), 0) - lostToDeletion.size;
     for (let waited = 0; waited < 120_000; waited += 1000) {
       const n = await db.collection(EFFECTS).countDocuments({ kind: 'audit' });
       if (n >= expected && (await depths(broker)).queued === 0) break;
@@ -313,6 +341,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     for (let seq = 0; seq < (published.get(account) ?? 0); seq++) {
       if (!audited(seq)) continue;
       const n = auditsAfter.get(key(account, seq))?.length ?? 0;
+      if (n === 0 && lostToDeletion.has(key(account, seq))) continue;
       if (n === 0) {
         auditsLost++;
         example(`audit ${seq} of ${account} lost`);
@@ -347,6 +376,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
     unroutableSeconds: windowSeconds,
     deadLetters: { ...dl, replayed, replaySeconds },
     leaseOverruns: overran.size,
+    droppedWithDeletedQueue: lostToDeletion.size,
     largestInstanceBytes: maxBytes,
     largestInbox: maxInbox,
     outboxPending,
@@ -365,6 +395,7 @@ export async function checkLongLived(run: LongLivedRun): Promise<ScenarioOutcome
       ['dead-lettered entries (all Audits sent while unroutable)', dl.listed],
       ['  of which a copy was delivered before (sender lost the outcome)', dl.deliveredThenDeadLettered],
       ['outbox entries sent past their lease (logged)', overran.size],
+      ['audits confirmed as their queue was deleted (dropped with it)', lostToDeletion.size],
       ['  replayed (s to deliver)', `${replayed} (${replaySeconds.toFixed(1)})`],
       ['largest instance (bytes; inbox ids)', `${maxBytes}; ${maxInbox}`],
       ['effects', JSON.stringify({ ...tally, auditsLost, auditsTwice })],

@@ -62,6 +62,14 @@ export const DEAD_LETTER_SPAN_MS = 25_000;
  */
 export const SENT_BEFORE_SLACK_MS = 10_000;
 
+/** What a worker logs (INFO, with messageId, accountId, seq) when the broker confirmed an `Audit`. */
+export const AUDIT_SEND_CONFIRMED = 'audit send confirmed';
+/**
+ * How close to the audit queue's deletion a confirm may be for the check to take the `Audit` as one
+ * RabbitMQ confirmed while deleting the queue under it (routed to the queue, dropped with it).
+ */
+export const DELETION_RACE_MS = 1_500;
+
 /** Whether deposit `seq` is audited. */
 export const audited = (seq: number): boolean => seq % AUDIT_EVERY === 0;
 /** Every this many deposits the saga asks for a statement, by a timeout 2 s later. */

@@ -20,7 +20,14 @@ import {
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
 import { closeLedger, monitoring, watchClient } from './ledger.js';
-import { ChaosAccount, LEDGER_ENDPOINT, LONG_LIVED_OUTBOX, longLivedHandlers } from './long-lived.js';
+import {
+  AUDIT_ENDPOINT,
+  AUDIT_SEND_CONFIRMED,
+  ChaosAccount,
+  LEDGER_ENDPOINT,
+  LONG_LIVED_OUTBOX,
+  longLivedHandlers,
+} from './long-lived.js';
 import { ChaosOrderFulfilment, chaosHandlers } from './scenario.js';
 
 const env = (name: string): string => {
@@ -129,6 +136,17 @@ const transport = new RabbitMqTransport({
   logger,
   reconnect: { initialDelay: '100ms', maxDelay: '2s' },
 });
+if (longLived) {
+  // Every Audit the broker confirmed, with when (the check tells a message RabbitMQ confirmed as the
+  // audit queue was deleted under it from a lost one; see long-lived-check.ts).
+  const send = transport.send.bind(transport);
+  transport.send = async (message, destination) => {
+    await send(message, destination);
+    if (destination !== AUDIT_ENDPOINT) return;
+    const { accountId, seq } = JSON.parse(message.body.toString()) as { accountId: string; seq: number };
+    write('INFO', AUDIT_SEND_CONFIRMED, { messageId: message.messageId, accountId, seq });
+  };
+}
 const endpoint = new Endpoint({
   name: env('LH_ENDPOINT'),
   transport,

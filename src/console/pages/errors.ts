@@ -8,10 +8,48 @@ export function queuePath(endpoint: string): string {
   return `/errors/${encodeURIComponent(endpoint)}`;
 }
 
+/** An error queue as the overview and the queue list show it: its depth, or why it could not be read. */
+export interface QueueDepth {
+  readonly endpoint: string;
+  readonly depth?: number;
+  readonly error?: string;
+}
+
+/**
+ * The table of error queues with their depths, each linked to its page. A queue that could not be
+ * read shows its error, or (`compactErrors`, on the overview) an "unreadable" badge with the error
+ * as its title.
+ */
+export function queuesTable(queues: readonly QueueDepth[], compactErrors = false): SafeHtml {
+  return html`<table data-testid="error-queues">
+    <thead>
+      <tr>
+        <th>Endpoint</th>
+        <th class="num">Messages</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${queues.map(
+        (q) =>
+          html`<tr>
+            <td><a href="${queuePath(q.endpoint)}">${q.endpoint}</a></td>
+            <td class="num">
+              ${
+                !q.error
+                  ? String(q.depth)
+                  : compactErrors
+                    ? html`<span class="badge error" title="${q.error}">unreadable</span>`
+                    : html`<span class="badge error">${q.error}</span>`
+              }
+            </td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
 /** The list of error queues with their depths. */
-export function queuesBody(
-  queues: readonly { readonly endpoint: string; readonly depth?: number; readonly error?: string }[],
-): SafeHtml {
+export function queuesBody(queues: readonly QueueDepth[]): SafeHtml {
   return html`${
       queues.length === 0
         ? html`<p class="muted">
@@ -19,25 +57,7 @@ export function queuesBody(
             <code>--error-queue &lt;endpoint&gt;</code>
             (repeatable), or open <code>/errors/&lt;endpoint&gt;</code>.
           </p>`
-        : html`<table data-testid="error-queues">
-            <thead>
-              <tr>
-                <th>Endpoint</th>
-                <th class="num">Messages</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${queues.map(
-                (q) =>
-                  html`<tr>
-                    <td><a href="${queuePath(q.endpoint)}">${q.endpoint}</a></td>
-                    <td class="num">
-                      ${q.error ? html`<span class="badge error">${q.error}</span>` : String(q.depth)}
-                    </td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+        : queuesTable(queues)
     }
     <form class="search" method="get" action="/errors/open">
       <label>Open an endpoint's queue<input name="endpoint" placeholder="billing" required /></label

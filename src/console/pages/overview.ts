@@ -3,6 +3,7 @@ import { INSTANCE_STATUSES, type InstanceCounts } from '../../operations/api.js'
 import { html, type SafeHtml } from '../html.js';
 import { duration, time } from '../layout.js';
 import { type ConsoleSources } from '../options.js';
+import { queuesTable } from './errors.js';
 import { redactUrl } from '../redact.js';
 
 /** What the overview shows (also the body of `GET /api/overview`). */
@@ -102,25 +103,7 @@ export function overviewBody(view: Overview): SafeHtml {
             No error queues configured (option <code>--error-queue</code>); open
             <code>/errors/&lt;endpoint&gt;</code> directly.
           </p>`
-        : html`<table data-testid="error-queues">
-            <thead>
-              <tr>
-                <th>Endpoint</th>
-                <th class="num">Messages</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${view.errorQueues.map(
-                (q) =>
-                  html`<tr>
-                    <td><a href="/errors/${encodeURIComponent(q.endpoint)}">${q.endpoint}</a></td>
-                    <td class="num">
-                      ${q.error ? html`<span class="badge error" title="${q.error}">unreadable</span>` : String(q.depth)}
-                    </td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+        : queuesTable(view.errorQueues, true)
     }
     <h2>Connection</h2>
     <dl class="facts" data-testid="sources">

@@ -136,6 +136,7 @@ export {
   CtxAfterSuspensionError,
   PayloadTooLargeError,
   type WorkflowHistoryOptions,
+  type WorkflowCacheOptions,
   type HistoryThreshold,
   type HistoryEventBody,
   type ParkedInfo,

@@ -173,6 +173,23 @@ export interface SagaCommit<State = unknown> {
   readonly expectedVersion: number;
   /** Entries to append to the stored outbox. */
   readonly newOutbox: readonly OutboxEntry[];
+  /**
+   * Set when the state holds an append-only array (a workflow's history) whose first `from` items
+   * are stored unchanged at `expectedVersion`: a store may then append the items after `from`
+   * instead of rewriting the array, and write the state's other fields one by one, removing those
+   * named in `removed`. The record stored must be the same either way; a store may ignore this.
+   */
+  readonly append?: StateAppend;
+}
+
+/** See {@link SagaCommit.append}. */
+export interface StateAppend {
+  /** The state's top-level field that holds the array. */
+  readonly field: string;
+  /** How many of its items are already stored. */
+  readonly from: number;
+  /** Top-level state fields the stored state has and the new one has not. */
+  readonly removed: readonly string[];
 }
 
 /** The saga store port; see the file header for the contract. */

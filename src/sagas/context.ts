@@ -125,6 +125,13 @@ export class SagaContextImpl<State> implements SagaContext<State> {
    * marking the message handled (the workflow engine's step checkpoints).
    */
   checkpointer?: () => Promise<void>;
+  /** @internal The version the instance was loaded at (`0` for a new one); set by the commit path. */
+  loadedVersion = 0;
+  /**
+   * @internal Called by the commit path with the version written, once the handling's final
+   * commit has landed (never when it did not): the workflow engine's run cache.
+   */
+  onCommitted?: (version: number) => void;
   private sealed = false;
 
   constructor(

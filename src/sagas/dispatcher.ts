@@ -1,7 +1,12 @@
 import { type OutgoingCollector } from '../bus/outgoing.js';
 import { ConcurrencyError, LonghaulError, NonRetryableError, SagaNotFoundError } from '../errors.js';
 import { type Envelope, Headers } from '../messages/envelope.js';
-import { type OutboxEntry, type SagaRecord, type SagaStore } from '../persistence/saga-store.js';
+import {
+  type OutboxEntry,
+  type SagaRecord,
+  type SagaStore,
+  type StateAppend,
+} from '../persistence/saga-store.js';
 import { sagaInstanceId } from '../util/ids.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import { type Logger } from '../util/logger.js';
@@ -183,8 +188,9 @@ export class SagaDispatcher {
 
     const now = this.deps.now();
     const stateBefore = record.state ?? {};
+    const appendOnly = appendOnlyArray(saga, stateBefore);
     const context = new SagaContextImpl<unknown>(
-      structuredClone(stateBefore),
+      copyState(stateBefore, appendOnly),
       envelope,
       saga.name,
       record.id,
@@ -195,6 +201,7 @@ export class SagaDispatcher {
       this.deps.endpoint,
       now,
     );
+    context.loadedVersion = record.version;
     const instance = (saga.instance ?? this.deps.resolve(saga.ctor)) as Record<string | symbol, unknown>;
     const method = instance[handler.method];
     if (typeof method !== 'function') {
@@ -227,15 +234,41 @@ export class SagaDispatcher {
     // a reply cannot come back while this handling still runs.
     let expected = record.version;
     let checkpointed = 0;
+    // An append-only array the handler only appended to is stored by appending (see `StateAppend`).
+    const copied = appendOnly && (context.state as Record<string, unknown>)[appendOnly.field];
+    let stored = appendOnly && { keys: Object.keys(stateBefore), items: appendOnly.items.length };
+    const append = (): StateAppend | undefined => {
+      const state = context.state as Record<string, unknown> | null;
+      if (!appendOnly || !stored || context.completed || !state || typeof state !== 'object')
+        return undefined;
+      const items = state[appendOnly.field];
+      if (items !== copied || !Array.isArray(items) || items.length < stored.items) return undefined;
+      return {
+        field: appendOnly.field,
+        from: stored.items,
+        removed: stored.keys.filter((key) => !(key in state)),
+      };
+    };
+    const appended = (): void => {
+      const state = context.state as Record<string, unknown> | null;
+      const items = state && typeof state === 'object' ? state[appendOnly!.field] : undefined;
+      stored =
+        items === copied && Array.isArray(items)
+          ? { keys: Object.keys(state!), items: items.length }
+          : undefined;
+    };
     const held: { entries: OutboxEntry[]; token: string }[] = [];
     context.checkpointer = async () => {
       const entries = context.outgoing.entries.slice(checkpointed);
       const claimed = this.deps.outbox.claimForCommit(entries);
+      const appending = append();
       await store.commit({
         expectedVersion: expected,
         newOutbox: claimed.entries,
         record: build(expected + 1, false),
+        ...(appending ? { append: appending } : {}),
       });
+      if (appendOnly) appended();
       expected += 1;
       checkpointed += entries.length;
       if (claimed.entries.length > 0) held.push(claimed);
@@ -255,7 +288,14 @@ export class SagaDispatcher {
       cap: options.inboxSize,
     });
     const committed: Omit<SagaRecord, 'outbox'> = { ...build(expected + 1, true), inbox: inbox.inbox };
-    await store.commit({ expectedVersion: expected, newOutbox: outgoing, record: committed });
+    const appending = append();
+    await store.commit({
+      expectedVersion: expected,
+      newOutbox: outgoing,
+      record: committed,
+      ...(appending ? { append: appending } : {}),
+    });
+    context.onCommitted?.(committed.version);
     if (inbox.evicted.length > 0) this.evictedInWindow(saga, record.id, inbox.evicted, now);
     // Only this commit's entries, claimed by the commit itself: older pending ones belong to their
     // claim holders, then to a redelivery of their own message or the sweeper once due.
@@ -395,6 +435,29 @@ function correlationKeyOf(saga: SagaDefinition, handler: SagaHandlerDefinition, 
     );
   }
   return String(value);
+}
+
+/** The saga's append-only state array as loaded, if it has one (see `SagaDefinition.appendOnly`). */
+function appendOnlyArray(
+  saga: SagaDefinition,
+  state: unknown,
+): { field: string; items: readonly unknown[] } | undefined {
+  if (saga.appendOnly === undefined || typeof state !== 'object' || state === null) return undefined;
+  const items = (state as Record<string, unknown>)[saga.appendOnly];
+  return Array.isArray(items) ? { field: saga.appendOnly, items } : undefined;
+}
+
+/**
+ * The handler's private copy of the state: a deep copy, except that the append-only array is a
+ * new array of the same items (never mutated), so the copy does not grow with it.
+ */
+function copyState(
+  state: unknown,
+  appendOnly: { field: string; items: readonly unknown[] } | undefined,
+): unknown {
+  if (!appendOnly) return structuredClone(state);
+  const { [appendOnly.field]: _items, ...rest } = state as Record<string, unknown>;
+  return { ...structuredClone(rest), [appendOnly.field]: appendOnly.items.slice() };
 }
 
 function jitter(attempt: number): Promise<void> {

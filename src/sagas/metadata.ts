@@ -51,6 +51,12 @@ export interface SagaDefinitionOptions {
 export interface SagaDefinition extends SagaDefinitionOptions {
   readonly name: string;
   readonly ctor: new (...args: any[]) => object;
+  /**
+   * @internal A top-level state field holding an array that handlers only append to (or replace
+   * whole): the commit path copies its items by reference and stores only the new ones (the
+   * workflow history). Its items must never be mutated.
+   */
+  readonly appendOnly?: string;
   /** When set, this object runs the handlers instead of an instance resolved from `ctor` (built-in sagas). */
   readonly instance?: object;
   /** Handlers by message type name. */

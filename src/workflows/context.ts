@@ -5,6 +5,7 @@ import { checkLabels } from '../sagas/context.js';
 import { type ActivityRef, activityNameOf, type WorkflowClass, workflowNameOf } from './definitions.js';
 import { LonghaulError } from '../errors.js';
 import { type StepHooks, StepRunner } from './step-runner.js';
+import { PendingWaits, thaw } from './pending-waits.js';
 import {
   type ActivityOptions,
   type StepInfo,
@@ -78,10 +79,18 @@ export class ReplayContext implements WorkflowContext {
   nondeterminism?: NonDeterminismError;
   continueWith?: ContinueAsNew;
   readonly visited = new Set<number>();
-  /** True once a visited operation has no outcome yet: `run` may legitimately be suspended on it. */
-  waitsOnPending = false;
+  /** A step waits for its retry timer: `run` may legitimately be suspended on it. */
+  private waitsOnStep = false;
+  /**
+   * False once the run waits on something a resume cannot settle (a step's retry timer, a
+   * combinator over pending operations): the run cache then replays it instead.
+   */
+  resumable = true;
+  /** Set when `run` called `ctx` while suspended (it awaited something else): never resumed. */
+  tainted = false;
   /** The last `ctx` operation run reached, for messages. */
   lastCall?: string;
+  private readonly waits = new PendingWaits();
   private closed = false;
   private reached = 0;
   private prefixBytes?: { upTo: number; bytes: number };
@@ -95,8 +104,28 @@ export class ReplayContext implements WorkflowContext {
     readonly workflowType: string,
     readonly generation: number,
     private readonly index: HistoryIndex,
-    private readonly hooks: ReplayHooks,
+    private hooks: ReplayHooks,
   ) {}
+
+  /** True once a visited operation has no outcome yet: `run` may legitimately be suspended on it. */
+  get waitsOnPending(): boolean {
+    return this.waitsOnStep || this.waits.size > 0;
+  }
+
+  /**
+   * Reopens a suspended run for the next message (the run cache): its hooks now act for that
+   * message's handling. Then {@link ReplayContext.deliver} settles what the message brought.
+   */
+  rebind(hooks: ReplayHooks): void {
+    this.hooks = hooks;
+    this.stepRunner = undefined;
+    this.closed = false;
+  }
+
+  /** Settles the pending operations whose outcomes are now in the history; returns how many. */
+  deliver(): number {
+    return this.waits.deliver(this.index, (seq) => this.reach(seq));
+  }
 
   get cancelled(): boolean {
     return this.index.cancelRequested;
@@ -183,6 +212,7 @@ export class ReplayContext implements WorkflowContext {
 
   private open(call: string): void {
     if (!this.closed) return;
+    this.tainted = true;
     this.hooks.onLateCall?.(call);
     throw new CtxAfterSuspensionError(call);
   }
@@ -221,7 +251,8 @@ export class ReplayContext implements WorkflowContext {
       // Waiting for its retry timer; or a replay test, where a new step only shows as new.
       if (!known) this.index.append({ e: 'scheduled', seq, op: 'step', name, at: this.hooks.now });
       this.reach(seq);
-      this.waitsOnPending = true;
+      this.waitsOnStep = true;
+      this.resumable = false;
       promise = new Promise<never>(() => {});
     } else {
       // Not `waitsOnPending` while it runs: the engine waits for running steps before it decides.
@@ -231,7 +262,10 @@ export class ReplayContext implements WorkflowContext {
       promise = done.then(() => {
         const record = this.index.operations.get(seq);
         this.reach(seq);
-        if (!record?.outcome) this.waitsOnPending = true; // waiting for its retry timer
+        if (!record?.outcome) {
+          this.waitsOnStep = true; // waiting for its retry timer
+          this.resumable = false;
+        }
         return record?.outcome && this.stepError === undefined
           ? settle(record, (value) => value)
           : new Promise<never>(() => {});
@@ -301,7 +335,7 @@ export class ReplayContext implements WorkflowContext {
     if (records.every((r) => r.outcome)) {
       return Promise.all(operations) as Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
     }
-    return NEVER;
+    return this.never();
   }
 
   any<T>(operations: readonly Promise<T>[]): Promise<T> {
@@ -310,14 +344,14 @@ export class ReplayContext implements WorkflowContext {
     const won = records.filter((r) => r.outcome?.ok).sort((a, b) => a.outcome!.index - b.outcome!.index)[0];
     if (won) return operations[records.indexOf(won)] as Promise<T>;
     if (records.every((r) => r.outcome)) return Promise.any(operations);
-    return NEVER;
+    return this.never();
   }
 
   race<T>(operations: readonly Promise<T>[]): Promise<T> {
     const records = this.recordsOf(operations);
     if (!records) return Promise.race(operations);
     const first = records.filter((r) => r.outcome).sort((a, b) => a.outcome!.index - b.outcome!.index)[0];
-    return first ? (operations[records.indexOf(first)] as Promise<T>) : NEVER;
+    return first ? (operations[records.indexOf(first)] as Promise<T>) : this.never();
   }
 
   now(): Date {
@@ -411,11 +445,20 @@ export class ReplayContext implements WorkflowContext {
     }
     const record = this.index.operations.get(seq);
     this.reach(seq);
-    if (record && !record.outcome) this.waitsOnPending = true;
     const promise =
-      this.nondeterminism || !record?.outcome ? new Promise<never>(() => {}) : settle(record, map);
+      this.nondeterminism || !record
+        ? new Promise<never>(() => {})
+        : record.outcome
+          ? settle(record, map)
+          : this.waits.wait(seq, map);
     this.tracked.set(promise, seq);
     return promise;
+  }
+
+  /** A combinator that waits on pending operations: only a replay decides it (not resumable). */
+  private never(): Promise<never> {
+    this.resumable = false;
+    return NEVER;
   }
 
   private recordsOf(operations: readonly unknown[]): OperationRecord[] | undefined {
@@ -454,7 +497,7 @@ export class ReplayContext implements WorkflowContext {
 
 function settle(record: OperationRecord, map: (value: unknown) => unknown): Promise<unknown> {
   const outcome = record.outcome!;
-  if (outcome.ok) return Promise.resolve(map(outcome.value));
+  if (outcome.ok) return Promise.resolve(map(thaw(outcome.value)));
   const failed = Promise.reject(new OperationFailedError(outcome.failure!));
   failed.catch(() => {}); // an operation the workflow never awaits must not crash the process
   return failed;

@@ -188,9 +188,17 @@ export interface OperationRecord {
   };
 }
 
-/** An index over a history, rebuilt at the start of every replay (O(history)). */
+/**
+ * An index over a history: built once per handling (O(history)) on a replay, or carried over with a
+ * cached run (see `run-cache.ts`) and only appended to, so a handling that resumes a cached run
+ * costs what its new events cost.
+ */
 export class HistoryIndex {
   readonly operations = new Map<number, OperationRecord>();
+  /** The operations without an outcome, by `seq` (kept as events arrive, not by a scan). */
+  private readonly open = new Map<number, OperationRecord>();
+  /** Signal events in arrival order (buffered or consumed). */
+  private readonly signals: { id: string; name: string; payload: unknown }[] = [];
   readonly recorded = new Map<number, { op: string; value: unknown }>();
   readonly consumedSignals = new Set<string>();
   /** Signal ids received (buffered or consumed), for `signalId` dedupe. */
@@ -208,10 +216,26 @@ export class HistoryIndex {
    * @param options.build stamped on every appended event that has none
    */
   constructor(
-    readonly history: HistoryEvent[],
+    private events: HistoryEvent[],
     private readonly options: { build?: string } = {},
   ) {
-    history.forEach((event, index) => this.apply(event, index));
+    events.forEach((event, index) => this.apply(event, index));
+  }
+
+  /** The events, appended to in place. */
+  get history(): HistoryEvent[] {
+    return this.events;
+  }
+
+  /**
+   * Points the index at `events`, a copy of the history it indexes (the same events, as read back
+   * from the store at the version a cached run left), so appends go to the array the commit writes.
+   * Throws when the length differs: the copy is not of this history.
+   */
+  rebase(events: HistoryEvent[]): void {
+    if (events.length !== this.events.length)
+      throw new Error(`rebase: the history has ${events.length} events, the index ${this.events.length}`);
+    this.events = events;
   }
 
   /** Appends an event to the history and the index. */
@@ -220,37 +244,37 @@ export class HistoryIndex {
       this.options.build !== undefined && event.build === undefined
         ? { ...event, build: this.options.build }
         : event;
-    this.history.push(stamped);
-    this.apply(stamped, this.history.length - 1);
+    this.events.push(stamped);
+    this.apply(stamped, this.events.length - 1);
   }
 
   /** Operations scheduled and not yet completed or failed, in order. */
   pending(): OperationRecord[] {
-    return [...this.operations.values()].filter((o) => !o.outcome).sort((a, b) => a.seq - b.seq);
+    return [...this.open.values()].sort((a, b) => a.seq - b.seq);
   }
 
   /** The earliest buffered signal named `name` that no wait has consumed. */
   unconsumedSignal(name: string): { id: string; payload: unknown } | undefined {
-    for (const event of this.history) {
-      if (event.e === 'signal' && event.name === name && !this.consumedSignals.has(event.id)) return event;
-    }
-    return undefined;
+    return this.signals.find((s) => s.name === name && !this.consumedSignals.has(s.id));
   }
 
   private apply(event: HistoryEvent, index: number): void {
     if ('seq' in event && event.e !== 'marker') this.positions.set(event.seq, index);
     switch (event.e) {
-      case 'scheduled':
+      case 'scheduled': {
         this.maxSeq = Math.max(this.maxSeq, event.seq);
-        this.operations.set(event.seq, {
+        const record: OperationRecord = {
           seq: event.seq,
           op: event.op,
           name: event.name,
           timerId: event.timerId,
           childId: event.childId,
           since: event.at,
-        });
+        };
+        this.operations.set(event.seq, record);
+        this.open.set(event.seq, record);
         break;
+      }
       case 'completed':
       case 'failed': {
         const operation = this.operations.get(event.seq);
@@ -259,6 +283,7 @@ export class HistoryIndex {
             event.e === 'completed'
               ? { ok: true, value: event.value, index }
               : { ok: false, failure: event.failure, index };
+          this.open.delete(event.seq);
         }
         if (event.e === 'completed' && event.signal) {
           this.consumedSignals.add(event.signal);
@@ -286,6 +311,7 @@ export class HistoryIndex {
         break;
       case 'signal':
         this.signalIds.add(event.id);
+        this.signals.push(event);
         break;
       case 'marker':
         if (!this.patches.has(event.patch))

@@ -23,6 +23,7 @@ export {
 } from './context.js';
 export { ActivityTimeoutError } from './activity-attempt.js';
 export { PayloadTooLargeError, type WorkflowHistoryOptions, type HistoryThreshold } from './limits.js';
+export { type WorkflowCacheOptions } from './run-cache.js';
 export { WorkflowClient, type WorkflowStatus, type WorkflowListFilter } from './client.js';
 export {
   type WorkflowStatusName,

@@ -100,17 +100,38 @@ function activityTimeouts(
   }
 }
 
+/** A run suspended after a handling, as the run cache keeps it (see `run-cache.ts`). */
+export interface LiveRun {
+  readonly replay: ReplayContext;
+  readonly index: HistoryIndex;
+  readonly handle: RunHandle;
+  readonly generation: number;
+  readonly epoch: number;
+  /** The class of the workflow object that runs it: another one (a redeploy) means a replay. */
+  readonly code: unknown;
+}
+
+/** How a replay (or a resume) ended: finished, or the run that is now suspended. */
+export interface Advanced {
+  readonly finished?: Finished;
+  /** The run suspended on pending operations, when it may be resumed by the next message. */
+  readonly live?: LiveRun;
+}
+
 /**
- * Replays the instance (again after each `continueAsNew`). Returns how it finished, or undefined
- * while it runs or is parked.
+ * Brings the instance up to date with its history: resumes `resume` (a cached run at the version
+ * this handling loaded, its index rebased on the state's history) or replays `run` from the top
+ * over `index` (built by the engine for this handling) — again after each `continueAsNew`.
  */
 export async function replayInstance(
   ctx: Ctx,
   deps: EngineDeps,
   stopForContinue: (ctx: Ctx, index: HistoryIndex) => void,
-): Promise<Finished | undefined> {
-  const context = impl(ctx);
+  from: { readonly resume?: LiveRun; readonly index?: HistoryIndex } = {},
+): Promise<Advanced> {
   const wasParked = ctx.state.status === 'parked' ? ctx.state.parked : undefined;
+  let resume = from.resume;
+  let given = from.index;
   for (;;) {
     const state = ctx.state;
     const workflow = deps.resolveWorkflow(state.type);
@@ -120,94 +141,27 @@ export async function replayInstance(
         { code: 'unknown-workflow' },
       );
     }
-    const index = new HistoryIndex(state.history, { build: deps.build });
-    const epoch = state.epoch ?? 0;
-    const epochField = epoch === 0 ? undefined : epoch;
-    let hookError: unknown;
-    let checkpoints: Promise<void> = Promise.resolve();
-    const guard =
-      <A extends unknown[], R>(fn: (...args: A) => R) =>
-      (...args: A): R => {
-        try {
-          return fn(...args);
-        } catch (error) {
-          hookError ??= error;
-          throw error;
-        }
-      };
-    const hooks: ReplayHooks = {
-      now: ctx.now(),
-      epoch,
-      suggestContinueAsNew: deps.history.suggest,
-      scheduleActivity: guard(
-        (seq: number, name: string, input: unknown, options: ActivityOptions | undefined) => {
-          const retry = resolveRetryPolicy(options?.retry, deps.defaultRetry);
-          const timeouts = activityTimeouts(name, options, deps.maxActivityTimeoutMs);
-          if ('failure' in timeouts) return timeouts;
-          const command = new ExecuteActivity(
-            state.instanceId,
-            state.generation,
-            seq,
-            name,
-            input,
-            1,
-            retry,
-            deps.endpoint,
-            epochField,
-            timeouts.value,
-          );
-          const tooLarge = checkSize(`The input of activity '${name}'`, command, deps.maxBodyBytes);
-          if (tooLarge) return { failure: tooLargeFailure(tooLarge) };
-          context.outgoing.send(command, { to: deps.activityEndpoint });
-          if (timeouts.value)
-            trackFirstAttempt(ctx, seq, { activity: name, input, retry, timeouts: timeouts.value });
-          return undefined;
-        },
-      ),
-      startTimer: guard((seq: number, dueAt: Date) =>
-        context.requestTimeoutNow(new WorkflowTimer(state.instanceId, state.generation, seq, epochField), {
-          at: dueAt,
-        }),
-      ),
-      startChild: guard((seq: number, childId: string, type: string, input: unknown) => {
-        const parent = {
-          instanceId: state.instanceId,
-          seq,
-          generation: state.generation,
-          ...(epochField ? { epoch: epochField } : {}),
-        };
-        const start = new StartWorkflow(childId, type, input, parent);
-        const tooLarge = checkSize(`The input of child workflow '${type}'`, start, deps.maxBodyBytes);
-        if (tooLarge) return { failure: tooLargeFailure(tooLarge) };
-        context.outgoing.send(start, { to: deps.endpoint });
-        return undefined;
-      }),
-      setLabels: guard((labels: Readonly<Record<string, string | null>>) => context.setLabels(labels)),
-      steps: {
-        retryPolicy: (policy) => resolveRetryPolicy(policy, deps.defaultRetry),
-        tooLarge: (name, value) => {
-          const error = checkSize(`The result of step '${name}'`, { value }, deps.maxBodyBytes);
-          return error ? tooLargeFailure(error) : undefined;
-        },
-        checkpoint: () => {
-          const run = checkpoints.then(async () => {
-            state.interrupted = { message: ctx.envelope.id, emitted: context.outgoing.position };
-            await context.checkpoint();
-          });
-          checkpoints = run.catch(() => {});
-          return run;
-        },
-      },
-      onLateCall: (call) =>
-        deps.logger.error('workflow code called ctx after its replay suspended', {
-          instanceId: state.instanceId,
-          call,
-        }),
-    };
-    const replay = new ReplayContext(state.instanceId, state.type, state.generation, index, hooks);
-    const outcome = await runUntilSuspended(workflow, replay, state.input);
+    const index =
+      resume?.index ??
+      (given?.history === state.history ? given : new HistoryIndex(state.history, { build: deps.build }));
+    given = undefined;
+    const bound = handlingHooks(ctx, deps);
+    let replay: ReplayContext;
+    let handle: RunHandle;
+    if (resume) {
+      replay = resume.replay;
+      handle = resume.handle;
+      replay.rebind(bound.hooks);
+      replay.deliver();
+      resume = undefined;
+    } else {
+      replay = new ReplayContext(state.instanceId, state.type, state.generation, index, bound.hooks);
+      handle = startRun(workflow, replay, state.input);
+    }
+    await untilSuspended(handle, replay);
     replay.close();
-    if (hookError !== undefined) throw hookError;
+    if (bound.error() !== undefined) throw bound.error();
+    const outcome = handle.outcome;
     if (!replay.nondeterminism && outcome.kind !== 'suspended') {
       const unreached = replay.unreached();
       if (unreached !== undefined) replay.finishedBefore(unreached);
@@ -221,7 +175,7 @@ export async function replayInstance(
         ...(recorded !== undefined ? { recorded } : {}),
         ...(requested !== undefined ? { requested } : {}),
       });
-      return undefined;
+      return {};
     }
     if (replay.continueWith) {
       stopForContinue(ctx, index);
@@ -233,6 +187,7 @@ export async function replayInstance(
       const next = new HistoryIndex(state.history, { build: deps.build });
       next.append({ e: 'started', at: ctx.now(), generation: state.generation });
       for (const signal of carried) next.append(signal);
+      given = next;
       continue;
     }
     if (outcome.kind === 'suspended' && !replay.waitsOnPending) {
@@ -240,13 +195,116 @@ export async function replayInstance(
         kind: 'non-ctx-await',
         message: `run is suspended but waits on no pending ctx operation: it awaited something that is not a ctx operation (a fetch, a setTimeout, a plain promise) after ${replay.lastCall ?? 'the start of run'}`,
       });
-      return undefined;
+      return {};
     }
     unpark(ctx, wasParked);
-    if (outcome.kind === 'done') return { index, status: 'completed', result: outcome.value };
-    if (outcome.kind === 'failed') return { index, status: 'failed', failure: toFailure(outcome.error) };
-    return undefined;
+    if (outcome.kind === 'done') return { finished: { index, status: 'completed', result: outcome.value } };
+    if (outcome.kind === 'failed')
+      return { finished: { index, status: 'failed', failure: toFailure(outcome.error) } };
+    const live: LiveRun = {
+      replay,
+      index,
+      handle,
+      generation: state.generation,
+      epoch: state.epoch ?? 0,
+      code: workflow.constructor,
+    };
+    return replay.resumable ? { live } : {};
   }
+}
+
+/**
+ * The hooks through which a replayed or resumed run acts for the handling of `ctx`: new
+ * operations become its outgoing messages and timers, steps checkpoint through it. `error` is the
+ * first error a hook threw (the handling fails with it).
+ */
+function handlingHooks(ctx: Ctx, deps: EngineDeps): { hooks: ReplayHooks; error(): unknown } {
+  const context = impl(ctx);
+  const state = ctx.state;
+  const epoch = state.epoch ?? 0;
+  const epochField = epoch === 0 ? undefined : epoch;
+  let hookError: unknown;
+  let checkpoints: Promise<void> = Promise.resolve();
+  const guard =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (error) {
+        hookError ??= error;
+        throw error;
+      }
+    };
+  const hooks: ReplayHooks = {
+    now: ctx.now(),
+    epoch,
+    suggestContinueAsNew: deps.history.suggest,
+    scheduleActivity: guard(
+      (seq: number, name: string, input: unknown, options: ActivityOptions | undefined) => {
+        const retry = resolveRetryPolicy(options?.retry, deps.defaultRetry);
+        const timeouts = activityTimeouts(name, options, deps.maxActivityTimeoutMs);
+        if ('failure' in timeouts) return timeouts;
+        const command = new ExecuteActivity(
+          state.instanceId,
+          state.generation,
+          seq,
+          name,
+          input,
+          1,
+          retry,
+          deps.endpoint,
+          epochField,
+          timeouts.value,
+        );
+        const tooLarge = checkSize(`The input of activity '${name}'`, command, deps.maxBodyBytes);
+        if (tooLarge) return { failure: tooLargeFailure(tooLarge) };
+        context.outgoing.send(command, { to: deps.activityEndpoint });
+        if (timeouts.value)
+          trackFirstAttempt(ctx, seq, { activity: name, input, retry, timeouts: timeouts.value });
+        return undefined;
+      },
+    ),
+    startTimer: guard((seq: number, dueAt: Date) =>
+      context.requestTimeoutNow(new WorkflowTimer(state.instanceId, state.generation, seq, epochField), {
+        at: dueAt,
+      }),
+    ),
+    startChild: guard((seq: number, childId: string, type: string, input: unknown) => {
+      const parent = {
+        instanceId: state.instanceId,
+        seq,
+        generation: state.generation,
+        ...(epochField ? { epoch: epochField } : {}),
+      };
+      const start = new StartWorkflow(childId, type, input, parent);
+      const tooLarge = checkSize(`The input of child workflow '${type}'`, start, deps.maxBodyBytes);
+      if (tooLarge) return { failure: tooLargeFailure(tooLarge) };
+      context.outgoing.send(start, { to: deps.endpoint });
+      return undefined;
+    }),
+    setLabels: guard((labels: Readonly<Record<string, string | null>>) => context.setLabels(labels)),
+    steps: {
+      retryPolicy: (policy) => resolveRetryPolicy(policy, deps.defaultRetry),
+      tooLarge: (name, value) => {
+        const error = checkSize(`The result of step '${name}'`, { value }, deps.maxBodyBytes);
+        return error ? tooLargeFailure(error) : undefined;
+      },
+      checkpoint: () => {
+        const run = checkpoints.then(async () => {
+          state.interrupted = { message: ctx.envelope.id, emitted: context.outgoing.position };
+          await context.checkpoint();
+        });
+        checkpoints = run.catch(() => {});
+        return run;
+      },
+    },
+    onLateCall: (call) =>
+      deps.logger.error('workflow code called ctx after its replay suspended', {
+        instanceId: state.instanceId,
+        call,
+      }),
+  };
+  return { hooks, error: () => hookError };
 }
 
 function park(
@@ -287,23 +345,30 @@ function unpark(ctx: Ctx, wasParked: ParkedInfo | undefined): void {
 type RunOutcome =
   { kind: 'done'; value: unknown } | { kind: 'failed'; error: unknown } | { kind: 'suspended' };
 
-/**
- * Runs `run` until it returns, throws, or waits on an operation that has no outcome yet. Workflow
- * code only awaits operations, which settle in microtasks, so once a macrotask turn passes with
- * `run` unsettled and no step running, it is suspended. A running step is waited for (its outcome
- * checkpointed), then `run` goes on from it.
- */
-async function runUntilSuspended(
-  workflow: WorkflowRun,
-  context: ReplayContext,
-  input: unknown,
-): Promise<RunOutcome> {
-  let outcome: RunOutcome = { kind: 'suspended' };
+/** @internal A started `run`: how it ended so far (`suspended` while it waits). */
+export interface RunHandle {
+  outcome: RunOutcome;
+}
+
+/** Starts `run`; its outcome lands in the handle when it returns or throws. */
+function startRun(workflow: WorkflowRun, context: ReplayContext, input: unknown): RunHandle {
+  const handle: RunHandle = { outcome: { kind: 'suspended' } };
   const running = (async () => workflow.run(context, input))();
   running.then(
-    (value) => (outcome = { kind: 'done', value }),
-    (error) => (outcome = error instanceof ContinueAsNew ? { kind: 'suspended' } : { kind: 'failed', error }),
+    (value) => (handle.outcome = { kind: 'done', value }),
+    (error) =>
+      (handle.outcome = error instanceof ContinueAsNew ? { kind: 'suspended' } : { kind: 'failed', error }),
   );
+  return handle;
+}
+
+/**
+ * Lets `run` go on until it returns, throws, or waits on an operation that has no outcome yet.
+ * Workflow code only awaits operations, which settle in microtasks, so once a macrotask turn
+ * passes with `run` unsettled and no step running, it is suspended. A running step is waited for
+ * (its outcome checkpointed), then `run` goes on from it.
+ */
+async function untilSuspended(handle: RunHandle, context: ReplayContext): Promise<void> {
   for (;;) {
     await new Promise((resolve) => setImmediate(resolve));
     const steps = context.takeInFlight();
@@ -311,5 +376,4 @@ async function runUntilSuspended(
     await Promise.all(steps);
     if (context.stepError !== undefined) throw context.stepError;
   }
-  return outcome;
 }

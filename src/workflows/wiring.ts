@@ -20,6 +20,7 @@ import { WorkflowEngine } from './engine.js';
 import { positiveMillis, resolveHistoryLimits, type WorkflowHistoryOptions } from './limits.js';
 import { CancelActivity, ExecuteActivity } from './messages.js';
 import { DEFAULT_RETRY, resolveRetryPolicy } from './retry.js';
+import { resolveCacheOptions, type WorkflowCacheOptions } from './run-cache.js';
 
 /** Workflow options of an endpoint. */
 export interface WorkflowOptions {
@@ -49,6 +50,12 @@ export interface WorkflowOptions {
    * runs, so this must stay below the broker's consumer timeout. @defaultValue '25m'
    */
   maxActivityTimeout?: Duration;
+  /**
+   * The run cache: suspended runs this endpoint keeps in memory to resume with the next message
+   * instead of replaying `run` from the top (see docs/workflows.md, "The run cache").
+   * @defaultValue `{ maxRuns: 1000 }`
+   */
+  cache?: WorkflowCacheOptions;
 }
 
 /** The default `buildId`: the working directory's package version, else `'unversioned'`. */
@@ -126,6 +133,7 @@ export function workflowParts(
   const maxActivityTimeoutMs = option('maxActivityTimeout', () =>
     positiveMillis(options.maxActivityTimeout ?? '25m', 'maxActivityTimeout'),
   );
+  const cachedRuns = resolveCacheOptions(options.cache);
   const sagas: SagaDefinition[] = [];
   if (byName.size > 0) {
     const engine = new WorkflowEngine({
@@ -142,8 +150,13 @@ export function workflowParts(
       maxBodyBytes,
       history,
       maxActivityTimeoutMs,
+      cachedRuns,
     });
-    sagas.push({ ...(sagaDefinitionOf(WorkflowEngine) as SagaDefinition), instance: engine });
+    sagas.push({
+      ...(sagaDefinitionOf(WorkflowEngine) as SagaDefinition),
+      instance: engine,
+      appendOnly: 'history',
+    });
   }
   const handlers: HandlerDefinition[] = [];
   if (activityMap.size > 0) {

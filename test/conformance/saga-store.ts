@@ -83,6 +83,45 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
       expect(await store.findById(`${sagaType}-other`, 'id-k1')).toBeUndefined();
     });
 
+    it('stores a commit with append as the whole record: new items appended, other fields set or removed', async () => {
+      const at = new Date('2026-03-01T10:00:01.000Z');
+      const first = { status: 'running', parked: { why: 'x' }, history: [{ e: 'started', at }] };
+      await store.commit({ expectedVersion: 0, newOutbox: [], record: record('k1', 1, first) });
+      const loaded = (await store.findById(sagaType, 'id-k1'))!.state as typeof first;
+      const items = [...loaded.history, { e: 'scheduled', seq: 0, at, 'a.b': [[1]] }, { e: 'done', v: null }];
+      const second = { status: 'done', result: { n: 2 }, history: items };
+      await store.commit({
+        expectedVersion: 1,
+        newOutbox: [entry('e-1')],
+        record: record('k1', 2, second),
+        append: { field: 'history', from: 1, removed: ['parked'] },
+      });
+      const third = { ...second, history: [...items, { e: 'last', at }] };
+      await store.commit({
+        expectedVersion: 2,
+        newOutbox: [],
+        record: record('k1', 3, third),
+        append: { field: 'history', from: 3, removed: [] },
+      });
+      const stored = await store.findById(sagaType, 'id-k1');
+      expect(stored).toMatchObject({ version: 3, state: third });
+      expect(Object.keys(stored!.state as object).sort()).toEqual(['history', 'result', 'status']);
+      // A stale append writes nothing, like any commit on another version.
+      await expect(
+        store.commit({
+          expectedVersion: 2,
+          newOutbox: [],
+          record: record('k1', 3, { ...third, history: [...third.history, { e: 'stale' }] }),
+          append: { field: 'history', from: 4, removed: [] },
+        }),
+      ).rejects.toBeInstanceOf(ConcurrencyError);
+      expect((await store.findById(sagaType, 'id-k1'))?.state).toEqual(third);
+      // Reads stay copies: a loaded history changed in place changes nothing stored.
+      const copy = (await store.findById(sagaType, 'id-k1'))!.state as typeof third;
+      copy.history.push({ e: 'local' });
+      expect(((await store.findById(sagaType, 'id-k1'))!.state as typeof third).history).toHaveLength(4);
+    });
+
     it('returns copies: changing a loaded record changes nothing stored', async () => {
       await store.commit({ expectedVersion: 0, newOutbox: [], record: record('k1', 1, { n: 1 }) });
       const loaded = (await store.findByCorrelation(sagaType, 'k1')) as { state: { n: number } };

@@ -58,7 +58,9 @@ async function parkedUnderV2(kit: SagaTestKit, id: string): Promise<void> {
 
 describe('parked instances lose nothing and come back (in memory)', () => {
   it('code changed under a running instance → parked with the reason; a signal and the timer are kept; rollback resumes it at the recheck interval', async () => {
-    const kit = await start({ parkedRecheckInterval: '1m' });
+    // Code changed in-process stands for a deploy, which restarts the process and so empties the run
+    // cache: without a cache, as after that restart, the next message replays the new code.
+    const kit = await start({ parkedRecheckInterval: '1m', cache: { maxRuns: 0 } });
     await parkedUnderV2(kit, 'ev-1');
     const parked = await kit.workflows.status('ev-1');
     expect(parked).toMatchObject({
@@ -119,7 +121,9 @@ describe('parked instances lose nothing and come back (in memory)', () => {
   });
 
   it('cancel on a parked instance is honoured once code that replays runs: compensation runs', async () => {
-    const kit = await start();
+    // Code changed in-process stands for a deploy, which restarts the process and so empties the run
+    // cache: without a cache, as after that restart, the next message replays the new code.
+    const kit = await start({ cache: { maxRuns: 0 } });
     await parkedUnderV2(kit, 'ev-4');
     await kit.workflows.cancel('ev-4', 'customer left');
     await kit.idle();

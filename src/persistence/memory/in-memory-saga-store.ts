@@ -14,10 +14,16 @@ import { InMemoryDeadLetterStore } from './in-memory-dead-letters.js';
  * The embedded saga store: records in a map, copied on every read and write, with the same
  * conditional-commit semantics as the MongoDB store (see `saga-store.ts`). It makes version
  * conflicts real: two handlers that loaded one version race, and the second commit fails.
+ *
+ * A commit with {@link SagaCommit.append} copies only the new items of the append-only array and
+ * keeps them frozen (deeply); reads share those frozen items in a new array, so neither a read nor
+ * a commit copies the whole array (a workflow's history) again.
  */
 export class InMemorySagaStore implements SagaStore {
   private readonly records = new Map<string, SagaRecord>();
   private readonly byCorrelation = new Map<string, string>();
+  /** Records whose append-only array (this field) holds frozen items shared by reads. */
+  private readonly appendOnly = new Map<string, string>();
   readonly deadLetters = new InMemoryDeadLetterStore();
   readonly admin = new InMemoryInstanceAdmin(() => this.records.values());
 
@@ -30,7 +36,7 @@ export class InMemorySagaStore implements SagaStore {
 
   async findById(sagaType: string, id: string): Promise<SagaRecord | undefined> {
     const record = this.records.get(key(sagaType, id));
-    return record && structuredClone(record);
+    return record && this.copy(record);
   }
 
   async commit(commit: SagaCommit): Promise<void> {
@@ -49,7 +55,32 @@ export class InMemorySagaStore implements SagaStore {
       );
     }
     const outbox = [...(stored?.outbox ?? []), ...newOutbox];
-    this.records.set(recordKey, structuredClone({ ...record, outbox }));
+    const append = commit.append;
+    const before = append && stored && arrayIn(stored.state, append.field);
+    const after = append && arrayIn(record.state, append.field);
+    if (!append || !before || !after || before.length !== append.from || after.length < append.from) {
+      this.appendOnly.delete(recordKey);
+      this.records.set(recordKey, structuredClone({ ...record, outbox }));
+      return;
+    }
+    const { [append.field]: _items, ...rest } = record.state as Record<string, unknown>;
+    const added = after.slice(append.from).map((item) => deepFreeze(structuredClone(item)));
+    const frozen = (this.appendOnly.get(recordKey) === append.field ? before : before.map(deepFreeze)).concat(
+      added,
+    );
+    const copy = structuredClone({ ...record, state: rest, outbox });
+    this.records.set(recordKey, { ...copy, state: { ...(copy.state as object), [append.field]: frozen } });
+    this.appendOnly.set(recordKey, append.field);
+  }
+
+  /** A copy of a stored record; the items of its append-only array are shared (they are frozen). */
+  private copy(record: SagaRecord): SagaRecord {
+    const field = this.appendOnly.get(key(record.sagaType, record.id));
+    const items = field === undefined ? undefined : arrayIn(record.state, field);
+    if (field === undefined || !items) return structuredClone(record);
+    const { [field]: _items, ...rest } = record.state as Record<string, unknown>;
+    const copy = structuredClone({ ...record, state: rest });
+    return { ...copy, state: { ...(copy.state as object), [field]: items.slice() } };
   }
 
   async markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void> {
@@ -106,7 +137,7 @@ export class InMemorySagaStore implements SagaStore {
       .filter((r) => r.outbox.length > 0 && due(r) <= now.getTime())
       .sort((a, b) => due(a) - due(b))
       .slice(0, limit)
-      .map((r) => structuredClone(r));
+      .map((r) => this.copy(r));
   }
 
   async oldestPendingOutbox(): Promise<Date | undefined> {
@@ -135,13 +166,14 @@ export class InMemorySagaStore implements SagaStore {
       .filter(matches)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, page.limit)
-      .map((r) => structuredClone(r));
+      .map((r) => this.copy(r));
   }
 
   async delete(sagaType: string, id: string): Promise<boolean> {
     const record = this.records.get(key(sagaType, id));
     if (!record) return false;
     this.records.delete(key(sagaType, id));
+    this.appendOnly.delete(key(sagaType, id));
     this.byCorrelation.delete(key(sagaType, record.correlationKey));
     return true;
   }
@@ -156,6 +188,7 @@ export class InMemorySagaStore implements SagaStore {
         record.retainUntil.getTime() <= now.getTime()
       ) {
         this.records.delete(recordKey);
+        this.appendOnly.delete(recordKey);
         this.byCorrelation.delete(key(record.sagaType, record.correlationKey));
         deleted++;
       }
@@ -173,6 +206,22 @@ export class InMemorySagaStore implements SagaStore {
 
 function dueTime(entry: OutboxEntry): number {
   return (entry.nextAttemptAt ?? entry.createdAt).getTime();
+}
+
+/** The array at `state[field]`, if the state is an object holding one there. */
+function arrayIn(state: unknown, field: string): unknown[] | undefined {
+  if (typeof state !== 'object' || state === null) return undefined;
+  const items = (state as Record<string, unknown>)[field];
+  return Array.isArray(items) ? items : undefined;
+}
+
+/** Freezes a value and everything in it (a stored item shared by reads must not change). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
 }
 
 function key(a: string, b: string): string {

@@ -17,7 +17,9 @@
  * index) is a `ConcurrencyError`. Later versions `updateOne({ _id, version: expected }, …)`; no
  * match is a `ConcurrencyError`. The update `$set`s the state, inbox, timeouts and version and
  * adds each new outbox entry under its own key (`$set: { 'outbox.<id>': entry }`), never
- * rewriting `outbox` as a whole.
+ * rewriting `outbox` as a whole. A commit with `append` (a workflow's history) `$push`es only the
+ * new items of the append-only array (`$each`) and `$set`s / `$unset`s the state's other fields
+ * one by one, in the same conditional update, so what it sends does not grow with the history.
  *
  * **Outbox.** A sub-document keyed by entry id, each entry carrying the version of the commit that
  * added it and its position (the order). {@link MongoSagaStore.markDispatched} `$unset`s keys with
@@ -62,9 +64,11 @@ import {
   type SagaCommit,
   type SagaRecord,
   type SagaStore,
+  type StateAppend,
 } from '../saga-store.js';
 import { mapInChunks, MongoConnection, type MongoStoreOptions } from './connection.js';
 import { CorruptDocumentError } from './errors.js';
+import { encodeKey, encodeState } from './value-codec.js';
 import { MongoDeadLetterStore } from './mongo-dead-letters.js';
 import { MongoInstanceAdmin } from './mongo-instance-admin.js';
 import { claimEntries, recordFailure, refreshMarkers } from './mongo-outbox.js';
@@ -242,10 +246,11 @@ export class MongoSagaStore implements SagaStore {
       return;
     }
     const set: Record<string, unknown> = { ...mutable };
+    const unset: Record<string, ''> = {};
+    const push = commit.append && appendState(record.state, commit.append, set, unset);
     newOutbox.forEach((entry, i) => {
       set[`outbox.${outboxKey(entry.id)}`] = encodeEntry(entry, record.version, i);
     });
-    const unset: Record<string, ''> = {};
     if (record.retainUntil) set.retainUntil = record.retainUntil;
     else unset.retainUntil = '';
     if (record.labels) {
@@ -257,6 +262,7 @@ export class MongoSagaStore implements SagaStore {
     }
     const update: UpdateFilter<SagaDocument> = { $set: set };
     if (Object.keys(unset).length > 0) update.$unset = unset;
+    if (push && Object.keys(push).length > 0) update.$push = push;
     if (since && oldest) update.$min = { outboxSince: since, outboxOldest: oldest };
     const result = await this.collection.updateOne({ _id, version: expectedVersion }, update);
     if (result.matchedCount === 0) {
@@ -394,6 +400,31 @@ export class MongoSagaStore implements SagaStore {
   private decode(doc: SagaDocument): SagaRecord {
     return decodeSaga(this.collectionName, doc as unknown as Record<string, unknown>);
   }
+}
+
+/**
+ * Turns a commit's full `state` (`set.state`) into per-field `$set`s and `$unset`s plus a `$push`
+ * of the append-only array's new items; returns the `$push`, or undefined (then `set.state` stays
+ * and the state is written whole) when the state has no such array.
+ */
+function appendState(
+  state: unknown,
+  append: StateAppend,
+  set: Record<string, unknown>,
+  unset: Record<string, ''>,
+): Record<string, { $each: unknown[] }> | undefined {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return undefined;
+  const { [append.field]: items, ...rest } = state as Record<string, unknown>;
+  if (!Array.isArray(items) || items.length < append.from) return undefined;
+  delete set.state;
+  for (const [key, value] of Object.entries(encodeState(rest) as Record<string, unknown>))
+    set[`state.${key}`] = value;
+  for (const [key, value] of Object.entries(rest))
+    if (value === undefined) unset[`state.${encodeKey(key)}`] = '';
+  for (const key of append.removed) unset[`state.${encodeKey(key)}`] = '';
+  const added = items.slice(append.from);
+  if (added.length === 0) return {};
+  return { [`state.${encodeKey(append.field)}`]: { $each: encodeState(added) as unknown[] } };
 }
 
 function isDuplicateKey(error: unknown): boolean {

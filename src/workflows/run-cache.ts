@@ -45,6 +45,17 @@ export interface CachedRun extends LiveRun {
   readonly version: number;
 }
 
+/** Bumped by {@link forgetCachedRuns}: runs kept before are never resumed. */
+let restarts = 0;
+
+/**
+ * Forgets every run every cache of this process holds, as a restart would: for tests that stand
+ * a deploy (changed workflow code) in for a new process. Each next message replays.
+ */
+export function forgetCachedRuns(): void {
+  restarts++;
+}
+
 /** The default of {@link WorkflowCacheOptions.maxRuns}. */
 export const DEFAULT_CACHED_RUNS = 1000;
 
@@ -64,7 +75,7 @@ export function resolveCacheOptions(options: WorkflowCacheOptions | undefined): 
 
 /** @internal A bounded LRU of suspended runs by instance id. */
 export class RunCache {
-  private readonly runs = new Map<string, CachedRun>();
+  private readonly runs = new Map<string, CachedRun & { readonly restarts: number }>();
   private readonly counts = { hits: 0, misses: 0, evictions: 0 };
 
   constructor(readonly maxRuns: number) {}
@@ -77,7 +88,7 @@ export class RunCache {
   take(instanceId: string, version: number, usable: (run: CachedRun) => boolean): CachedRun | undefined {
     const run = this.runs.get(instanceId);
     if (run) this.runs.delete(instanceId);
-    if (run && run.version === version && usable(run)) {
+    if (run && run.version === version && run.restarts === restarts && usable(run)) {
       this.counts.hits++;
       return run;
     }
@@ -89,7 +100,7 @@ export class RunCache {
   put(instanceId: string, run: CachedRun): void {
     if (this.maxRuns === 0) return;
     this.runs.delete(instanceId);
-    this.runs.set(instanceId, run);
+    this.runs.set(instanceId, { ...run, restarts });
     while (this.runs.size > this.maxRuns) {
       const oldest = this.runs.keys().next().value as string;
       this.runs.delete(oldest);

@@ -21,6 +21,7 @@ import {
 import { SagaTestKit } from '../../src/testing/index.js';
 import { OperationResult } from '../../src/workflows/messages.js';
 import { type Logger, type WorkflowOptions } from '../../src/index.js';
+import { forgetCachedRuns } from '../../src/workflows/run-cache.js';
 
 const logs: { level: string; message: string; fields?: unknown }[] = [];
 const logger: Logger = {
@@ -52,15 +53,14 @@ async function parkedUnderV2(kit: SagaTestKit, id: string): Promise<void> {
   await kit.startWorkflow(Evolving, { id, sleep: '1h' }, { id });
   expect((await kit.workflows.status(id))?.pending).toMatchObject([{ op: 'sleep' }]);
   deployed.evolving = 'v2'; // a deploy changed the code under the running instance
+  forgetCachedRuns(); // a deploy restarts the process: its run cache starts empty
   await kit.workflows.signal(id, Approved, new Approved('ada')); // the next message parks it
   await kit.idle();
 }
 
 describe('parked instances lose nothing and come back (in memory)', () => {
   it('code changed under a running instance → parked with the reason; a signal and the timer are kept; rollback resumes it at the recheck interval', async () => {
-    // Code changed in-process stands for a deploy, which restarts the process and so empties the run
-    // cache: without a cache, as after that restart, the next message replays the new code.
-    const kit = await start({ parkedRecheckInterval: '1m', cache: { maxRuns: 0 } });
+    const kit = await start({ parkedRecheckInterval: '1m' });
     await parkedUnderV2(kit, 'ev-1');
     const parked = await kit.workflows.status('ev-1');
     expect(parked).toMatchObject({
@@ -121,9 +121,7 @@ describe('parked instances lose nothing and come back (in memory)', () => {
   });
 
   it('cancel on a parked instance is honoured once code that replays runs: compensation runs', async () => {
-    // Code changed in-process stands for a deploy, which restarts the process and so empties the run
-    // cache: without a cache, as after that restart, the next message replays the new code.
-    const kit = await start({ cache: { maxRuns: 0 } });
+    const kit = await start();
     await parkedUnderV2(kit, 'ev-4');
     await kit.workflows.cancel('ev-4', 'customer left');
     await kit.idle();

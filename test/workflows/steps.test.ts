@@ -20,6 +20,7 @@ import {
   StuckStep,
   ThreeSteps,
 } from './step-fixtures.js';
+import { forgetCachedRuns } from '../../src/workflows/run-cache.js';
 
 const start = (workflowOptions: WorkflowOptions = {}) =>
   SagaTestKit.start({
@@ -164,14 +165,13 @@ describe('inline steps (in memory)', () => {
   });
 
   it('a step renamed under a running instance parks it, as an activity would', async () => {
-    // Code changed in-process stands for a deploy, which restarts the process and so empties the run
-    // cache: without a cache, as after that restart, the next message replays the new code.
-    const kit = await start({ cache: { maxRuns: 0 } });
+    const kit = await start();
     runs.clear();
     stepCode.name = 'first';
     try {
       await kit.startWorkflow(RenamedStep, 'rn', { id: 'renamed' });
       stepCode.name = 'second';
+      forgetCachedRuns(); // a deploy restarts the process: its run cache starts empty
       await kit.workflows.signal('renamed', Approved, new Approved('ada'));
       await kit.idle();
       expect(await kit.workflows.status('renamed')).toMatchObject({

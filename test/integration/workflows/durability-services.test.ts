@@ -19,6 +19,7 @@ import {
   TooLarge,
 } from '../../workflows/durable-fixtures.js';
 import { workflowServices } from './services-endpoint.js';
+import { forgetCachedRuns } from '../../../src/workflows/run-cache.js';
 
 const services = workflowServices({
   name: 'durable',
@@ -53,6 +54,7 @@ async function parkedUnderV2(id: string, sleep: string): Promise<void> {
     'the sleep',
   );
   deployed.evolving = 'v2';
+  forgetCachedRuns(); // a deploy restarts the process: its run cache starts empty
   await client.signal(id, Approved, new Approved('ada'));
   await until(async () => (await statusOf(id)) === 'parked', 'parking');
 }

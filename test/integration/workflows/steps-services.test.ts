@@ -16,6 +16,7 @@ import {
   ThreeSteps,
 } from '../../workflows/step-fixtures.js';
 import { workflowServices } from './services-endpoint.js';
+import { forgetCachedRuns } from '../../../src/workflows/run-cache.js';
 
 /** Ids whose step checkpoint with this many completed steps fails once (a crash at that write). */
 const crashAt = new Map<string, number>();
@@ -92,6 +93,7 @@ describe('inline steps on RabbitMQ + FerretDB', () => {
         'the wait',
       );
       stepCode.name = 'second';
+      forgetCachedRuns(); // a deploy restarts the process: its run cache starts empty
       await services.client.signal(`rn-${tag}`, Approved, new Approved('ada'));
       await until(async () => (await services.client.status(`rn-${tag}`))?.status === 'parked', 'parked');
       expect((await services.client.status(`rn-${tag}`))?.parked).toMatchObject({

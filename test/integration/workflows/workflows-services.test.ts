@@ -22,6 +22,7 @@ import {
   Sleeper,
 } from '../../workflows/fixtures.js';
 import { workflowServices } from './services-endpoint.js';
+import { forgetCachedRuns } from '../../../src/workflows/run-cache.js';
 
 const services = workflowServices({
   name: 'workflows',
@@ -104,6 +105,7 @@ describe('durable workflows on RabbitMQ + FerretDB', () => {
       'the wait',
     );
     code.variant = 'sleep-first';
+    forgetCachedRuns(); // a deploy restarts the process: its run cache starts empty
     await client.signal(`nd-${tag}`, Approved, new Approved('x'));
     await until(async () => (await client.status(`nd-${tag}`))?.status === 'parked', 'parking');
     expect((await client.status(`nd-${tag}`))?.reason).toMatch(/position 0 holds activity 'Double'/);

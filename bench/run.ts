@@ -19,6 +19,7 @@ import { scaleRows } from './rows/scale.js';
 import { timeoutRows } from './rows/timeouts.js';
 import { workflowRows } from './rows/workflows.js';
 import { workflowStepRows } from './workflow-steps.js';
+import { historyRatios, workflowHistoryRows } from './workflow-history.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --n N               sagas per run of workload S (default 1500; --quick 30)
@@ -71,6 +72,7 @@ const rows: BenchRow[] = [
   ...rabbitRows({ ...options, n: 3 * n, queueType: 'classic' }),
   ...workflowRows(options),
   ...workflowStepRows({ memory: quick ? 30 : 300, services: quick ? 10 : 60 }),
+  ...workflowHistoryRows({ memory: quick ? 10 : 100, services: quick ? 3 : 6 }),
   ...timeoutRows({
     memory: timeouts ?? (quick ? 300 : 10_000),
     ferretdb: timeouts ?? (quick ? 100 : 10_000),
@@ -229,6 +231,8 @@ ratio(
   rate('scale/ferretdb-large'),
   rate('scale/ferretdb-small'),
 );
+// Cost per workflow step (time per step) at 1,000 and 5,000 history events over 10, cache on and off.
+for (const r of historyRatios(rate)) ratios.push({ ratio: r.ratio, value: r.value });
 const shownRatios = ratios.filter((r) => r.value !== undefined);
 if (shownRatios.length > 0) {
   console.log('\n| ratio (medians) | value |\n| --- | ---: |');
@@ -283,6 +287,18 @@ target(
   0.9,
   pct,
 );
+for (const where of ['memory', 'rabbitmq+ferretdb']) {
+  // Steps/s at 5,000 events over steps/s at 10: at least 1/2 means the cost per step is within 2×.
+  const at = (events: number) => rate(`WH/${where}/cache-${events}`);
+  const small = at(10);
+  const large = at(5000);
+  target(
+    `workflow cost per step at 5,000 history events within 2× of 10 (run cache on, ${where})`,
+    small !== undefined && large !== undefined ? large / small : undefined,
+    0.5,
+    (v) => `${(1 / v).toFixed(2)}×`,
+  );
+}
 console.log('\n| target (reported, not asserted) | measured | |\n| --- | ---: | --- |');
 for (const t of targets) {
   console.log(`| ${t.target} | ${t.shown} | ${t.met === undefined ? '-' : t.met ? 'met' : '**MISSED**'} |`);

@@ -52,7 +52,7 @@ class ActivitySteps {
 }
 
 /** Counts the calls of an object's methods, by name. */
-function counted<T extends object>(target: T, counts: Map<string, number>): T {
+export function counted<T extends object>(target: T, counts: Map<string, number>): T {
   return new Proxy(target, {
     get(object, prop, receiver) {
       const value: unknown = Reflect.get(object, prop, receiver);
@@ -65,7 +65,7 @@ function counted<T extends object>(target: T, counts: Map<string, number>): T {
   });
 }
 
-const STORE_OPS = [
+export const STORE_OPS = [
   'commit',
   'findByCorrelation',
   'findById',
@@ -75,7 +75,7 @@ const STORE_OPS = [
   'findDueOutbox',
   'list',
 ];
-const sum = (counts: Map<string, number>, names: readonly string[]) =>
+export const sum = (counts: Map<string, number>, names: readonly string[]) =>
   names.reduce((total, name) => total + (counts.get(name) ?? 0), 0);
 
 interface Setup {

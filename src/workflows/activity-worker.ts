@@ -4,7 +4,7 @@ import { type SagaStore } from '../persistence/saga-store.js';
 import { type Logger } from '../util/logger.js';
 import { runAttempt } from './activity-attempt.js';
 import { WORKFLOW_SAGA } from './engine.js';
-import { HistoryIndex, type WorkflowState } from './history.js';
+import { type HistoryEvent, type WorkflowState } from './history.js';
 import { type ActivityContext, type ActivityRef } from './definitions.js';
 import { toFailure } from './failure.js';
 import { checkSize, tooLargeFailure } from './limits.js';
@@ -85,7 +85,7 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
     if (!state) return false; // not in this store (activities hosted apart): run it
     if (state.generation !== msg.generation || (state.epoch ?? 0) !== (msg.epoch ?? 0)) return true;
     if (state.status !== 'running' && state.status !== 'parked') return true;
-    if (new HistoryIndex([...state.history]).operations.get(msg.seq)?.outcome !== undefined) return true;
+    if (hasOutcome(state.history, msg.seq)) return true;
     const tracked = msg.timeouts ? state.attempts?.[String(msg.seq)] : undefined;
     return tracked !== undefined && tracked.attempt !== msg.attempt;
   }
@@ -231,4 +231,18 @@ export class ActivityCanceller implements Handler<CancelActivity> {
       seq: msg.seq,
     });
   }
+}
+
+/**
+ * Whether the history holds an outcome for the operation at `seq`: read backwards from the end,
+ * down to the operation's `scheduled` event (its outcome can only follow it), so a command for a
+ * recent operation costs a few events, not the whole history.
+ */
+function hasOutcome(history: readonly HistoryEvent[], seq: number): boolean {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const event = history[i]!;
+    if ((event.e === 'completed' || event.e === 'failed') && event.seq === seq) return true;
+    if (event.e === 'scheduled' && event.seq === seq) return false;
+  }
+  return false;
 }

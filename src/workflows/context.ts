@@ -326,32 +326,35 @@ export class ReplayContext implements WorkflowContext {
   all<T extends readonly unknown[] | []>(
     operations: T,
   ): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+    type All = Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
     const records = this.recordsOf(operations as readonly unknown[]);
-    if (!records) return Promise.all(operations) as Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
-    const failed = records
-      .filter((r) => r.outcome && !r.outcome.ok)
-      .sort((a, b) => a.outcome!.index - b.outcome!.index);
-    if (failed[0]) return Promise.reject(new OperationFailedError(failed[0].outcome!.failure!));
-    if (records.every((r) => r.outcome)) {
-      return Promise.all(operations) as Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
-    }
-    return this.never();
+    if (!records) return Promise.all(operations) as All;
+    return this.decide(() => {
+      const failed = records
+        .filter((r) => r.outcome && !r.outcome.ok)
+        .sort((a, b) => a.outcome!.index - b.outcome!.index);
+      if (failed[0]) return Promise.reject(new OperationFailedError(failed[0].outcome!.failure!));
+      return records.every((r) => r.outcome) ? Promise.all(operations) : undefined;
+    }) as All;
   }
 
   any<T>(operations: readonly Promise<T>[]): Promise<T> {
     const records = this.recordsOf(operations);
     if (!records) return Promise.any(operations);
-    const won = records.filter((r) => r.outcome?.ok).sort((a, b) => a.outcome!.index - b.outcome!.index)[0];
-    if (won) return operations[records.indexOf(won)] as Promise<T>;
-    if (records.every((r) => r.outcome)) return Promise.any(operations);
-    return this.never();
+    return this.decide(() => {
+      const won = records.filter((r) => r.outcome?.ok).sort((a, b) => a.outcome!.index - b.outcome!.index)[0];
+      if (won) return operations[records.indexOf(won)];
+      return records.every((r) => r.outcome) ? Promise.any(operations) : undefined;
+    }) as Promise<T>;
   }
 
   race<T>(operations: readonly Promise<T>[]): Promise<T> {
     const records = this.recordsOf(operations);
     if (!records) return Promise.race(operations);
-    const first = records.filter((r) => r.outcome).sort((a, b) => a.outcome!.index - b.outcome!.index)[0];
-    return first ? (operations[records.indexOf(first)] as Promise<T>) : this.never();
+    return this.decide(() => {
+      const first = records.filter((r) => r.outcome).sort((a, b) => a.outcome!.index - b.outcome!.index)[0];
+      return first ? operations[records.indexOf(first)] : undefined;
+    }) as Promise<T>;
   }
 
   now(): Date {
@@ -455,10 +458,13 @@ export class ReplayContext implements WorkflowContext {
     return promise;
   }
 
-  /** A combinator that waits on pending operations: only a replay decides it (not resumable). */
-  private never(): Promise<never> {
-    this.resumable = false;
-    return NEVER;
+  /**
+   * A combinator over operations, decided by the outcomes in the history (in the order they were
+   * recorded, not the order promises settle). Undecided now, it waits: a replay never decides it
+   * (the next replay will), a resumed run decides it when an outcome it needs arrives.
+   */
+  private decide(decision: () => Promise<unknown> | undefined): Promise<unknown> {
+    return decision() ?? (this.nondeterminism ? NEVER : this.waits.later(decision));
   }
 
   private recordsOf(operations: readonly unknown[]): OperationRecord[] | undefined {

@@ -26,6 +26,11 @@ interface Waiter {
 /** @internal The pending waits of one run. */
 export class PendingWaits {
   private readonly waiting = new Map<number, Waiter>();
+  /** Combinators (`all`, `any`, `race`) waiting for outcomes, in the order they were called. */
+  private readonly combinators: {
+    decide(): Promise<unknown> | undefined;
+    resolve(settled: Promise<unknown>): void;
+  }[] = [];
 
   /** A promise for the outcome of the operation at `seq`, settled by {@link PendingWaits.deliver}. */
   wait(seq: number, map: (value: unknown) => unknown): Promise<unknown> {
@@ -33,6 +38,13 @@ export class PendingWaits {
       this.waiting.set(seq, { resolve, reject, map }),
     );
     promise.catch(() => {}); // an operation the workflow never awaits must not crash the process
+    return promise;
+  }
+
+  /** A combinator's promise, settled as `decide` says once it says something (see `deliver`). */
+  later(decide: () => Promise<unknown> | undefined): Promise<unknown> {
+    const promise = new Promise<unknown>((resolve) => this.combinators.push({ decide, resolve }));
+    promise.catch(() => {});
     return promise;
   }
 
@@ -56,6 +68,12 @@ export class PendingWaits {
       reached(seq);
       if (outcome.ok) waiter.resolve(waiter.map(thaw(outcome.value)));
       else waiter.reject(new OperationFailedError(outcome.failure!));
+    }
+    for (const combinator of [...this.combinators]) {
+      const settled = combinator.decide();
+      if (!settled) continue;
+      this.combinators.splice(this.combinators.indexOf(combinator), 1);
+      combinator.resolve(settled);
     }
     return ready.length;
   }

@@ -51,6 +51,16 @@ export class CacheLoop {
   }
 }
 
+@Workflow('cache.Fan')
+export class CacheFan {
+  async run(ctx: WorkflowContext, input: { key: string }): Promise<number> {
+    bump(runCalls, input.key);
+    const all = await ctx.all([1, 2, 3].map((n) => ctx.activity(addOne, { key: input.key, n })));
+    const first = await ctx.race([ctx.activity(addOne, { key: input.key, n: 10 })]);
+    return all.reduce((a, b) => a + b, first);
+  }
+}
+
 /** What a world gives the scenarios. */
 export interface CacheWorld {
   /** The saga store every endpoint of the world shares. */
@@ -77,7 +87,7 @@ export function describeRunCache(name: string, make: () => Promise<CacheWorld>, 
           name: `cache-${tag}`,
           transport: world.transport(),
           sagaStore: world.store,
-          workflows: [CacheLoop],
+          workflows: [CacheLoop, CacheFan],
           activities: [addOne],
           logger: silentLogger,
           recoverability: { immediateRetries: 3, delays: [] },
@@ -127,6 +137,17 @@ export function describeRunCache(name: string, make: () => Promise<CacheWorld>, 
         const shape = async (e: Endpoint, id: string) =>
           ((await e.workflows.history(id))?.events ?? []).map((ev) => `${ev.e}:${'seq' in ev ? ev.seq : ''}`);
         expect(await shape(cached, key('on'))).toEqual(await shape(off, key('off')));
+      });
+    });
+
+    it('resumes a run waiting in ctx.all / ctx.race when the outcome it needs arrives', async () => {
+      await withWorld(async (_world, endpoint) => {
+        const cached = await endpoint();
+        const id = key('fan');
+        await cached.workflows.start(CacheFan, { key: id }, { id });
+        expect(await result(cached, id)).toBe(2 + 3 + 4 + 11);
+        expect(runCalls.get(id)).toBe(1);
+        expect(executions.get(id)).toBe(4);
       });
     });
 

@@ -123,7 +123,17 @@ export function describeRunCache(name: string, make: () => Promise<CacheWorld>, 
       endpoint.workflows.result<number>(id, { timeout: timeoutMs, pollInterval: '10ms' });
 
     it('resumes a suspended run: run is called once for the whole workflow (with the cache off, once per message), with the same history', async () => {
-      await withWorld(async (_world, endpoint) => {
+      await withWorld(async (world, endpoint) => {
+        // Every commit after the first appends the events it adds to the stored history.
+        const appends: { length: number; from?: number }[] = [];
+        const commit = world.store.commit.bind(world.store);
+        world.store.commit = async (c) => {
+          if (c.record.correlationKey === key('on')) {
+            const history = (c.record.state as { history: unknown[] }).history;
+            appends.push({ length: history.length, ...(c.append ? { from: c.append.from } : {}) });
+          }
+          return commit(c);
+        };
         const cached = await endpoint();
         const off = await endpoint({ maxRuns: 0 });
         const input = (k: string) => ({ key: k, activities: 4, signals: 0 });
@@ -137,6 +147,9 @@ export function describeRunCache(name: string, make: () => Promise<CacheWorld>, 
         const shape = async (e: Endpoint, id: string) =>
           ((await e.workflows.history(id))?.events ?? []).map((ev) => `${ev.e}:${'seq' in ev ? ev.seq : ''}`);
         expect(await shape(cached, key('on'))).toEqual(await shape(off, key('off')));
+        expect(appends).toHaveLength(5);
+        expect(appends[0]!.from).toBeUndefined(); // the insert
+        for (let i = 1; i < appends.length; i++) expect(appends[i]!.from).toBe(appends[i - 1]!.length);
       });
     });
 

@@ -1,3 +1,4 @@
+import { cloneData } from '../util/clone.js';
 import { type OutgoingCollector } from '../bus/outgoing.js';
 import { ConcurrencyError, LonghaulError, NonRetryableError, SagaNotFoundError } from '../errors.js';
 import { type Envelope, Headers } from '../messages/envelope.js';
@@ -455,9 +456,9 @@ function copyState(
   state: unknown,
   appendOnly: { field: string; items: readonly unknown[] } | undefined,
 ): unknown {
-  if (!appendOnly) return structuredClone(state);
+  if (!appendOnly) return cloneData(state);
   const { [appendOnly.field]: _items, ...rest } = state as Record<string, unknown>;
-  return { ...structuredClone(rest), [appendOnly.field]: appendOnly.items.slice() };
+  return { ...cloneData(rest), [appendOnly.field]: appendOnly.items.slice() };
 }
 
 function jitter(attempt: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { cloneData } from '../../util/clone.js';
 import { ConcurrencyError } from '../../errors.js';
 import {
   type InstanceFilter,
@@ -60,15 +61,15 @@ export class InMemorySagaStore implements SagaStore {
     const after = append && arrayIn(record.state, append.field);
     if (!append || !before || !after || before.length !== append.from || after.length < append.from) {
       this.appendOnly.delete(recordKey);
-      this.records.set(recordKey, structuredClone({ ...record, outbox }));
+      this.records.set(recordKey, cloneData({ ...record, outbox }));
       return;
     }
     const { [append.field]: _items, ...rest } = record.state as Record<string, unknown>;
-    const added = after.slice(append.from).map((item) => deepFreeze(structuredClone(item)));
+    const added = after.slice(append.from).map((item) => deepFreeze(cloneData(item)));
     const frozen = (this.appendOnly.get(recordKey) === append.field ? before : before.map(deepFreeze)).concat(
       added,
     );
-    const copy = structuredClone({ ...record, state: rest, outbox });
+    const copy = cloneData({ ...record, state: rest, outbox });
     this.records.set(recordKey, { ...copy, state: { ...(copy.state as object), [append.field]: frozen } });
     this.appendOnly.set(recordKey, append.field);
   }
@@ -77,9 +78,9 @@ export class InMemorySagaStore implements SagaStore {
   private copy(record: SagaRecord): SagaRecord {
     const field = this.appendOnly.get(key(record.sagaType, record.id));
     const items = field === undefined ? undefined : arrayIn(record.state, field);
-    if (field === undefined || !items) return structuredClone(record);
+    if (field === undefined || !items) return cloneData(record);
     const { [field]: _items, ...rest } = record.state as Record<string, unknown>;
-    const copy = structuredClone({ ...record, state: rest });
+    const copy = cloneData({ ...record, state: rest });
     return { ...copy, state: { ...(copy.state as object), [field]: items.slice() } };
   }
 

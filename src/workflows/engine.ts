@@ -40,17 +40,9 @@ import {
   WorkflowTimer,
 } from './messages.js';
 import { rewind } from './reset.js';
-import { checkReply, impl, type LiveRun, replayInstance, type Ctx } from './replay-step.js';
-import { type CachedRun, DEFAULT_CACHED_RUNS, RunCache } from './run-cache.js';
-
-/** What one handling works on: its history index, and the cached run it resumes, if any. */
-interface Handling {
-  readonly index: HistoryIndex;
-  /** The cached run taken for this handling, until `advance` resumes it. */
-  resume?: CachedRun;
-  /** The run this handling's replay or resume left suspended. */
-  live?: LiveRun;
-}
+import { checkReply, impl, replayInstance, type Ctx } from './replay-step.js';
+import { DEFAULT_CACHED_RUNS, RunCache } from './run-cache.js';
+import { Handlings } from './handlings.js';
 
 /** The saga type under which workflow instances are stored. */
 export const WORKFLOW_SAGA = 'longhaul.Workflow';
@@ -87,7 +79,7 @@ export class WorkflowEngine {
   private readonly deps: EngineDeps;
   /** @internal Suspended runs by instance id (see `run-cache.ts`). */
   readonly runs: RunCache;
-  private readonly handlings = new WeakMap<object, Handling>();
+  private readonly handlings: Handlings;
 
   constructor(deps: WorkflowEngineDeps) {
     this.deps = {
@@ -100,6 +92,7 @@ export class WorkflowEngine {
       ...deps,
     } as EngineDeps;
     this.runs = new RunCache(this.deps.cachedRuns);
+    this.handlings = new Handlings(this.runs, this.deps);
   }
 
   // `handle`: the rerun of a start whose steps were checkpointed must go on from them.
@@ -312,45 +305,7 @@ export class WorkflowEngine {
   }
 
   private index(ctx: Ctx): HistoryIndex {
-    return this.handling(ctx).index;
-  }
-
-  /**
-   * The handling's index, built once per handling: the cached run's (rebased on the history just
-   * loaded) when one was left at the version loaded, else a new one over the history. A history
-   * replaced meanwhile (reset, continueAsNew) gets a new index, and no resume.
-   */
-  private handling(ctx: Ctx): Handling {
-    const context = impl(ctx);
-    const known = this.handlings.get(context);
-    if (known?.index.history === ctx.state.history) return known;
-    const resume = known ? undefined : this.takeRun(ctx);
-    const handling: Handling = resume
-      ? { index: resume.index, resume }
-      : { index: new HistoryIndex(ctx.state.history, { build: this.deps.build }) };
-    this.handlings.set(context, handling);
-    return handling;
-  }
-
-  /** The cached run of this instance if it may go on from the state just loaded (then rebased on it). */
-  private takeRun(ctx: Ctx): CachedRun | undefined {
-    if (ctx.isNew || this.runs.maxRuns === 0) return undefined;
-    const state = ctx.state;
-    const run = this.runs.take(
-      state.instanceId,
-      impl(ctx).loadedVersion,
-      (r) =>
-        r.generation === state.generation &&
-        r.epoch === (state.epoch ?? 0) &&
-        state.status === 'running' &&
-        !state.interrupted &&
-        !r.replay.tainted &&
-        r.handle.outcome.kind === 'suspended' &&
-        r.index.history.length === state.history.length &&
-        r.code === this.deps.resolveWorkflow(state.type)?.constructor,
-    );
-    run?.index.rebase(state.history);
-    return run;
+    return this.handlings.of(ctx).index;
   }
 
   /** Resumes the cached run, or replays `run` over the history; commits what it newly asks for, or how it ended. */
@@ -358,7 +313,7 @@ export class WorkflowEngine {
     const interrupted = ctx.state.interrupted;
     // A rerun of a handling that checkpointed: its ids go on after those already committed.
     if (interrupted?.message === ctx.envelope.id) impl(ctx).outgoing.skipTo(interrupted.emitted);
-    const handling = this.handling(ctx);
+    const handling = this.handlings.of(ctx);
     const resume = handling.resume;
     handling.resume = undefined;
     const advanced = await replayInstance(
@@ -372,27 +327,6 @@ export class WorkflowEngine {
     handling.live = advanced.live;
     if (end) this.finish(ctx, end.index, end.status, end);
     this.settle(ctx);
-  }
-
-  /**
-   * Keeps the run this handling leaves suspended (resumed, replayed, or untouched) for the next
-   * message, once the handling's commit has landed, at the version it wrote.
-   */
-  private keepRun(ctx: Ctx): void {
-    const handling = this.handlings.get(impl(ctx));
-    const run = handling?.live ?? handling?.resume;
-    const state = ctx.state;
-    if (!run || state.status !== 'running' || run.index.history !== state.history) return;
-    if (run.generation !== state.generation || run.epoch !== (state.epoch ?? 0)) return;
-    const live: LiveRun = {
-      replay: run.replay,
-      index: run.index,
-      handle: run.handle,
-      generation: run.generation,
-      epoch: run.epoch,
-      code: run.code,
-    };
-    impl(ctx).onCommitted = (version) => this.runs.put(state.instanceId, { ...live, version });
   }
 
   /** Keeps the size, checks the history limits and the labels, after every change. */
@@ -433,7 +367,7 @@ export class WorkflowEngine {
       }
     }
     impl(ctx).labels = { ...impl(ctx).labels, workflowType: state.type, status: state.status };
-    if (this.runs.maxRuns > 0) this.keepRun(ctx);
+    if (this.runs.maxRuns > 0) this.handlings.keepRun(ctx);
   }
 
   private finish(

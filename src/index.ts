@@ -58,6 +58,7 @@ export {
   type SagaStore,
   type SagaRecord,
   type SagaCommit,
+  type StateAppend,
   type OutboxEntry,
   type StoredMessage,
   type PendingTimeout,

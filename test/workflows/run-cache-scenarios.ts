@@ -46,7 +46,12 @@ export class CacheLoop {
     let total = 0;
     for (let i = 0; i < input.activities; i++)
       total = await ctx.activity(addOne, { key: input.key, n: total });
-    for (let i = 0; i < input.signals; i++) total += (await ctx.waitForEvent(Go))!.n;
+    try {
+      for (let i = 0; i < input.signals; i++) total += (await ctx.waitForEvent(Go))!.n;
+    } catch (error) {
+      if (ctx.cancelled) return -total; // compensation after a cancel
+      throw error;
+    }
     return total;
   }
 }
@@ -57,7 +62,8 @@ export class CacheFan {
     bump(runCalls, input.key);
     const all = await ctx.all([1, 2, 3].map((n) => ctx.activity(addOne, { key: input.key, n })));
     const first = await ctx.race([ctx.activity(addOne, { key: input.key, n: 10 })]);
-    return all.reduce((a, b) => a + b, first);
+    const child = await ctx.child(CacheLoop, { key: `${input.key}-child`, activities: 2, signals: 0 });
+    return all.reduce((a, b) => a + b, first + child);
   }
 }
 
@@ -153,14 +159,29 @@ export function describeRunCache(name: string, make: () => Promise<CacheWorld>, 
       });
     });
 
-    it('resumes a run waiting in ctx.all / ctx.race when the outcome it needs arrives', async () => {
+    it('resumes a run waiting in ctx.all / ctx.race / ctx.child when the outcome it needs arrives', async () => {
       await withWorld(async (_world, endpoint) => {
         const cached = await endpoint();
         const id = key('fan');
         await cached.workflows.start(CacheFan, { key: id }, { id });
-        expect(await result(cached, id)).toBe(2 + 3 + 4 + 11);
+        expect(await result(cached, id)).toBe(2 + 3 + 4 + 11 + 2);
         expect(runCalls.get(id)).toBe(1);
+        expect(runCalls.get(`${id}-child`)).toBe(1);
         expect(executions.get(id)).toBe(4);
+      });
+    });
+
+    it('a cancel reaches the resumed run: its pending wait fails and it compensates', async () => {
+      await withWorld(async (_world, endpoint) => {
+        const cached = await endpoint();
+        const id = key('cancel');
+        await cached.workflows.start(CacheLoop, { key: id, activities: 1, signals: 2 }, { id });
+        await waiting(cached, id, 0);
+        await cached.workflows.signal(id, Go, new Go(5));
+        await waiting(cached, id, 1);
+        await cached.workflows.cancel(id, 'customer left');
+        expect(await result(cached, id)).toBe(-6);
+        expect(runCalls.get(id)).toBe(1);
       });
     });
 

@@ -8,7 +8,14 @@ import 'reflect-metadata';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { Container } from 'inversify';
-import { Endpoint, Event, longhaulModule, silentLogger, Workflow, type WorkflowContext } from '../../src/index.js';
+import {
+  Endpoint,
+  Event,
+  longhaulModule,
+  silentLogger,
+  Workflow,
+  type WorkflowContext,
+} from '../../src/index.js';
 import { longhaulHttp } from '../../src/http/index.js';
 import { Counter, CounterLimits } from '../entities/counter-entity.js';
 
@@ -77,7 +84,9 @@ export async function main(): Promise<string[]> {
   // Long poll: answers as soon as the workflow finishes (or 202 after 10 s).
   const done = await fetch(`${base}${location}/result?wait=10s`, { headers });
   const body = (await done.json()) as { status: string; result: unknown };
-  lines.push(`GET ${location}/result?wait=10s -> ${done.status} ${body.status} ${JSON.stringify(body.result)}`);
+  lines.push(
+    `GET ${location}/result?wait=10s -> ${done.status} ${body.status} ${JSON.stringify(body.result)}`,
+  );
 
   await new Promise((resolve) => server.close(resolve));
   await container.get(Endpoint).close();

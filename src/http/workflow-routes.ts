@@ -1,5 +1,5 @@
 /** The workflow routes of the HTTP API: start, status, long-polled result, signal, cancel, terminate. */
-import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { type IncomingMessage } from 'node:http';
 import { derivedId, newId } from '../util/ids.js';
 import { toMillis } from '../util/duration.js';
 import { type WorkflowStatus } from '../workflows/client.js';

@@ -129,7 +129,9 @@ describe('entities (in memory)', () => {
     expect((error as OperationFailedError).failure.message).toBe('insufficient funds: 10');
     expect(await entities.callEntity(Wallet, 'w-2', 'withdraw', 4)).toBe(6);
     await untilQuiet(transport);
-    const published = transport.log.filter((r) => r.message.headers['longhaul.type'] === 'entities-test.LimitReached');
+    const published = transport.log.filter(
+      (r) => r.message.headers['longhaul.type'] === 'entities-test.LimitReached',
+    );
     expect(published).toHaveLength(1);
     const unknown = await entities.callEntity(Wallet, 'w-2', 'notAnOperation').catch((e: unknown) => e);
     expect((unknown as OperationFailedError).failure.code).toBe('unknown-operation');
@@ -153,7 +155,9 @@ describe('entities (in memory)', () => {
     await transport.send(wire, 'bank');
     await untilQuiet(transport);
     expect((await entities.read(Wallet, 'w-3'))?.state).toEqual({ balance: 5 });
-    const outcomes = handled.filter((h) => h.envelope.id === 'op-1').flatMap((h) => h.sagas.map((s) => s.result));
+    const outcomes = handled
+      .filter((h) => h.envelope.id === 'op-1')
+      .flatMap((h) => h.sagas.map((s) => s.result));
     expect(outcomes).toEqual(['committed', 'duplicate']);
     // The same through the client: one operation id, sent twice.
     await entities.signalEntity(Wallet, 'w-3', 'deposit', 1, { operationId: 'retry-me' });
@@ -197,7 +201,9 @@ describe('entities (in memory)', () => {
     await workflows.start(CountVisit, { page: 'docs' }, { id: 'v-1' });
     expect(await workflows.result('v-1')).toBe('docs has 1 visits');
     const history = await workflows.history('v-1');
-    const scheduled = history?.events.filter((e) => e.e === 'scheduled').map((e) => (e as { name: string }).name);
+    const scheduled = history?.events
+      .filter((e) => e.e === 'scheduled')
+      .map((e) => (e as { name: string }).name);
     expect(scheduled).toEqual(['Counter.add', 'Counter.add']);
     await untilQuiet(transport);
     const sent = transport.log.filter(

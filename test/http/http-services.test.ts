@@ -107,10 +107,18 @@ describe('HTTP API on RabbitMQ + FerretDB', () => {
     expect(text.status).toBe(415);
     expect(text.body.error).toMatchObject({ code: 'unsupported-media-type', field: 'content-type' });
 
-    const anonymous = await post('/workflows/Approval', { title: 'x' }, { 'content-type': 'application/json' });
+    const anonymous = await post(
+      '/workflows/Approval',
+      { title: 'x' },
+      { 'content-type': 'application/json' },
+    );
     expect(anonymous.status).toBe(403);
 
-    const key = await post('/workflows/Approval', { title: 'x' }, { ...jsonHeaders, 'idempotency-key': 'a b' });
+    const key = await post(
+      '/workflows/Approval',
+      { title: 'x' },
+      { ...jsonHeaders, 'idempotency-key': 'a b' },
+    );
     expect(key.status).toBe(400);
     expect(key.body.error.field).toBe('Idempotency-Key');
 
@@ -121,7 +129,7 @@ describe('HTTP API on RabbitMQ + FerretDB', () => {
     // Nothing was sent: the store holds no instance (a start that was sent would be the only
     // message on the queue, so a later start that completes would follow it).
     const { id } = (await post('/workflows/Approval', { title: 'probe', amount: 1 })).body;
-    for (let status = 404; status === 404; ) status = (await get(`/workflows/${id}`)).status;
+    for (let status = 404; status === 404;) status = (await get(`/workflows/${id}`)).status;
     expect((await post(`/workflows/${id}/terminate`, { reason: 'probe done' })).status).toBe(202);
     const finished = await get(`/workflows/${id}/result?wait=20s`);
     expect(finished.body.status).toBe('terminated');
@@ -142,7 +150,7 @@ describe('HTTP API on RabbitMQ + FerretDB', () => {
     expect(again.status).toBe(202);
     expect(again.body.id).toBe(started.body.id);
     // The instance is in the store once the first start is handled; then another input is a conflict.
-    for (let status = 404; status === 404; ) status = (await get(location)).status;
+    for (let status = 404; status === 404;) status = (await get(location)).status;
     const conflict = await post('/workflows/Approval', { ...input, amount: 901 }, headers);
     expect(conflict.status).toBe(409);
     expect(conflict.body.error.code).toBe('idempotency-key-reused');

@@ -18,6 +18,7 @@ import {
   MessageCodec,
   OperationFailedError,
   OperationsClient,
+  replayHistory,
   Saga,
   type SagaContext,
   silentLogger,
@@ -210,6 +211,9 @@ describe('entities (in memory)', () => {
       (r) => r.operation === 'send' && r.message.headers['longhaul.type'] === 'longhaul.entity.Operation',
     );
     expect(sent).toHaveLength(2); // one call, one signal: each sent once although run replayed twice
+    // The exported history round-trips and replays against the code (a CI replay check).
+    const replayed = await replayHistory(CountVisit, JSON.stringify(history));
+    expect(replayed.ok).toBe(true);
     await endpoint.close();
   });
 });

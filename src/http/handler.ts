@@ -8,6 +8,7 @@ import { EntityClient } from '../entities/client.js';
 import { entityDefinitionOf, type EntityDefinition } from '../entities/definitions.js';
 import { LonghaulError } from '../errors.js';
 import { toMillis } from '../util/duration.js';
+import { consoleLogger } from '../util/logger.js';
 import { WorkflowClient } from '../workflows/client.js';
 import { workflowNameOf } from '../workflows/definitions.js';
 import { HttpError, sendError, sendJson } from './body.js';
@@ -94,6 +95,7 @@ export function longhaulHttp(
     basePath,
   };
   const authorize = options.authorize ?? (() => true);
+  const logger = options.logger ?? consoleLogger('warn');
 
   const serve = async (
     req: IncomingMessage,
@@ -123,11 +125,18 @@ export function longhaulHttp(
       if (!allowed) throw new HttpError(403, 'forbidden', 'This request is not authorized');
       await route.run(req, res, query);
     } catch (error) {
+      const answer = asHttpError(error);
+      if (answer.status === 500)
+        logger.error('HTTP request failed', {
+          method: req.method,
+          url: req.url,
+          error: (error as Error).message,
+        });
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      sendError(req, res, asHttpError(error));
+      sendError(req, res, answer);
     }
   };
   return (req, res, next) => {

@@ -1,6 +1,7 @@
 import { type IncomingMessage } from 'node:http';
 import { type EntityClass } from '../entities/definitions.js';
 import { type Duration } from '../util/duration.js';
+import { type Logger } from '../util/logger.js';
 import { type WorkflowClass } from '../workflows/definitions.js';
 
 /** What a request asks to do, as the authorization hook sees it. */
@@ -48,4 +49,6 @@ export interface LonghaulHttpOptions {
    * @defaultValue every request is allowed
    */
   authorize?: (request: IncomingMessage, action: HttpAction) => boolean | Promise<boolean>;
+  /** Where unexpected failures (answered 500 `internal`) are logged, with the route. @defaultValue console, level `warn` */
+  logger?: Logger;
 }

@@ -67,8 +67,9 @@ function start(type: string, context: HttpContext): Route {
       const id = key !== undefined ? derivedId('http-start', type, key) : newId();
       if (key !== undefined) {
         const existing = await client.history(id);
-        const sameInput = existing?.generation !== 0 || stable(existing.input) === stable(input ?? null);
-        if (existing && (existing.workflowType !== type || !sameInput)) {
+        // The input can be compared while the instance is in its first generation only.
+        const otherInput = existing?.generation === 0 && stable(existing.input) !== stable(input ?? null);
+        if (existing && (existing.workflowType !== type || otherInput)) {
           throw new HttpError(
             409,
             'idempotency-key-reused',

@@ -83,6 +83,11 @@ async function get(path: string) {
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 
+/** Waits (polling, 20 ms apart) until `path` is no longer a 404: the start was handled. */
+async function found(path: string): Promise<void> {
+  while ((await get(path)).status === 404) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 describe('HTTP API on RabbitMQ + FerretDB', () => {
   it('refuses hostile requests with the right 4xx and starts nothing', async () => {
     const bad = await post('/workflows/Approval', '{"title": "x",');

@@ -134,7 +134,7 @@ describe('HTTP API on RabbitMQ + FerretDB', () => {
     // Nothing was sent: the store holds no instance (a start that was sent would be the only
     // message on the queue, so a later start that completes would follow it).
     const { id } = (await post('/workflows/Approval', { title: 'probe', amount: 1 })).body;
-    for (let status = 404; status === 404;) status = (await get(`/workflows/${id}`)).status;
+    await found(`/workflows/${id}`);
     expect((await post(`/workflows/${id}/terminate`, { reason: 'probe done' })).status).toBe(202);
     const finished = await get(`/workflows/${id}/result?wait=20s`);
     expect(finished.body.status).toBe('terminated');
@@ -155,7 +155,7 @@ describe('HTTP API on RabbitMQ + FerretDB', () => {
     expect(again.status).toBe(202);
     expect(again.body.id).toBe(started.body.id);
     // The instance is in the store once the first start is handled; then another input is a conflict.
-    for (let status = 404; status === 404;) status = (await get(location)).status;
+    await found(location);
     const conflict = await post('/workflows/Approval', { ...input, amount: 901 }, headers);
     expect(conflict.status).toBe(409);
     expect(conflict.body.error.code).toBe('idempotency-key-reused');

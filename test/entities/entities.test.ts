@@ -28,6 +28,7 @@ import {
 import { EntityOperationMessage } from '../../src/entities/messages.js';
 import { Counter, CounterLimits, CountVisit, main } from '../../samples/entities/counter-entity.js';
 import { untilQuiet } from '../support/endpoint.js';
+import { SagaTestKit } from '../../src/testing/index.js';
 
 @Event('entities-test.LimitReached')
 class LimitReached {
@@ -215,5 +216,15 @@ describe('entities (in memory)', () => {
     const replayed = await replayHistory(CountVisit, JSON.stringify(history));
     expect(replayed.ok).toBe(true);
     await endpoint.close();
+  });
+
+  it('runs in the test kit: a saga signals an entity, with the virtual clock', async () => {
+    const kit = await SagaTestKit.start({ sagas: [Orders], entities: [Wallet] });
+    await kit.when(new OrderPaid('o-9', 'c-9', 15));
+    await kit.idle();
+    const entities = kit.container.get(EntityClient);
+    expect((await entities.read(Wallet, 'c-9'))?.state).toEqual({ balance: 15 });
+    expect(await entities.callEntity(Wallet, 'c-9', 'deposit', 5)).toBe(20);
+    await kit.stop();
   });
 });

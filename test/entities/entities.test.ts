@@ -61,6 +61,19 @@ class Wallet {
   }
 }
 
+@Entity('Journal')
+@injectable()
+class Journal {
+  initialState(): { lines: string[] } {
+    return { lines: [] };
+  }
+
+  @EntityOperation()
+  append(line: string, ctx: EntityContext<{ lines: string[] }>): void {
+    ctx.state.lines.push(line);
+  }
+}
+
 @Command('entities-test.OrderPaid')
 class OrderPaid {
   constructor(
@@ -88,7 +101,7 @@ async function setup() {
   container.load(
     longhaulModule({
       name: 'bank',
-      entities: [Wallet, Counter],
+      entities: [Wallet, Counter, Journal],
       workflows: [CountVisit],
       sagas: [Orders],
       transport,
@@ -120,6 +133,15 @@ describe('entities (in memory)', () => {
     );
     expect([...totals].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect((await entities.read(Wallet, 'w-1'))?.state).toEqual({ balance: 40 });
+    await endpoint.close();
+  });
+
+  it('one consuming process applies the operations in the order they were sent', async () => {
+    const { entities, transport, endpoint } = await setup();
+    const lines = Array.from({ length: 30 }, (_, i) => `line ${i}`);
+    for (const line of lines) await entities.signalEntity(Journal, 'j-1', 'append', line);
+    await untilQuiet(transport);
+    expect((await entities.read<{ lines: string[] }>(Journal, 'j-1'))?.state.lines).toEqual(lines);
     await endpoint.close();
   });
 

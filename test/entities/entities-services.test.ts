@@ -30,7 +30,7 @@ const mongoUrl = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
 const tag = randomUUID().slice(0, 8);
 const prefix = `ent-${tag}.`;
 const database = `lh_ent_${tag}`;
-const workers: ChildProcess[] = [];
+const workers: { child: ChildProcess; lines: string[]; waiters: (() => void)[] }[] = [];
 let driver: Endpoint;
 let transport: RabbitMqTransport;
 
@@ -45,12 +45,36 @@ async function startWorker(name: string): Promise<void> {
       LH_ENDPOINT: 'counters',
       LH_WORKER: name,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  workers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => line === 'ready' && resolve());
-    child.once('exit', (code) => reject(new Error(`worker ${name} exited with ${code} before it was ready`)));
+  const worker = { child, lines: [] as string[], waiters: [] as (() => void)[] };
+  workers.push(worker);
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    worker.lines.push(line);
+    for (const wake of worker.waiters.splice(0)) wake();
+  });
+  await said(worker, 'ready', () => {
+    throw new Error(`worker ${name} exited before it was ready`);
+  });
+}
+
+/** Resolves once the worker has printed `line` (`onExit` if it exits first). */
+function said(worker: (typeof workers)[number], line: string, onExit?: () => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (worker.lines.includes(line)) return resolve();
+      const failed = worker.lines.find((l) => l.startsWith('failed'));
+      if (failed) return reject(new Error(failed));
+      worker.waiters.push(check);
+    };
+    worker.child.once('exit', () => {
+      try {
+        onExit?.();
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+    check();
   });
 }
 
@@ -71,7 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(
     workers.map(
-      (child) =>
+      ({ child }) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null) return resolve();
           child.once('exit', () => resolve());
@@ -91,11 +115,17 @@ afterAll(async () => {
 });
 
 describe('entities on RabbitMQ + FerretDB, three worker processes', () => {
-  it('200 concurrent add signals give the exact total', async () => {
+  it('200 concurrent add signals, sent by the three workers and applied by them, give the exact total', async () => {
     const key = `total-${tag}`;
-    await Promise.all(
-      Array.from({ length: 200 }, (_, i) => driver.entities.signalEntity(Counter, key, 'add', i + 1)),
+    const shares = [
+      [1, 67],
+      [68, 134],
+      [135, 200],
+    ] as const;
+    workers.forEach((worker, i) =>
+      worker.child.stdin!.write(`add ${key} ${shares[i]![0]} ${shares[i]![1]}\n`),
     );
+    await Promise.all(workers.map((worker) => said(worker, 'sent')));
     await eventually(
       async () => ((await driver.entities.read(Counter, key))?.operations ?? 0) >= 200,
       45_000,

@@ -1,8 +1,11 @@
 /**
  * A worker process for the entity tests on the services: the counter sample's entity and workflow
- * on one endpoint on RabbitMQ + MongoDB. Prints `ready` once started; stops gracefully on SIGTERM.
+ * on one endpoint on RabbitMQ + MongoDB. Prints `ready` once started; on the stdin line
+ * `add <key> <from> <to>` it signals `add(n)` to the counter `key` for every n from `from` to `to`,
+ * all at once, and prints `sent`; stops gracefully on SIGTERM.
  */
 import 'reflect-metadata';
+import { createInterface } from 'node:readline';
 import { Container } from 'inversify';
 import { Endpoint, longhaulModule, RabbitMqTransport, silentLogger } from '../../src/index.js';
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
@@ -39,6 +42,16 @@ container.load(
 const endpoint = container.get(Endpoint);
 await endpoint.start();
 process.stdout.write('ready\n');
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const [command, key, from, to] = line.split(' ');
+  if (command !== 'add' || !key) return;
+  const amounts = Array.from({ length: Number(to) - Number(from) + 1 }, (_, i) => Number(from) + i);
+  void Promise.all(amounts.map((n) => endpoint.entities.signalEntity(Counter, key, 'add', n))).then(
+    () => process.stdout.write('sent\n'),
+    (error: unknown) => process.stdout.write(`failed ${(error as Error).message}\n`),
+  );
+});
 
 process.on('SIGTERM', () => {
   void (async () => {

@@ -26,7 +26,7 @@ export interface EndpointOptions {
   activities?: readonly ActivityRef[];
   /** Entity classes (decorated with `@Entity`) whose operations are applied here. @defaultValue [] */
   entities?: readonly EntityClass[];
-  /** Entity settings. @defaultValue results kept 10 min, at most 1000 per entity */
+  /** Entity settings. @defaultValue call results kept 5 min, at most 200 per entity */
   entityOptions?: EntityOptions;
   /** Workflow settings. @defaultValue activities run here; 3 attempts, 1 s doubling to at most 1 min */
   workflowOptions?: WorkflowOptions;

@@ -9,10 +9,12 @@ import { EntityEngine } from './engine.js';
 export interface EntityOptions {
   /**
    * How long the result of an operation called by a client (`callEntity`) is kept in the entity
-   * for the caller to read. @defaultValue '10m'
+   * for the caller to read (a retried HTTP call with the same `Idempotency-Key` reads it too).
+   * The results ride in the entity's document, so every commit of the entity writes them.
+   * @defaultValue '5m'
    */
   resultRetention?: Duration;
-  /** At most this many results are kept per entity (the oldest go first, logged). @defaultValue 1000 */
+  /** At most this many results are kept per entity (the oldest go first, logged). @defaultValue 200 */
   resultCap?: number;
 }
 
@@ -52,11 +54,11 @@ export function entityParts(
   if (definitions.size === 0) return { sagas: [], hosted: new Set() };
   let windowMs: number;
   try {
-    windowMs = toMillis(options.resultRetention ?? '10m', 'resultRetention');
+    windowMs = toMillis(options.resultRetention ?? '5m', 'resultRetention');
   } catch (error) {
     throw new ConfigurationError('entityOptions.resultRetention', (error as Error).message);
   }
-  const cap = options.resultCap ?? 1000;
+  const cap = options.resultCap ?? 200;
   if (!Number.isInteger(cap) || cap < 1)
     throw new ConfigurationError('entityOptions.resultCap', `expected an integer >= 1, got ${String(cap)}`);
   const engine = new EntityEngine({

@@ -191,6 +191,27 @@ describe('entities (in memory)', () => {
     await endpoint.close();
   });
 
+  it('keeps at most resultCap call results per entity: an evicted one can no longer be read', async () => {
+    const endpoint = new Endpoint({
+      name: 'capped',
+      entities: [Wallet],
+      entityOptions: { resultCap: 1 },
+      logger: silentLogger,
+    });
+    await endpoint.start();
+    const first = await endpoint.entities.callEntity(Wallet, 'w-5', 'deposit', 1, { operationId: 'a' });
+    expect(first).toBe(1);
+    expect(await endpoint.entities.callEntity(Wallet, 'w-5', 'deposit', 1)).toBe(2);
+    // The first call's result was evicted by the second: asking for it again times out.
+    const again = endpoint.entities.callEntity(Wallet, 'w-5', 'deposit', 1, {
+      operationId: 'a',
+      timeout: '50ms',
+    });
+    await expect(again).rejects.toMatchObject({ code: 'timeout' });
+    expect((await endpoint.entities.read(Wallet, 'w-5'))?.state).toEqual({ balance: 2 }); // applied once
+    await endpoint.close();
+  });
+
   it('delete: the entity is gone, and the next operation starts from initialState()', async () => {
     const { entities, transport, endpoint } = await setup();
     await entities.callEntity(Wallet, 'w-4', 'deposit', 3);

@@ -123,7 +123,7 @@ export function sendJson(
 /**
  * Writes an {@link HttpError} as `{ error: { code, message, field } }`. When the request body was
  * not read to its end (413, 415, or an error before reading), the connection is closed after the
- * response and the rest of the body is discarded unread.
+ * response and the rest of the body is drained without being kept (so the client gets the answer).
  */
 export function sendError(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
   const unread = !req.readableEnded && hasBody(req);

@@ -233,3 +233,19 @@ export {
   type InstanceCriteria,
   type StoredAction,
 } from './persistence/instance-admin.js';
+
+export {
+  Entity,
+  EntityOperation,
+  EntityClient,
+  ENTITY_SAGA,
+  entityNameOf,
+  type EntityCallOptions,
+  type EntityClass,
+  type EntityContext,
+  type EntityOptions,
+  type EntitySnapshot,
+  type OperationInput,
+  type OperationName,
+  type OperationOutput,
+} from './entities/index.js';

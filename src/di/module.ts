@@ -15,6 +15,7 @@ import { type Clock, systemClock } from '../util/clock.js';
 import { consoleLogger, type Logger } from '../util/logger.js';
 import { WorkflowClient } from '../workflows/client.js';
 import { type ActivityClass } from '../workflows/definitions.js';
+import { EntityClient } from '../entities/client.js';
 
 /** Service identifiers for the parts a user may bind (or rebind) in the container. */
 export const LonghaulTypes = {
@@ -65,6 +66,7 @@ export function longhaulModule(options: EndpointOptions): ContainerModule {
       ['handlers', options.handlers ?? []],
       ['workflows', options.workflows ?? []],
       ['activities', options.activities ?? []],
+      ['entities', options.entities ?? []],
     ];
     for (const [option, list] of classes) {
       list.forEach((ctor, i) => {
@@ -98,6 +100,9 @@ export function longhaulModule(options: EndpointOptions): ContainerModule {
       .inSingletonScope();
     bind(WorkflowClient)
       .toDynamicValue((context: ResolutionContext) => context.get(Endpoint).workflows)
+      .inSingletonScope();
+    bind(EntityClient)
+      .toDynamicValue((context: ResolutionContext) => context.get(Endpoint).entities)
       .inSingletonScope();
   });
 }

@@ -30,6 +30,8 @@ import { WorkflowClient } from '../workflows/client.js';
 import { workflowNameOf } from '../workflows/definitions.js';
 import { workflowParts } from '../workflows/wiring.js';
 import { workflowTargeting } from './workflow-targeting.js';
+import { EntityClient } from '../entities/client.js';
+import { entityParts } from '../entities/wiring.js';
 
 /**
  * A running unit of message handling: one input queue, the sagas and handlers that consume it, the
@@ -57,6 +59,7 @@ export class Endpoint {
     sweeper: OutboxSweeper;
     outbox: OutboxDispatcher;
     workflows: WorkflowClient;
+    entities: EntityClient;
     deadLetters: OutboxDeadLetters;
   };
   private readonly counting: EndpointCounters = newCounters();
@@ -93,6 +96,16 @@ export class Endpoint {
   /** A client for the workflow instances hosted by another endpoint (sharing this one's saga store). */
   workflowsAt(endpoint: string): WorkflowClient {
     return new WorkflowClient(this.wire().bus, this.sagaStore, endpoint, this.codec.maxBodyBytes);
+  }
+
+  /** The client that signals, calls, reads and deletes entities (see docs/entities.md). */
+  get entities(): EntityClient {
+    return this.wire().entities;
+  }
+
+  /** An entity client whose operations go to `endpoint` (sharing this one's saga store). */
+  entitiesAt(endpoint: string): EntityClient {
+    return new EntityClient(this.wire().bus, this.sagaStore, endpoint, this.codec.maxBodyBytes);
   }
 
   /** Validates, declares queues and subscriptions, then starts consuming, scheduling and sweeping. */
@@ -259,10 +272,17 @@ export class Endpoint {
         maxBodyBytes: this.codec.maxBodyBytes,
       },
     );
+    const entityPieces = entityParts(this.options.entities ?? [], this.options.entityOptions ?? {}, {
+      endpoint: options.name,
+      logger: this.logger,
+      resolve: this.options.resolve ?? ((ctor) => new ctor()),
+      maxBodyBytes: this.codec.maxBodyBytes,
+    });
     validateDefinitions(
       [
         ...sagaList,
         ...workflowPieces.sagas.map((definition) => ({ definition, field: 'workflows', user: false })),
+        ...entityPieces.sagas.map((definition) => ({ definition, field: 'entities', user: false })),
       ],
       defaultRegistry,
     );
@@ -270,8 +290,12 @@ export class Endpoint {
     this.resolvable = [
       ...sagas.map((s, i) => ({ ctor: s.ctor, field: `sagas[${i}]` })),
       ...handlers.map((h, i) => ({ ctor: h.ctor, field: `handlers[${i}]` })),
+      ...(this.options.entities ?? []).map((e, i) => ({
+        ctor: e as new (...args: any[]) => object,
+        field: `entities[${i}]`,
+      })),
     ];
-    sagas.push(...workflowPieces.sagas);
+    sagas.push(...workflowPieces.sagas, ...entityPieces.sagas);
     handlers.push(...workflowPieces.handlers);
     const localTypes = new Set([
       ...sagas.flatMap((s) => [...s.handlers.keys()]),
@@ -349,7 +373,8 @@ export class Endpoint {
       (entries) => outbox.dispatch(entries),
       this.logger,
     );
-    this.wiring = { bus, dispatcher, scheduler, sweeper, outbox, workflows, deadLetters };
+    const entities = new EntityClient(bus, this.sagaStore, undefined, this.codec.maxBodyBytes);
+    this.wiring = { bus, dispatcher, scheduler, sweeper, outbox, workflows, entities, deadLetters };
     return this.wiring;
   }
 }

@@ -8,6 +8,8 @@ import { type Duration, toMillis } from '../util/duration.js';
 import { type Logger } from '../util/logger.js';
 import { type ActivityRef, type WorkflowClass } from '../workflows/definitions.js';
 import { type WorkflowOptions } from '../workflows/wiring.js';
+import { type EntityClass } from '../entities/definitions.js';
+import { type EntityOptions } from '../entities/wiring.js';
 import { type HandledMessage } from './message-dispatcher.js';
 
 /** Options of an {@link Endpoint}. Every field but `name` has a default. */
@@ -22,6 +24,10 @@ export interface EndpointOptions {
   workflows?: readonly WorkflowClass[];
   /** Activities (classes decorated with `@Activity`, or `activity(...)` functions) this endpoint's workers run. @defaultValue [] */
   activities?: readonly ActivityRef[];
+  /** Entity classes (decorated with `@Entity`) whose operations are applied here. @defaultValue [] */
+  entities?: readonly EntityClass[];
+  /** Entity settings. @defaultValue call results kept 5 min, at most 200 per entity */
+  entityOptions?: EntityOptions;
   /** Workflow settings. @defaultValue activities run here; 3 attempts, 1 s doubling to at most 1 min */
   workflowOptions?: WorkflowOptions;
   /** The transport. @defaultValue a new `InMemoryTransport` */
@@ -212,7 +218,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     );
   }
   if (options.sendOnly === true) {
-    for (const field of ['sagas', 'handlers', 'workflows', 'activities'] as const) {
+    for (const field of ['sagas', 'handlers', 'workflows', 'activities', 'entities'] as const) {
       if ((options[field]?.length ?? 0) > 0) {
         throw new ConfigurationError(
           field,

@@ -4,6 +4,15 @@ import { messageTypeOf, messageTypeOfInstance, type MessageClass } from '../mess
 import { type PendingTimeout } from '../persistence/saga-store.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { LonghaulError } from '../errors.js';
+import {
+  checkEntityKey,
+  checkOperationName,
+  type EntityClass,
+  entityNameOf,
+  type OperationInput,
+  type OperationName,
+} from '../entities/definitions.js';
+import { EntityOperationMessage } from '../entities/messages.js';
 
 /** When a timeout falls due: `after` a duration from now, or `at` an instant. */
 export type TimeoutWhen = { after: Duration; at?: never } | { at: Date; after?: never };
@@ -33,6 +42,22 @@ export interface SagaContext<State> {
   requestTimeout(message: object, when: TimeoutWhen): Promise<string>;
   /** Cancels a timeout by id, or every pending timeout of a message class. */
   cancelTimeout(timeout: string | MessageClass): Promise<void>;
+  /**
+   * Signals an operation on an entity (one way), committed with the state like `send`: it goes to
+   * the endpoint hosting entities (this one, or where `routes` send `longhaul.entity.Operation`,
+   * or `options.to`). See docs/entities.md.
+   * @example
+   * ```ts
+   * await ctx.signalEntity(Counter, msg.customerId, 'add', 1);
+   * ```
+   */
+  signalEntity<E extends object, K extends OperationName<E>>(
+    entity: EntityClass<E> | string,
+    key: string,
+    operation: K | string,
+    input?: OperationInput<E, K>,
+    options?: SendOptions,
+  ): Promise<void>;
   /** Marks the saga complete: its state is dropped and a tombstone keeps late messages out. */
   complete(): void;
   /** True once {@link SagaContext.complete} was called. */
@@ -163,6 +188,23 @@ export class SagaContextImpl<State> implements SagaContext<State> {
 
   async requestTimeout(message: object, when: TimeoutWhen): Promise<string> {
     return this.requestTimeoutNow(message, when);
+  }
+
+  async signalEntity(
+    entity: EntityClass | string,
+    key: string,
+    operation: string,
+    input?: unknown,
+    options?: SendOptions,
+  ): Promise<void> {
+    this.assertLive('signalEntity');
+    const message = new EntityOperationMessage(
+      entityNameOf(entity),
+      checkEntityKey(key),
+      checkOperationName(operation),
+      input,
+    );
+    this.outgoing.send(message, options);
   }
 
   async cancelTimeout(timeout: string | MessageClass): Promise<void> {

@@ -3,6 +3,12 @@ import { type MessageClass } from '../messages/registry.js';
 import { type Duration } from '../util/duration.js';
 import { type ActivityRef, type WorkflowClass } from './definitions.js';
 import { type FailureInfo } from './messages.js';
+import {
+  type EntityClass,
+  type OperationInput,
+  type OperationName,
+  type OperationOutput,
+} from '../entities/definitions.js';
 
 /**
  * The API workflow code sees: the {@link WorkflowContext} and the errors it throws. The replaying
@@ -140,6 +146,27 @@ export interface WorkflowContext {
   waitForEvent<E extends object>(event: MessageClass<E>, options?: { timeout?: Duration }): Promise<E | null>;
   /** Starts a child workflow and resolves with its result. */
   child<I, O>(workflow: WorkflowClass<I, O>, input: I, options?: { id?: string }): Promise<O>;
+  /**
+   * Calls an operation on an entity and waits for what it returned (recorded: replay returns the
+   * recorded result). An operation that throws fails with {@link OperationFailedError}; so does an
+   * entity type no route leads to (code `unroutable`). See docs/entities.md.
+   */
+  callEntity<E extends object, K extends OperationName<E>>(
+    entity: EntityClass<E> | string,
+    key: string,
+    operation: K | string,
+    input?: OperationInput<E, K>,
+  ): Promise<OperationOutput<E, K>>;
+  /**
+   * Signals an operation on an entity (one way). It takes a position in the history like any
+   * operation and is sent once, with the handling's commit; replay does not send it again.
+   */
+  signalEntity<E extends object, K extends OperationName<E>>(
+    entity: EntityClass<E> | string,
+    key: string,
+    operation: K | string,
+    input?: OperationInput<E, K>,
+  ): void;
   /** Like `Promise.all`, deciding by history order when given operations. */
   all<T extends readonly unknown[] | []>(operations: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
   /** Like `Promise.any`: the first operation (in history order) to succeed. */

@@ -17,6 +17,12 @@ import {
   type WorkflowInfo,
 } from './api.js';
 import { type FailureInfo } from './messages.js';
+import {
+  checkEntityKey,
+  checkOperationName,
+  type EntityClass,
+  entityNameOf,
+} from '../entities/definitions.js';
 import { eventBytes, type HistoryIndex, type OperationKind, type OperationRecord } from './history.js';
 
 export { type StepHooks, INLINE_RETRY_MS } from './step-runner.js';
@@ -46,6 +52,18 @@ export interface ReplayHooks {
   startTimer(seq: number, dueAt: Date): string;
   /** Starts a child; a returned failure fails the operation at once. */
   startChild(seq: number, childId: string, type: string, input: unknown): void | { failure: FailureInfo };
+  /**
+   * Sends an entity operation (`call`: the entity replies with an `OperationResult` for `seq`); a
+   * returned failure fails the operation at once. Absent in replay checks: nothing is sent.
+   */
+  entityOperation?(
+    seq: number,
+    entityType: string,
+    key: string,
+    operation: string,
+    input: unknown,
+    call: boolean,
+  ): void | { failure: FailureInfo };
   /** The instance's reset count (child ids include it once non-zero). @defaultValue 0 */
   readonly epoch?: number;
   /** When `ctx.info.continueAsNewSuggested` turns true. @defaultValue 10,000 events or 4 MiB */
@@ -323,6 +341,27 @@ export class ReplayContext implements WorkflowContext {
     }) as Promise<O>;
   }
 
+  callEntity(entity: EntityClass | string, key: string, operation: string, input?: unknown): Promise<any> {
+    const type = entityNameOf(entity);
+    checkEntityKey(key);
+    checkOperationName(operation);
+    return this.operation('entity', `${type}.${operation}`, (seq) => {
+      const refused = this.hooks.entityOperation?.(seq, type, key, operation, input, true);
+      return refused ? { failWith: refused.failure } : {};
+    });
+  }
+
+  signalEntity(entity: EntityClass | string, key: string, operation: string, input?: unknown): void {
+    const type = entityNameOf(entity);
+    checkEntityKey(key);
+    checkOperationName(operation);
+    void this.operation('entity', `${type}.${operation}`, (seq) => {
+      const refused = this.hooks.entityOperation?.(seq, type, key, operation, input, false);
+      // One way: done once sent (committed with this handling), unless it could not be sent.
+      return refused ? { failWith: refused.failure } : { completeWith: { value: null } };
+    }).catch(() => {});
+  }
+
   all<T extends readonly unknown[] | []>(
     operations: T,
   ): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
@@ -409,7 +448,7 @@ export class ReplayContext implements WorkflowContext {
     schedule: (seq: number) => {
       timerId?: string;
       childId?: string;
-      completeWith?: { value: unknown; signal: string };
+      completeWith?: { value: unknown; signal?: string };
       failWith?: FailureInfo;
     },
     map: (value: unknown) => unknown = (value) => value,
@@ -441,7 +480,7 @@ export class ReplayContext implements WorkflowContext {
           seq,
           at,
           value: scheduled.completeWith.value,
-          signal: scheduled.completeWith.signal,
+          ...(scheduled.completeWith.signal !== undefined ? { signal: scheduled.completeWith.signal } : {}),
         });
       }
       if (scheduled.failWith) this.index.append({ e: 'failed', seq, at, failure: scheduled.failWith });

@@ -64,7 +64,7 @@ export class HistoryFormatError extends LonghaulError {
 type FieldType = 'int' | 'string' | 'boolean' | 'date' | 'value' | 'failure' | readonly string[];
 type Schema = Readonly<Record<string, readonly [FieldType, 'required' | 'optional']>>;
 
-const OPERATION_KINDS = ['activity', 'sleep', 'event', 'child', 'step'] as const;
+const OPERATION_KINDS = ['activity', 'sleep', 'event', 'child', 'step', 'entity'] as const;
 const STATUSES: readonly WorkflowStatusName[] = ['running', 'completed', 'failed', 'terminated', 'parked'];
 
 /** The fields of each event kind. Fields the schema does not know are kept as JSON values. */

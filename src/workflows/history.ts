@@ -1,7 +1,7 @@
 import { type ActivityTimeouts, type FailureInfo, type ResolvedRetryPolicy } from './messages.js';
 
 /** What an awaited workflow operation is. */
-export type OperationKind = 'activity' | 'sleep' | 'event' | 'child' | 'step';
+export type OperationKind = 'activity' | 'sleep' | 'event' | 'child' | 'step' | 'entity';
 
 /**
  * One entry of an instance's append-only history. Every event also records in `build` the code

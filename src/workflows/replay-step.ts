@@ -5,7 +5,8 @@
  * operation). Parking schedules the durable recheck timer; a successful replay of a parked
  * instance clears it.
  */
-import { NonRetryableError } from '../errors.js';
+import { NonRetryableError, UnroutableError } from '../errors.js';
+import { EntityOperationMessage } from '../entities/messages.js';
 import { type SagaContext, type SagaContextImpl } from '../sagas/context.js';
 import { ContinueAsNew, type ActivityOptions, type ReplayHooks, ReplayContext } from './context.js';
 import { type WorkflowRun } from './definitions.js';
@@ -282,6 +283,31 @@ function handlingHooks(ctx: Ctx, deps: EngineDeps): { hooks: ReplayHooks; error(
       context.outgoing.send(start, { to: deps.endpoint });
       return undefined;
     }),
+    entityOperation: guard(
+      (seq: number, entityType: string, key: string, operation: string, input: unknown, call: boolean) => {
+        const reply = call
+          ? {
+              kind: 'workflow' as const,
+              endpoint: deps.endpoint,
+              instanceId: state.instanceId,
+              generation: state.generation,
+              seq,
+              ...(epochField ? { epoch: epochField } : {}),
+            }
+          : undefined;
+        const message = new EntityOperationMessage(entityType, key, operation, input, reply);
+        const tooLarge = checkSize(`The input of ${entityType}.${operation}`, message, deps.maxBodyBytes);
+        if (tooLarge) return { failure: tooLargeFailure(tooLarge) };
+        try {
+          context.outgoing.send(message);
+        } catch (error) {
+          // A call fails where the workflow can catch it; a signal fails the handling (error queue).
+          if (call && error instanceof UnroutableError) return { failure: toFailure(error) };
+          throw error;
+        }
+        return undefined;
+      },
+    ),
     setLabels: guard((labels: Readonly<Record<string, string | null>>) => context.setLabels(labels)),
     steps: {
       retryPolicy: (policy) => resolveRetryPolicy(policy, deps.defaultRetry),

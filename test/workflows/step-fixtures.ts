@@ -110,12 +110,21 @@ export class StuckStep {
   }
 }
 
-/** Awaits a plain timer between two steps: not a ctx operation. */
+/** Lets SneakyStep's runs past their non-ctx await (the test does, once it has seen them parked). */
+export const sneakyGate: { release: () => void; opened: Promise<void> } = (() => {
+  let release: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => (release = resolve));
+  return { release, opened };
+})();
+
+/** Awaits something that is not a ctx operation between two steps. */
 @Workflow('SneakyStep')
 export class SneakyStep {
   async run(ctx: WorkflowContext, key: string): Promise<string> {
     await ctx.step('before', () => bump(`before:${key}`));
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Not a ctx operation (a timer, a fetch in real code). Released by the test only after the
+    // handling has ended, so the run is found waiting on it however slow the machine is.
+    await sneakyGate.opened;
     return ctx.step('after', () => (bump(`after:${key}`), 'done'));
   }
 }

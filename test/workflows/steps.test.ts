@@ -14,6 +14,7 @@ import {
   FlakyStep,
   RenamedStep,
   SneakyStep,
+  sneakyGate,
   StepThenWait,
   stepCode,
   stepWorkflows,
@@ -199,6 +200,11 @@ describe('inline steps (in memory)', () => {
       history: { operations: 1 },
     });
     expect([count('before:sn'), count('after:sn')]).toEqual([1, 0]);
+    // The late ctx call, once the await ends, runs nothing: the handling has ended.
+    sneakyGate.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(count('after:sn')).toBe(0);
+    expect(await kit.workflows.status('sneaky')).toMatchObject({ status: 'parked' });
   });
 
   it('cancel fails a step that waits for its retry; its timer is cancelled', async () => {

@@ -30,6 +30,9 @@ import { WorkflowClient } from '../workflows/client.js';
 import { workflowNameOf } from '../workflows/definitions.js';
 import { workflowParts } from '../workflows/wiring.js';
 import { workflowTargeting } from './workflow-targeting.js';
+import { withTraceIds } from '../telemetry/log-context.js';
+import { Telemetry } from '../telemetry/telemetry.js';
+import { WORKFLOW_SAGA } from '../workflows/engine.js';
 
 /**
  * A running unit of message handling: one input queue, the sagas and handlers that consume it, the
@@ -58,6 +61,7 @@ export class Endpoint {
     outbox: OutboxDispatcher;
     workflows: WorkflowClient;
     deadLetters: OutboxDeadLetters;
+    telemetry: Telemetry;
   };
   private readonly counting: EndpointCounters = newCounters();
   private consumer?: Consumer;
@@ -68,7 +72,7 @@ export class Endpoint {
     this.transport = options.transport ?? new InMemoryTransport(this.clock);
     this.sagaStore = options.sagaStore ?? new InMemorySagaStore();
     this.timeoutStore = options.timeoutStore ?? new InMemoryTimeoutStore();
-    this.logger = options.logger ?? consoleLogger('info');
+    this.logger = withTraceIds(options.logger ?? consoleLogger('info'));
     this.codec = new MessageCodec({
       maxBodyBytes: typeof options.maxBodyBytes === 'number' ? options.maxBodyBytes : undefined,
       registry: defaultRegistry,
@@ -183,8 +187,13 @@ export class Endpoint {
     return (await this.wire().scheduler.runOnce()).delivered;
   }
 
-  private async onDelivery(delivery: Delivery): Promise<Disposition> {
+  private onDelivery(delivery: Delivery): Promise<Disposition> {
+    return this.wire().telemetry.process(delivery.message, () => this.handleDelivery(delivery));
+  }
+
+  private async handleDelivery(delivery: Delivery): Promise<Disposition> {
     const options = this.resolved as ResolvedOptions;
+    const telemetry = this.wire().telemetry;
     let envelope: Envelope;
     const now = (): Date => this.clock.now();
     try {
@@ -200,7 +209,8 @@ export class Endpoint {
         options.name,
         now,
         () => Promise.reject(error),
-        () => {},
+        (failure, _attempt, next) =>
+          telemetry.failure(delivery.message.headers['longhaul.type'] ?? 'unknown', next, failure),
       );
     }
     return withRecoverability(
@@ -213,6 +223,7 @@ export class Endpoint {
         this.options.onHandled?.(handled);
       },
       (error, attempt, next) => {
+        telemetry.failure(envelope.type, next, error);
         const fields = {
           type: envelope.type,
           messageId: envelope.id,
@@ -246,6 +257,7 @@ export class Endpoint {
         throw new ConfigurationError(`handlers[${i}]`, (error as Error).message);
       }
     });
+    const telemetry = new Telemetry(options.name, this.transport.messagingSystem ?? 'longhaul');
     const workflowPieces = workflowParts(
       this.options.workflows ?? [],
       this.options.activities ?? [],
@@ -257,6 +269,7 @@ export class Endpoint {
         store: this.sagaStore,
         sendNow: async (message, to) => void (await this.wire().bus.send(message, { to })),
         maxBodyBytes: this.codec.maxBodyBytes,
+        telemetry,
       },
     );
     validateDefinitions(
@@ -284,7 +297,14 @@ export class Endpoint {
       new OutgoingCollector(incoming, scope, this.codec, router, now());
     const scheduler = new TimeoutScheduler(
       this.timeoutStore,
-      (timeout) => this.transport.send(fromStoredMessage(timeout.message), timeout.destination),
+      (timeout) =>
+        telemetry.deliverTimeout(
+          fromStoredMessage(timeout.message),
+          timeout.dueAt,
+          now(),
+          timeout.destination,
+          (wire) => this.transport.send(wire, timeout.destination),
+        ),
       this.clock,
       this.logger,
       {
@@ -306,6 +326,7 @@ export class Endpoint {
         now,
         logger: this.logger,
         counters: this.counting,
+        telemetry,
         policy: {
           leaseMs: options.outboxLeaseMs,
           maxAttempts: options.outboxMaxAttempts,
@@ -324,12 +345,14 @@ export class Endpoint {
       outbox,
       counters: this.counting,
       options,
+      telemetry,
     });
     const dispatcher = new MessageDispatcher(sagas, handlers, sagaDispatcher, {
       resolve,
       collector,
       dispatchDirect: (entries) => outbox.dispatch(entries),
       now,
+      telemetry,
     });
     const bus = new Bus(this.codec, router, now, (entries) => outbox.dispatch(entries), options.name);
     const hostedWorkflows = new Set((this.options.workflows ?? []).map((w) => workflowNameOf(w)));
@@ -349,7 +372,25 @@ export class Endpoint {
       (entries) => outbox.dispatch(entries),
       this.logger,
     );
-    this.wiring = { bus, dispatcher, scheduler, sweeper, outbox, workflows, deadLetters };
+    telemetry.observe({
+      outboxOldestAgeMs: () => sweeper.last?.oldestPendingAgeMs,
+      outboxPending: async () => {
+        const rows = await this.sagaStore.admin.count([{ outboxOlderThan: new Date(8.64e15) }], []);
+        return rows.reduce((sum, row) => sum + row.count, 0);
+      },
+      workflowInstances: async () => {
+        const rows = await this.sagaStore.admin.count(
+          [{ sagaTypes: [WORKFLOW_SAGA] }],
+          ['workflowType', 'status'],
+        );
+        return rows.map((row) => ({
+          type: row.labels['workflowType'] ?? 'unknown',
+          status: row.labels['status'] ?? row.status,
+          count: row.count,
+        }));
+      },
+    });
+    this.wiring = { bus, dispatcher, scheduler, sweeper, outbox, workflows, deadLetters, telemetry };
     return this.wiring;
   }
 }

@@ -6,6 +6,8 @@ import { toMillis } from '../util/duration.js';
 import { type OutboxEntry } from '../persistence/saga-store.js';
 import { type SagaDispatcher, type SagaOutcome } from '../sagas/dispatcher.js';
 import { type SagaDefinition, type SagaHandlerDefinition } from '../sagas/metadata.js';
+import { Attr } from '../telemetry/names.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 
 /** One handled message as reported to `onHandled`. */
 export interface HandledMessage {
@@ -37,6 +39,7 @@ export class MessageDispatcher {
       readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
       readonly dispatchDirect: (entries: readonly OutboxEntry[]) => Promise<unknown>;
       readonly now: () => Date;
+      readonly telemetry?: Telemetry;
     },
   ) {
     for (const saga of sagas) {
@@ -69,7 +72,15 @@ export class MessageDispatcher {
     }
     const handlers = [];
     if (targetSaga === undefined) {
-      for (const definition of routes.handlers) handlers.push(await this.runHandler(definition, envelope));
+      for (const definition of routes.handlers) {
+        const run = (): Promise<{ name: string; outgoing: OutboxEntry[] }> =>
+          this.runHandler(definition, envelope);
+        const attributes = { [Attr.handler]: definition.name, [Attr.messageType]: envelope.type };
+        const telemetry = this.deps.telemetry;
+        handlers.push(
+          await (telemetry ? telemetry.span(`handler ${definition.name}`, attributes, run) : run()),
+        );
+      }
     }
     if (sagas.length === 0 && handlers.length === 0) {
       throw new NonRetryableError(`Nothing here handles '${envelope.type}' for saga '${targetSaga ?? ''}'`, {

@@ -24,6 +24,7 @@ import { type TimeoutStore } from '../timeouts/timeout-store.js';
 import { newId } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
 import { type EndpointCounters } from './counters.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 
 /** How the outbox retries and leases (resolved from `EndpointOptions.outbox`). */
 export interface OutboxPolicy {
@@ -70,6 +71,8 @@ export class OutboxDispatcher {
       readonly logger: Logger;
       readonly policy: OutboxPolicy;
       readonly counters: EndpointCounters;
+      /** Spans of sends and timeout writes. @defaultValue none */
+      readonly telemetry?: Telemetry;
     },
   ) {}
 
@@ -267,15 +270,18 @@ export class OutboxDispatcher {
     try {
       for (const entry of entries) {
         if (entry.operation === 'schedule') {
-          const message = entry.message!;
-          await this.timeouts.schedule({
-            id: entry.id,
-            dueAt: entry.dueAt!,
-            destination: entry.destination!,
-            message,
-            sagaType: message.headers[Headers.sagaType],
-            sagaId: message.headers[Headers.sagaId],
-          });
+          const store = async (message: NonNullable<OutboxEntry['message']>): Promise<void> =>
+            this.timeouts.schedule({
+              id: entry.id,
+              dueAt: entry.dueAt!,
+              destination: entry.destination!,
+              message,
+              sagaType: message.headers[Headers.sagaType],
+              sagaId: message.headers[Headers.sagaId],
+            });
+          const telemetry = this.deps.telemetry;
+          if (telemetry) await telemetry.schedule(entry.message!, entry.dueAt!, entry.destination!, store);
+          else await store(entry.message!);
           if (!earliest || entry.dueAt! < earliest) earliest = entry.dueAt!;
           done.push(entry.id);
         } else if (entry.operation === 'cancel') {
@@ -294,9 +300,14 @@ export class OutboxDispatcher {
     const results = await Promise.allSettled(
       messages.map((entry) => {
         const wire = fromStoredMessage(entry.message!);
-        return entry.operation === 'publish'
-          ? this.transport.publish(wire)
-          : this.transport.send(wire, entry.destination!);
+        const send = (message: typeof wire): Promise<void> =>
+          entry.operation === 'publish'
+            ? this.transport.publish(message)
+            : this.transport.send(message, entry.destination!);
+        const telemetry = this.deps.telemetry;
+        return telemetry
+          ? telemetry.send(entry.operation as 'publish' | 'send', entry.destination, wire, send)
+          : send(wire);
       }),
     );
     messages.forEach((entry, i) => {

@@ -40,6 +40,8 @@ import {
   WorkflowTimer,
 } from './messages.js';
 import { rewind } from './reset.js';
+import { Attr } from '../telemetry/names.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 import { checkReply, impl, replayInstance, type Ctx } from './replay-step.js';
 
 /** The saga type under which workflow instances are stored. */
@@ -63,6 +65,8 @@ export interface WorkflowEngineDeps {
   readonly history?: ResolvedHistoryLimits;
   /** The longest `startToCloseTimeout` / `heartbeatTimeout` an activity call may set. @defaultValue 25 min */
   readonly maxActivityTimeoutMs?: number;
+  /** Spans of replays. @defaultValue none */
+  readonly telemetry?: Telemetry;
 }
 
 /** {@link WorkflowEngineDeps} with its defaults applied. */
@@ -303,9 +307,18 @@ export class WorkflowEngine {
     const interrupted = ctx.state.interrupted;
     // A rerun of a handling that checkpointed: its ids go on after those already committed.
     if (interrupted?.message === ctx.envelope.id) impl(ctx).outgoing.skipTo(interrupted.emitted);
-    const end = await replayInstance(ctx, this.deps, (c, index) =>
-      this.stopPending(c, index, (child) => new CancelWorkflow(child, 'parent continued as new')),
-    );
+    const replay = (): ReturnType<typeof replayInstance> =>
+      replayInstance(ctx, this.deps, (c, index) =>
+        this.stopPending(c, index, (child) => new CancelWorkflow(child, 'parent continued as new')),
+      );
+    const telemetry = (this.deps as WorkflowEngineDeps).telemetry;
+    const { type, instanceId, history } = ctx.state;
+    const attributes = {
+      [Attr.workflowType]: type,
+      [Attr.workflowId]: instanceId,
+      [Attr.historyLength]: history.length,
+    };
+    const end = await (telemetry ? telemetry.span(`workflow ${type} replay`, attributes, replay) : replay());
     if (end) this.finish(ctx, end.index, end.status, end);
     this.settle(ctx);
   }

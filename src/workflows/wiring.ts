@@ -20,6 +20,7 @@ import { WorkflowEngine } from './engine.js';
 import { positiveMillis, resolveHistoryLimits, type WorkflowHistoryOptions } from './limits.js';
 import { CancelActivity, ExecuteActivity } from './messages.js';
 import { DEFAULT_RETRY, resolveRetryPolicy } from './retry.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 
 /** Workflow options of an endpoint. */
 export interface WorkflowOptions {
@@ -85,6 +86,8 @@ export function workflowParts(
     sendNow: (message: object, to: string) => Promise<void>;
     /** The endpoint's message body limit. @defaultValue 1 MiB */
     maxBodyBytes?: number;
+    /** Spans of replays and activity attempts. @defaultValue none */
+    telemetry?: Telemetry;
   },
 ): { sagas: SagaDefinition[]; handlers: HandlerDefinition[] } {
   const byName = new Map<string, WorkflowClass>();
@@ -142,6 +145,7 @@ export function workflowParts(
       maxBodyBytes,
       history,
       maxActivityTimeoutMs,
+      ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     });
     sagas.push({ ...(sagaDefinitionOf(WorkflowEngine) as SagaDefinition), instance: engine });
   }
@@ -162,6 +166,7 @@ export function workflowParts(
           sendNow: deps.sendNow,
           maxBodyBytes,
           activityTimeoutMs,
+          ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
         },
         running,
       ),

@@ -90,6 +90,8 @@ class MemoryConsumer implements Consumer {
  * and by the test kit, which read {@link InMemoryTransport.log} and the error queues.
  */
 export class InMemoryTransport implements Transport {
+  /** The `messaging.system` of its spans. */
+  readonly messagingSystem = 'longhaul.memory';
   /** Every message accepted, in order. */
   readonly log: TransportRecord[] = [];
   private readonly queues = new Map<string, Queue>();

@@ -22,7 +22,11 @@ import {
 
 @Event('ot.OrderPlaced')
 export class OrderPlaced {
-  constructor(readonly orderId: string) {}
+  constructor(
+    readonly orderId: string,
+    /** When the order closes after its payment. */
+    readonly closeAfter: string = '1h',
+  ) {}
 }
 @Command('ot.ChargeCard')
 export class ChargeCard {
@@ -41,37 +45,41 @@ export class OrderClosed {
   constructor(readonly orderId: string) {}
 }
 
-/** Attempts per order id (a worker process counts its own). */
-export const attempts = new Map<string, number>();
+interface OrderState {
+  charged: boolean;
+  closeAfter: string;
+}
 
 @Saga('ot.Order')
 export class OrderSaga {
   @StartedBy(OrderPlaced, { correlateBy: (m) => m.orderId })
-  async placed(m: OrderPlaced, ctx: SagaContext<{ charged: boolean }>): Promise<void> {
-    ctx.state = { charged: false };
+  async placed(m: OrderPlaced, ctx: SagaContext<OrderState>): Promise<void> {
+    ctx.state = { charged: false, closeAfter: m.closeAfter };
     await ctx.send(new ChargeCard(m.orderId));
   }
 
   @Handles(CardCharged, { correlateBy: (m) => m.orderId })
-  async charged(m: CardCharged, ctx: SagaContext<{ charged: boolean }>): Promise<void> {
+  async charged(m: CardCharged, ctx: SagaContext<OrderState>): Promise<void> {
     ctx.state.charged = true;
-    await ctx.requestTimeout(new ShipDeadline(m.orderId), { after: '1h' });
+    await ctx.requestTimeout(new ShipDeadline(m.orderId), { after: ctx.state.closeAfter });
   }
 
   @OnTimeout(ShipDeadline)
-  async deadline(m: ShipDeadline, ctx: SagaContext<{ charged: boolean }>): Promise<void> {
+  async deadline(m: ShipDeadline, ctx: SagaContext<OrderState>): Promise<void> {
     await ctx.publish(new OrderClosed(m.orderId));
     ctx.complete();
   }
 }
 
-/** Fails the first two attempts of each order: one immediate retry, then one delayed retry. */
+/**
+ * Fails both attempts of a message's first delivery (the attempt and its immediate retry), so it
+ * comes back as a delayed retry, which succeeds: the same in any process that gets it.
+ */
 @HandlerFor(ChargeCard)
 export class Payments implements Handler<ChargeCard> {
   async handle(m: ChargeCard, ctx: HandlerContext): Promise<void> {
-    const n = (attempts.get(m.orderId) ?? 0) + 1;
-    attempts.set(m.orderId, n);
-    if (n <= 2) throw new Error(`card service unavailable (attempt ${n})`);
+    if (ctx.envelope.headers['longhaul.delayed-retries'] === undefined)
+      throw new Error(`card service unavailable for ${m.orderId}`);
     await ctx.publish(new CardCharged(m.orderId));
   }
 }

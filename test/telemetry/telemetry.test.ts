@@ -9,7 +9,7 @@ import { type Logger } from '../../src/index.js';
 import { pinoLogger } from '../../src/pino/index.js';
 import { startEndpoint } from '../support/endpoint.js';
 import { installTelemetry } from '../support/otel.js';
-import { attempts, ChildFlow, lookUp, OrderPlaced, OrderSaga, ParentFlow, Payments } from './fixtures.js';
+import { ChildFlow, lookUp, OrderPlaced, OrderSaga, ParentFlow, Payments } from './fixtures.js';
 import { expectOrderTrace, expectWorkflowTrace } from './trace-shape.js';
 
 const otel = installTelemetry();
@@ -25,7 +25,6 @@ function capturing(): { logger: Logger; records: { message: string; fields: Reco
 
 describe('telemetry in memory', () => {
   it('traces an order from its first publish through a retried handler and a timeout to completion, and counts it', async () => {
-    attempts.clear();
     const { logger, records } = capturing();
     const t = await startEndpoint({
       name: 'shop',
@@ -116,7 +115,6 @@ describe('telemetry in memory', () => {
   });
 
   it('writes through pino with the trace ids of the message being handled', async () => {
-    attempts.clear();
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {

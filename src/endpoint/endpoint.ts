@@ -378,6 +378,10 @@ export class Endpoint {
         const rows = await this.sagaStore.admin.count([{ outboxOlderThan: new Date(8.64e15) }], []);
         return rows.reduce((sum, row) => sum + row.count, 0);
       },
+      timeoutsOverdueMs: async () => {
+        const next = await this.timeoutStore.nextDueAt();
+        return next === undefined ? 0 : Math.max(0, now().getTime() - next.getTime());
+      },
       workflowInstances: async () => {
         const rows = await this.sagaStore.admin.count(
           [{ sagaTypes: [WORKFLOW_SAGA] }],

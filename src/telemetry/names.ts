@@ -52,6 +52,7 @@ export const Metric = {
   outboxOldestAge: 'longhaul.outbox.oldest_age',
   timeoutsDelivered: 'longhaul.timeouts.delivered',
   timeoutLateness: 'longhaul.timeout.lateness',
+  timeoutsOverdue: 'longhaul.timeouts.overdue',
   workflowInstances: 'longhaul.workflow.instances',
   activityDuration: 'longhaul.activity.duration',
   activityAttempts: 'longhaul.activity.attempts',

@@ -43,6 +43,8 @@ export interface GaugeSources {
   outboxOldestAgeMs(): number | undefined;
   /** Instances with pending outbox entries. */
   outboxPending(): Promise<number>;
+  /** How long the earliest claimable timeout has been due, in ms (0 when none is). */
+  timeoutsOverdueMs(): Promise<number>;
   /** Workflow instances by type and status. */
   workflowInstances(): Promise<readonly { type: string; status: string; count: number }[]>;
 }
@@ -351,7 +353,8 @@ export class Telemetry {
   }
 
   /**
-   * Registers the store-wide gauges (outbox pending and oldest age, workflow instances by status).
+   * Registers the store-wide gauges (outbox pending and oldest age, timeouts overdue, workflow
+   * instances by status).
    * Their sources are read only when a metric reader collects; each endpoint sharing a store
    * reports the same values, so alert on their maximum.
    */
@@ -372,6 +375,12 @@ export class Telemetry {
         description: 'Saga and workflow instances with pending outbox entries',
       })
       .addCallback(async (result) => result.observe(await sources.outboxPending(), attributes));
+    this.meter
+      .createObservableGauge(Metric.timeoutsOverdue, {
+        unit: 's',
+        description: 'How long the earliest timeout not yet delivered has been due (0 when none is)',
+      })
+      .addCallback(async (result) => result.observe((await sources.timeoutsOverdueMs()) / 1000, attributes));
     this.meter
       .createObservableGauge(Metric.workflowInstances, {
         unit: '{instance}',

@@ -82,6 +82,15 @@ describe('telemetry in memory', () => {
     });
     expect(await otel.metric('longhaul.message.error_queue.moves', { 'longhaul.endpoint': 'shop' })).toBe(1);
     expect(await byType('ot.OrderPlaced', 'error')).toBe(1);
+    // A timeout left due (this endpoint's scheduler only polls when poked) shows as overdue.
+    expect(await otel.metric('longhaul.timeouts.overdue', { 'longhaul.endpoint': 'shop' })).toBe(0);
+    await t.timeoutStore.schedule({
+      id: 'left-due',
+      dueAt: new Date(t.clock.now().getTime() - 90_000),
+      destination: 'shop',
+      message: { messageId: 'left-due', headers: {}, body: '{}' },
+    });
+    expect(await otel.metric('longhaul.timeouts.overdue', { 'longhaul.endpoint': 'shop' })).toBe(90);
     await t.endpoint.close();
   });
 

@@ -14,11 +14,13 @@ import {
   type Attributes,
   context,
   type Context,
+  createNoopMeter,
   type Link,
   type Meter,
   type MeterProvider,
   metrics,
   propagation,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -90,11 +92,19 @@ function carrying<T extends WithHeaders>(message: T, parent: Context, span: Span
 
 const ms = (from: number): number => (performance.now() - from) / 1000;
 
+/** What the global tracer provider delegates to while no SDK is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+const NOOP_METER = createNoopMeter().constructor;
+const NOOP_SCOPE: SpanScope = { set: () => {}, failed: () => {} };
+
 /** The hooks; one per endpoint (see the file header). */
 export class Telemetry {
   private readonly tracer: Tracer;
   private readonly meter: Meter;
   private readonly instruments: Instruments;
+  private readonly tracerProvider: TracerProvider;
+  /** False when the meter is the API's no-op one (no SDK when the endpoint was built). */
+  private readonly metered: boolean;
 
   constructor(
     readonly endpoint: string,
@@ -102,9 +112,26 @@ export class Telemetry {
     readonly system: string,
     options: TelemetryOptions = {},
   ) {
-    this.tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
+    this.tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
+    this.tracer = this.tracerProvider.getTracer(SCOPE);
     this.meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
+    this.metered = !(this.meter instanceof NOOP_METER);
     this.instruments = instrumentsOf(this.meter);
+  }
+
+  /**
+   * True once a tracer provider is registered (checked at each hook: the API's global tracer is
+   * a proxy that picks up an SDK registered later). While false, and without metrics, the hooks
+   * only call through, which keeps their cost without an SDK to a property read or two.
+   */
+  private get tracing(): boolean {
+    const provider = this.tracerProvider;
+    return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_TRACER_PROVIDER;
+  }
+
+  /** False when neither traces nor metrics are recorded. */
+  private get live(): boolean {
+    return this.metered || this.tracing;
   }
 
   /**
@@ -116,6 +143,7 @@ export class Telemetry {
     message: { readonly messageId: string; readonly headers: Headers; readonly body: Buffer },
     run: () => Promise<T>,
   ): Promise<T> {
+    if (!this.live) return run();
     const type = message.headers[TYPE_HEADER] ?? 'unknown';
     const attributes: Attributes = {
       [Attr.system]: this.system,
@@ -156,6 +184,7 @@ export class Telemetry {
 
   /** A failed attempt: counted as an immediate or delayed retry, or an error-queue move. */
   failure(type: string, next: 'immediate-retry' | 'delayed-retry' | 'error-queue', error: unknown): void {
+    if (!this.live) return;
     const attributes = { [Attr.messageType]: type, [Attr.endpoint]: this.endpoint };
     const span = trace.getSpan(context.active());
     span?.addEvent(next, { 'exception.message': (error as Error)?.message ?? String(error) });
@@ -172,6 +201,7 @@ export class Telemetry {
    * are recorded on it and rethrown.
    */
   async span<T>(name: string, attributes: Attributes, run: (scope: SpanScope) => Promise<T>): Promise<T> {
+    if (!this.tracing) return run(NOOP_SCOPE);
     return this.tracer.startActiveSpan(name, { attributes }, async (span) => {
       try {
         return await run({
@@ -189,6 +219,7 @@ export class Telemetry {
 
   /** A commit lost to a concurrent writer (counted by saga type). */
   conflict(sagaType: string): void {
+    if (!this.live) return;
     this.instruments.conflicts.add(1, { [Attr.sagaType]: sagaType, [Attr.endpoint]: this.endpoint });
     trace.getSpan(context.active())?.addEvent('commit-conflict');
   }
@@ -204,6 +235,7 @@ export class Telemetry {
     message: T,
     run: (message: T) => Promise<void>,
   ): Promise<void> {
+    if (!this.live) return run(message);
     const type = message.headers[TYPE_HEADER] ?? 'unknown';
     const target = destination ?? type;
     const parent = carried(message.headers) ?? context.active();
@@ -244,6 +276,7 @@ export class Telemetry {
     destination: string,
     run: (message: T) => Promise<void>,
   ): Promise<void> {
+    if (!this.live) return run(message);
     const type = message.headers[TYPE_HEADER] ?? 'unknown';
     const parent = carried(message.headers) ?? context.active();
     const span = this.tracer.startSpan(
@@ -285,6 +318,7 @@ export class Telemetry {
     destination: string,
     run: (message: T) => Promise<void>,
   ): Promise<void> {
+    if (!this.live) return run(message);
     const type = message.headers[TYPE_HEADER] ?? 'unknown';
     const requested = carried(message.headers);
     const parent = requested ?? ROOT_CONTEXT;
@@ -331,6 +365,7 @@ export class Telemetry {
     run: () => Promise<T>,
     outcomeOf: (result: T) => string,
   ): Promise<T> {
+    if (!this.live) return run();
     const started = performance.now();
     return this.span(
       `activity ${activity}`,

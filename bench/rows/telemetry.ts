@@ -9,19 +9,20 @@
  * rows interleaved with it run without one.
  */
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { type BenchRow, type Sample } from '../lib.js';
 import { runLonghaulS } from '../workload-s.js';
 
-class CollectAtEnd extends MetricReader {
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
-
+/** Runs `run` with the SDK registered (loaded on first use, so other rows never load it). */
 async function withSdk(run: () => Promise<Sample>): Promise<Sample> {
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  const { W3CTraceContextPropagator } = await import('@opentelemetry/core');
+  const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics');
+  const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } =
+    await import('@opentelemetry/sdk-trace');
+  class CollectAtEnd extends MetricReader {
+    protected async onForceFlush(): Promise<void> {}
+    protected async onShutdown(): Promise<void> {}
+  }
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   const reader = new CollectAtEnd();

@@ -54,9 +54,29 @@ export function recordOf(span: ReadableSpan, process?: string): SpanRecord {
   };
 }
 
+/** One collected metric point: a counter's sum, a gauge's value, or a histogram's count. */
+export interface PointRecord {
+  name: string;
+  attributes: Record<string, unknown>;
+  value: number;
+}
+
+/** The sum of the points named `name` whose attributes include `where`. */
+export function sumOf(
+  points: readonly PointRecord[],
+  name: string,
+  where: Record<string, unknown> = {},
+): number {
+  return points
+    .filter((p) => p.name === name && Object.entries(where).every(([k, v]) => p.attributes[k] === v))
+    .reduce((sum, p) => sum + p.value, 0);
+}
+
 export interface TestTelemetry {
   readonly exporter: InMemorySpanExporter;
   spans(): SpanRecord[];
+  /** Every metric point collected now. */
+  points(): Promise<PointRecord[]>;
   /** The sum of a counter's (or a histogram's count of) points whose attributes include `where`. */
   metric(name: string, where?: Record<string, unknown>): Promise<number>;
   shutdown(): Promise<void>;
@@ -86,25 +106,26 @@ export function installTelemetry(onEnd?: (span: ReadableSpan) => void): TestTele
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(tracerProvider);
   metrics.setGlobalMeterProvider(meterProvider);
+  const points = async (): Promise<PointRecord[]> => {
+    const { resourceMetrics } = await reader.collect();
+    return resourceMetrics.scopeMetrics.flatMap((scope) =>
+      scope.metrics.flatMap((m) =>
+        (m.dataPoints as DataPoint<unknown>[]).map((point) => {
+          const value = point.value as number | { count: number };
+          return {
+            name: m.descriptor.name,
+            attributes: { ...point.attributes },
+            value: typeof value === 'number' ? value : value.count,
+          };
+        }),
+      ),
+    );
+  };
   return {
     exporter,
     spans: () => exporter.getFinishedSpans().map((s) => recordOf(s)),
-    metric: async (name, where = {}) => {
-      const { resourceMetrics } = await reader.collect();
-      let total = 0;
-      for (const scope of resourceMetrics.scopeMetrics) {
-        for (const m of scope.metrics) {
-          if (m.descriptor.name !== name) continue;
-          for (const point of m.dataPoints as DataPoint<unknown>[]) {
-            const matches = Object.entries(where).every(([k, v]) => point.attributes[k] === v);
-            if (!matches) continue;
-            const value = point.value as number | { count: number };
-            total += typeof value === 'number' ? value : value.count;
-          }
-        }
-      }
-      return total;
-    },
+    points,
+    metric: async (name, where = {}) => sumOf(await points(), name, where),
     shutdown: async () => {
       await tracerProvider.shutdown();
       await meterProvider.shutdown();

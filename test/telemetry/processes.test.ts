@@ -10,7 +10,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Endpoint, RabbitMqTransport, silentLogger } from '../../src/index.js';
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
-import { installTelemetry, type SpanRecord } from '../support/otel.js';
+import { installTelemetry, type PointRecord, type SpanRecord, sumOf } from '../support/otel.js';
 import { OrderPlaced, ParentFlow } from './fixtures.js';
 import { expectOrderTrace, expectWorkflowTrace } from './trace-shape.js';
 
@@ -23,6 +23,7 @@ const database = `lh_ot_${tag}`;
 const names = { a: 'ot-sagas', b: 'ot-payments' };
 const workers: ChildProcess[] = [];
 const received: SpanRecord[] = [];
+const points: (PointRecord & { process: string })[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
 function startWorker(role: 'a' | 'b'): Promise<void> {
@@ -44,6 +45,8 @@ function startWorker(role: 'a' | 'b'): Promise<void> {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line === 'ready') resolve();
       else if (line.startsWith('span ')) received.push(JSON.parse(line.slice(5)) as SpanRecord);
+      else if (line.startsWith('metric '))
+        points.push({ ...(JSON.parse(line.slice(7)) as PointRecord), process: role });
     });
     child.once('exit', (code) => reject(new Error(`worker ${role} exited with ${code} before it was ready`)));
   });
@@ -64,7 +67,8 @@ async function eventually<T>(check: () => T | Promise<T>, ms: number): Promise<T
 
 const all = (): SpanRecord[] => [...otel.spans().map((s) => ({ ...s, process: 'test' })), ...received];
 
-afterAll(async () => {
+/** Stops the workers (SIGTERM: they write their metric points and delete their queues). */
+async function stopWorkers(): Promise<void> {
   await Promise.all(
     workers.map(
       (w) =>
@@ -76,6 +80,10 @@ afterAll(async () => {
         }),
     ),
   );
+}
+
+afterAll(async () => {
+  await stopWorkers();
   for (const cleanup of cleanups.reverse()) await cleanup();
   await otel.shutdown();
 });
@@ -114,5 +122,25 @@ describe('telemetry across two worker processes on RabbitMQ + FerretDB', () => {
     expect([...new Set(flow.filter((s) => s.name === 'activity ot.LookUp').map((s) => s.process))]).toEqual([
       'b',
     ]);
+
+    // The workers' metrics, as each counted what it did.
+    await stopWorkers();
+    const of = (process: string): PointRecord[] => points.filter((p) => p.process === process);
+    const handled = { 'longhaul.message.type': 'ot.ChargeCard', 'longhaul.endpoint': names.b };
+    expect(sumOf(of('b'), 'longhaul.messages.handled', { ...handled, 'longhaul.outcome': 'retry' })).toBe(1);
+    expect(sumOf(of('b'), 'longhaul.messages.handled', { ...handled, 'longhaul.outcome': 'ack' })).toBe(1);
+    expect(sumOf(of('b'), 'longhaul.message.retries', { 'longhaul.retry.kind': 'immediate' })).toBe(1);
+    expect(sumOf(of('b'), 'longhaul.message.retries', { 'longhaul.retry.kind': 'delayed' })).toBe(1);
+    expect(sumOf(of('a'), 'longhaul.message.retries')).toBe(0);
+    const delivered = { 'longhaul.message.type': 'ot.ShipDeadline' };
+    expect(sumOf(points, 'longhaul.timeouts.delivered', delivered)).toBe(1); // by either scheduler
+    expect(sumOf(points, 'longhaul.timeout.lateness', delivered)).toBe(1);
+    expect(sumOf(of('b'), 'longhaul.activity.attempts', { 'longhaul.outcome': 'ok' })).toBe(2);
+    const placed = { 'longhaul.message.type': 'ot.OrderPlaced', 'longhaul.outcome': 'ack' };
+    expect(sumOf(of('a'), 'longhaul.messages.handled', placed)).toBe(1);
+    expect(sumOf(points, 'longhaul.message.error_queue.moves')).toBe(0);
+    expect(sumOf(of('a'), 'longhaul.workflow.instances', { 'longhaul.workflow.status': 'completed' })).toBe(
+      2,
+    );
   }, 60_000);
 });

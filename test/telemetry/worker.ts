@@ -2,7 +2,7 @@
  * A worker process for the two-process telemetry test, with its own OpenTelemetry SDK: role `a`
  * hosts the order saga and the workflows, role `b` the payment handler and the activities. Every
  * finished span is written to stdout as one line, `span <json>`; `ready` once started; on
- * SIGTERM it stops, deletes its queues and exits.
+ * SIGTERM it stops, writes its metric points (`metric <json>`), deletes its queues and exits.
  */
 import 'reflect-metadata';
 import { Endpoint, RabbitMqTransport, silentLogger } from '../../src/index.js';
@@ -17,7 +17,9 @@ const env = (name: string): string => {
   return value;
 };
 const role = env('LH_ROLE');
-installTelemetry((span) => process.stdout.write(`span ${JSON.stringify(recordOf(span, role))}\n`));
+const otel = installTelemetry((span) =>
+  process.stdout.write(`span ${JSON.stringify(recordOf(span, role))}\n`),
+);
 
 const mongo = { url: env('LH_MONGODB_URL'), database: env('LH_DATABASE') };
 const [a, b] = [env('LH_ENDPOINT_A'), env('LH_ENDPOINT_B')];
@@ -46,6 +48,7 @@ process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   void (async () => {
     await endpoint.stop();
+    for (const point of await otel.points()) process.stdout.write(`metric ${JSON.stringify(point)}\n`);
     await transport.deleteDeclaredTopology();
     await endpoint.close();
     process.exit(0);

@@ -188,7 +188,9 @@ export class Endpoint {
   }
 
   private onDelivery(delivery: Delivery): Promise<Disposition> {
-    return this.wire().telemetry.process(delivery.message, () => this.handleDelivery(delivery));
+    const telemetry = this.wire().telemetry;
+    if (!telemetry.live) return this.handleDelivery(delivery);
+    return telemetry.process(delivery.message, () => this.handleDelivery(delivery));
   }
 
   private async handleDelivery(delivery: Delivery): Promise<Disposition> {
@@ -298,13 +300,15 @@ export class Endpoint {
     const scheduler = new TimeoutScheduler(
       this.timeoutStore,
       (timeout) =>
-        telemetry.deliverTimeout(
-          fromStoredMessage(timeout.message),
-          timeout.dueAt,
-          now(),
-          timeout.destination,
-          (wire) => this.transport.send(wire, timeout.destination),
-        ),
+        !telemetry.live
+          ? this.transport.send(fromStoredMessage(timeout.message), timeout.destination)
+          : telemetry.deliverTimeout(
+              fromStoredMessage(timeout.message),
+              timeout.dueAt,
+              now(),
+              timeout.destination,
+              (wire) => this.transport.send(wire, timeout.destination),
+            ),
       this.clock,
       this.logger,
       {

@@ -72,13 +72,17 @@ export class MessageDispatcher {
     }
     const handlers = [];
     if (targetSaga === undefined) {
+      const telemetry = this.deps.telemetry;
       for (const definition of routes.handlers) {
-        const run = (): Promise<{ name: string; outgoing: OutboxEntry[] }> =>
-          this.runHandler(definition, envelope);
+        if (!telemetry?.tracing) {
+          handlers.push(await this.runHandler(definition, envelope));
+          continue;
+        }
         const attributes = { [Attr.handler]: definition.name, [Attr.messageType]: envelope.type };
-        const telemetry = this.deps.telemetry;
         handlers.push(
-          await (telemetry ? telemetry.span(`handler ${definition.name}`, attributes, run) : run()),
+          await telemetry.span(`handler ${definition.name}`, attributes, () =>
+            this.runHandler(definition, envelope),
+          ),
         );
       }
     }

@@ -12,6 +12,7 @@
  *   reason, then removed from the outbox, so its instance and tombstone can move on.
  */
 import { type Transport } from '../bus/transport.js';
+import { type WireMessage } from '../messages/codec.js';
 import {
   fromStoredMessage,
   type OutboxEntry,
@@ -260,6 +261,25 @@ export class OutboxDispatcher {
     });
   }
 
+  /** Publishes or sends one message entry (its message possibly carrying a send span's context). */
+  private transmit(entry: OutboxEntry, wire: WireMessage): Promise<void> {
+    return entry.operation === 'publish'
+      ? this.transport.publish(wire)
+      : this.transport.send(wire, entry.destination!);
+  }
+
+  /** Stores one `schedule` entry's timeout (its message possibly carrying a schedule span's context). */
+  private storeTimeout(entry: OutboxEntry, message: NonNullable<OutboxEntry['message']>): Promise<void> {
+    return this.timeouts.schedule({
+      id: entry.id,
+      dueAt: entry.dueAt!,
+      destination: entry.destination!,
+      message,
+      sagaType: message.headers[Headers.sagaType],
+      sagaId: message.headers[Headers.sagaId],
+    });
+  }
+
   /** Carries out entries; never rejects for a failed entry (it is in `failures`, with its error). */
   private async attempt(
     entries: readonly OutboxEntry[],
@@ -270,18 +290,12 @@ export class OutboxDispatcher {
     try {
       for (const entry of entries) {
         if (entry.operation === 'schedule') {
-          const store = async (message: NonNullable<OutboxEntry['message']>): Promise<void> =>
-            this.timeouts.schedule({
-              id: entry.id,
-              dueAt: entry.dueAt!,
-              destination: entry.destination!,
-              message,
-              sagaType: message.headers[Headers.sagaType],
-              sagaId: message.headers[Headers.sagaId],
-            });
           const telemetry = this.deps.telemetry;
-          if (telemetry) await telemetry.schedule(entry.message!, entry.dueAt!, entry.destination!, store);
-          else await store(entry.message!);
+          if (telemetry?.live) {
+            await telemetry.schedule(entry.message!, entry.dueAt!, entry.destination!, (message) =>
+              this.storeTimeout(entry, message),
+            );
+          } else await this.storeTimeout(entry, entry.message!);
           if (!earliest || entry.dueAt! < earliest) earliest = entry.dueAt!;
           done.push(entry.id);
         } else if (entry.operation === 'cancel') {
@@ -300,14 +314,12 @@ export class OutboxDispatcher {
     const results = await Promise.allSettled(
       messages.map((entry) => {
         const wire = fromStoredMessage(entry.message!);
-        const send = (message: typeof wire): Promise<void> =>
-          entry.operation === 'publish'
-            ? this.transport.publish(message)
-            : this.transport.send(message, entry.destination!);
         const telemetry = this.deps.telemetry;
-        return telemetry
-          ? telemetry.send(entry.operation as 'publish' | 'send', entry.destination, wire, send)
-          : send(wire);
+        return telemetry?.live
+          ? telemetry.send(entry.operation as 'publish' | 'send', entry.destination, wire, (message) =>
+              this.transmit(entry, message),
+            )
+          : this.transmit(entry, wire);
       }),
     );
     messages.forEach((entry, i) => {

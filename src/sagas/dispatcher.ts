@@ -116,7 +116,7 @@ export class SagaDispatcher {
     envelope: Envelope,
   ): Promise<SagaOutcome> {
     const telemetry = this.deps.telemetry;
-    if (!telemetry) return this.handleNow(saga, handler, envelope);
+    if (!telemetry?.tracing) return this.handleNow(saga, handler, envelope);
     const attributes = {
       [Attr.sagaType]: saga.name,
       [Attr.messageType]: envelope.type,
@@ -281,18 +281,17 @@ export class SagaDispatcher {
       cap: options.inboxSize,
     });
     const committed: Omit<SagaRecord, 'outbox'> = { ...build(expected + 1, true), inbox: inbox.inbox };
-    const commit = (): Promise<void> =>
-      store.commit({ expectedVersion: expected, newOutbox: outgoing, record: committed });
+    const commit = { expectedVersion: expected, newOutbox: outgoing, record: committed };
     const telemetry = this.deps.telemetry;
-    if (telemetry) {
+    if (telemetry?.tracing) {
       const attributes = {
         [Attr.sagaType]: saga.name,
         [Attr.sagaId]: record.id,
         [Attr.sagaVersion]: committed.version,
         'longhaul.outbox.entries': outgoing.length,
       };
-      await telemetry.span(`commit ${saga.name}`, attributes, commit);
-    } else await commit();
+      await telemetry.span(`commit ${saga.name}`, attributes, () => store.commit(commit));
+    } else await store.commit(commit);
     if (inbox.evicted.length > 0) this.evictedInWindow(saga, record.id, inbox.evicted, now);
     // Only this commit's entries, claimed by the commit itself: older pending ones belong to their
     // claim holders, then to a redelivery of their own message or the sweeper once due.

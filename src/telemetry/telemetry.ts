@@ -124,13 +124,13 @@ export class Telemetry {
    * a proxy that picks up an SDK registered later). While false, and without metrics, the hooks
    * only call through, which keeps their cost without an SDK to a property read or two.
    */
-  private get tracing(): boolean {
+  get tracing(): boolean {
     const provider = this.tracerProvider;
     return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_TRACER_PROVIDER;
   }
 
-  /** False when neither traces nor metrics are recorded. */
-  private get live(): boolean {
+  /** False when neither traces nor metrics are recorded: callers then skip the hooks altogether. */
+  get live(): boolean {
     return this.metered || this.tracing;
   }
 

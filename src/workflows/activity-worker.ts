@@ -147,7 +147,7 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
       );
     try {
       const telemetry = this.deps.telemetry;
-      end = await (telemetry
+      end = await (telemetry?.live
         ? telemetry.activityAttempt(msg.activity, msg.attempt, attempt, (e) => e.kind)
         : attempt());
     } finally {

@@ -313,12 +313,13 @@ export class WorkflowEngine {
       );
     const telemetry = (this.deps as WorkflowEngineDeps).telemetry;
     const { type, instanceId, history } = ctx.state;
-    const attributes = {
-      [Attr.workflowType]: type,
-      [Attr.workflowId]: instanceId,
-      [Attr.historyLength]: history.length,
-    };
-    const end = await (telemetry ? telemetry.span(`workflow ${type} replay`, attributes, replay) : replay());
+    const end = await (telemetry?.tracing
+      ? telemetry.span(
+          `workflow ${type} replay`,
+          { [Attr.workflowType]: type, [Attr.workflowId]: instanceId, [Attr.historyLength]: history.length },
+          replay,
+        )
+      : replay());
     if (end) this.finish(ctx, end.index, end.status, end);
     this.settle(ctx);
   }

@@ -48,7 +48,11 @@ export {
 } from './bus/transport.js';
 export { Bus, type BusOptions } from './bus/bus.js';
 export { type OutgoingOptions, type SendOptions } from './bus/outgoing.js';
-export { InMemoryTransport, type TransportRecord } from './bus/memory/in-memory-transport.js';
+export {
+  InMemoryTransport,
+  type InMemoryTransportOptions,
+  type TransportRecord,
+} from './bus/memory/in-memory-transport.js';
 
 export {
   type SagaStore,

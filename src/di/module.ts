@@ -1,6 +1,6 @@
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import { Bus } from '../bus/bus.js';
-import { InMemoryTransport } from '../bus/memory/in-memory-transport.js';
+import { EMBEDDED_LOG_LIMIT, InMemoryTransport } from '../bus/memory/in-memory-transport.js';
 import { type Transport } from '../bus/transport.js';
 import { Endpoint } from '../endpoint/endpoint.js';
 import { type EndpointOptions } from '../endpoint/options.js';
@@ -48,7 +48,11 @@ export function longhaulModule(options: EndpointOptions): ContainerModule {
     const defaults: [symbol, unknown, () => unknown][] = [
       [LonghaulTypes.Clock, options.clock, () => clock],
       [LonghaulTypes.Logger, options.logger, () => consoleLogger('info')],
-      [LonghaulTypes.Transport, options.transport, () => new InMemoryTransport(clock)],
+      [
+        LonghaulTypes.Transport,
+        options.transport,
+        () => new InMemoryTransport(clock, { logLimit: EMBEDDED_LOG_LIMIT }),
+      ],
       [LonghaulTypes.SagaStore, options.sagaStore, () => new InMemorySagaStore()],
       [LonghaulTypes.TimeoutStore, options.timeoutStore, () => new InMemoryTimeoutStore()],
     ];

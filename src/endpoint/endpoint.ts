@@ -1,5 +1,5 @@
 import { Bus } from '../bus/bus.js';
-import { InMemoryTransport } from '../bus/memory/in-memory-transport.js';
+import { EMBEDDED_LOG_LIMIT, InMemoryTransport } from '../bus/memory/in-memory-transport.js';
 import { OutgoingCollector } from '../bus/outgoing.js';
 import { withRecoverability } from '../bus/pipeline/recoverability.js';
 import { Router } from '../bus/router.js';
@@ -69,7 +69,7 @@ export class Endpoint {
 
   constructor(private readonly options: EndpointOptions) {
     this.clock = options.clock ?? systemClock;
-    this.transport = options.transport ?? new InMemoryTransport(this.clock);
+    this.transport = options.transport ?? new InMemoryTransport(this.clock, { logLimit: EMBEDDED_LOG_LIMIT });
     this.sagaStore = options.sagaStore ?? new InMemorySagaStore();
     this.timeoutStore = options.timeoutStore ?? new InMemoryTimeoutStore();
     this.logger = withTraceIds(options.logger ?? consoleLogger('info'));

@@ -21,6 +21,8 @@ export interface CodecOptions {
   registry?: MessageRegistry;
 }
 
+/** One strict UTF-8 decoder for every body (it keeps no state between `decode` calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const DATE_TAG = '$date';
 /** A one-key object whose key is `$date`, `$$date`, …: the date tag, or user data that looks like it. */
@@ -59,12 +61,46 @@ function decodeValue(key: string, value: unknown): unknown {
 
 /** JSON text of a value, with `Date`s kept as `{"$date": ISO}` so they round-trip. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, encodeValue);
+  // A replacer takes JSON.stringify off its fast path: only values that need one get it.
+  return needsReplacer(value, 0) ? JSON.stringify(value, encodeValue) : JSON.stringify(value);
+}
+
+/**
+ * Whether JSON text of `value` written without {@link encodeValue} could differ from the text
+ * written with it: a `Date` or another `toJSON` object, a tag-like object, or nesting too deep to
+ * tell (a cycle: the replacer's run then throws JSON.stringify's own error).
+ */
+function needsReplacer(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth > 100 || typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (needsReplacer(item, depth + 1)) return true;
+    return false;
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 1 && TAG_LIKE.test(keys[0] as string)) return true;
+  for (const key of keys) if (needsReplacer((value as Record<string, unknown>)[key], depth + 1)) return true;
+  return false;
 }
 
 /** Parses {@link toJson} output; rejects `__proto__`/`constructor`/`prototype` keys. */
 export function fromJson(text: string): unknown {
-  return JSON.parse(text, decodeValue);
+  // JSON.parse makes every key an own data property (`__proto__` included, with no effect on the
+  // prototype); the walk then refuses forbidden keys and revives tags, innermost first, as the
+  // reviver would, without a reviver's cost per value.
+  return revive(JSON.parse(text) as unknown, '');
+}
+
+function revive(value: unknown, key: string): unknown {
+  if (typeof value === 'object' && value !== null) {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) value[i] = revive(value[i], String(i));
+    } else {
+      const record = value as Record<string, unknown>;
+      for (const name of Object.keys(record)) record[name] = revive(record[name], name);
+    }
+  }
+  return decodeValue(key, value);
 }
 
 /**
@@ -121,7 +157,7 @@ export class MessageCodec {
     }
     let parsed: unknown;
     try {
-      parsed = fromJson(new TextDecoder('utf-8', { fatal: true }).decode(wire.body));
+      parsed = fromJson(UTF8.decode(wire.body));
     } catch (error) {
       if (error instanceof DecodeError) throw error;
       throw new DecodeError('undecodable-body', `The body is not valid JSON: ${(error as Error).message}`, {

@@ -1,3 +1,4 @@
+import { cloneData } from '../util/clone.js';
 import { type OutgoingCollector } from '../bus/outgoing.js';
 import { ConcurrencyError, LonghaulError, NonRetryableError, SagaNotFoundError } from '../errors.js';
 import { type Envelope, Headers } from '../messages/envelope.js';
@@ -210,7 +211,7 @@ export class SagaDispatcher {
     const now = this.deps.now();
     const stateBefore = record.state ?? {};
     const context = new SagaContextImpl<unknown>(
-      structuredClone(stateBefore),
+      cloneData(stateBefore),
       envelope,
       saga.name,
       record.id,

@@ -4,6 +4,7 @@
  * pending timeouts to their current names (a timeout message renamed since, with an alias). The
  * commit then writes the state back with the current version.
  */
+import { cloneData } from '../util/clone.js';
 import { LonghaulError, NonRetryableError } from '../errors.js';
 import { defaultRegistry } from '../messages/registry.js';
 import { type SagaRecord } from '../persistence/saga-store.js';
@@ -38,7 +39,7 @@ export function evolve(saga: SagaDefinition, record: SagaRecord): SagaRecord {
       );
     }
     try {
-      state = upcaster(structuredClone(state));
+      state = upcaster(cloneData(state));
     } catch (error) {
       throw new NonRetryableError(
         `${where}: upcastState[${version}] of ${saga.ctor.name} threw: ${(error as Error).message}`,

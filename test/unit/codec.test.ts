@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DecodeError, Event, Headers, MessageCodec, type WireMessage } from '../../src/index.js';
+import {
+  DecodeError,
+  Event,
+  fromJson,
+  Headers,
+  MessageCodec,
+  toJson,
+  type WireMessage,
+} from '../../src/index.js';
 import { envelopeFor } from '../support/endpoint.js';
 
 @Event('codec.Shipped', {
@@ -103,5 +111,42 @@ describe('MessageCodec', () => {
     const wire = codec.encode(envelopeFor(new Shipped('o-1', 0, new Date())));
     expect(reasonOf(wire)).toBe('invalid');
     expect(() => codec.decode(wire)).toThrow(/parcels must be positive/);
+  });
+});
+
+describe('toJson / fromJson', () => {
+  it('keep user data shaped like the date tag apart from dates, with or without dates beside it', () => {
+    const at = new Date('2026-12-01T00:00:00.000Z');
+    for (const value of [
+      { note: { $date: 'not a date' } },
+      { note: { $$date: 'x' }, at },
+      { list: [{ $date: 'y' }, at, [{ $$$date: 1 }]] },
+      { nested: { $$date: { $date: 'z' } } },
+    ]) {
+      const text = toJson(value);
+      expect(text).not.toContain('"$date":"not a date"}}');
+      expect(fromJson(text)).toStrictEqual(value);
+    }
+  });
+
+  it('write what toJSON methods give, and plain data as JSON.stringify does', () => {
+    class Money {
+      constructor(readonly cents: number) {}
+      toJSON(): string {
+        return `${this.cents / 100} EUR`;
+      }
+    }
+    expect(fromJson(toJson({ price: new Money(250) }))).toEqual({ price: '2.5 EUR' });
+    const plain = { a: [1, 'b', null, true, { c: 1.5 }], d: 'é"\\' };
+    expect(toJson(plain)).toBe(JSON.stringify(plain));
+    expect(() =>
+      toJson(
+        (() => {
+          const o: Record<string, unknown> = {};
+          o.o = o;
+          return o;
+        })(),
+      ),
+    ).toThrow(TypeError);
   });
 });

@@ -83,6 +83,19 @@ class MemoryConsumer implements Consumer {
   }
 }
 
+/** Options of {@link InMemoryTransport}. */
+export interface InMemoryTransportOptions {
+  /**
+   * Keep at least this many of the latest accepted messages in {@link InMemoryTransport.log}
+   * (at most twice as many), so a long-running process does not grow without bound.
+   * @defaultValue all of them (the test kit reads them all)
+   */
+  readonly logLimit?: number;
+}
+
+/** How many accepted messages the embedded default transport of an endpoint or module keeps. */
+export const EMBEDDED_LOG_LIMIT = 10_000;
+
 /**
  * The embedded transport: queues in this process's memory, topic routing by message type, delayed
  * retries on a {@link Clock}, and an error queue per endpoint. It keeps the transport contract
@@ -92,15 +105,28 @@ class MemoryConsumer implements Consumer {
 export class InMemoryTransport implements Transport {
   /** The `messaging.system` of its spans. */
   readonly messagingSystem = 'longhaul.memory';
-  /** Every message accepted, in order. */
+  /**
+   * The messages accepted, in order: all of them, or the latest `logLimit` (at least) when the
+   * transport was given one (the endpoint's and the module's embedded default keep 10,000).
+   */
   readonly log: TransportRecord[] = [];
+  /** Every message accepted so far, counted (the {@link log} may have let the oldest go). */
+  recorded = 0;
+  private readonly logLimit: number;
   private readonly queues = new Map<string, Queue>();
   private readonly subscribers = new Map<string, Set<string>>();
   private pendingRetries = 0;
   private idleWaiters: (() => void)[] = [];
   private listeners: ((record: TransportRecord) => void)[] = [];
 
-  constructor(private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly clock: Clock = systemClock,
+    options: InMemoryTransportOptions = {},
+  ) {
+    const limit = options.logLimit ?? Infinity;
+    if (!(limit >= 0)) throw new TypeError(`InMemoryTransport: logLimit must be a number ≥ 0, not ${limit}`);
+    this.logLimit = limit;
+  }
 
   async declareEndpoint(topology: EndpointTopology): Promise<void> {
     this.queueOf(topology.name, true);
@@ -193,7 +219,10 @@ export class InMemoryTransport implements Transport {
   /** @internal */
   record(operation: TransportRecord['operation'], message: WireMessage, endpoints: readonly string[]): void {
     const record = { operation, message, endpoints };
-    this.log.push(record);
+    this.recorded++;
+    if (this.logLimit > 0) this.log.push(record);
+    // Trimmed in batches: the log holds between logLimit and twice as many records.
+    if (this.log.length >= 2 * this.logLimit) this.log.splice(0, this.log.length - this.logLimit);
     for (const listener of this.listeners) listener(record);
   }
 

@@ -1,3 +1,4 @@
+import { cloneData } from '../../util/clone.js';
 import {
   type InstanceAdminStore,
   type InstanceCountRow,
@@ -23,7 +24,7 @@ export class InMemoryInstanceAdmin implements InstanceAdminStore {
       .filter((r) => matchesAny(r, anyOf) && (page.cursor === undefined || sortKey(r) > page.cursor))
       .sort((a, b) => compare(sortKey(a), sortKey(b)))
       .slice(0, page.limit + 1);
-    const records = found.slice(0, page.limit).map((r) => structuredClone(r));
+    const records = found.slice(0, page.limit).map((r) => cloneData(r));
     const last = records.at(-1);
     return found.length > page.limit && last ? { records, next: sortKey(last) } : { records };
   }
@@ -46,7 +47,7 @@ export class InMemoryInstanceAdmin implements InstanceAdminStore {
 
   async recordAction(action: StoredAction): Promise<void> {
     if (this.log.some((a) => a.id === action.id)) return;
-    this.log.push(structuredClone(action));
+    this.log.push(cloneData(action));
   }
 
   async actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]> {
@@ -54,7 +55,7 @@ export class InMemoryInstanceAdmin implements InstanceAdminStore {
       .filter((a) => a.sagaType === sagaType && a.sagaId === sagaId)
       .sort((a, b) => b.at.getTime() - a.at.getTime() || compare(b.id, a.id))
       .slice(0, limit)
-      .map((a) => structuredClone(a));
+      .map((a) => cloneData(a));
   }
 }
 

@@ -1,3 +1,4 @@
+import { cloneData } from '../../util/clone.js';
 import { type OutboxDeadLetter, type OutboxDeadLetterStore } from '../saga-store.js';
 
 /** The outbox's dead letters in a map keyed by entry id (see `OutboxDeadLetterStore`). */
@@ -5,12 +6,12 @@ export class InMemoryDeadLetterStore implements OutboxDeadLetterStore {
   private readonly letters = new Map<string, OutboxDeadLetter>();
 
   async put(letter: OutboxDeadLetter): Promise<void> {
-    this.letters.set(letter.entry.id, structuredClone(letter));
+    this.letters.set(letter.entry.id, cloneData(letter));
   }
 
   async get(entryId: string): Promise<OutboxDeadLetter | undefined> {
     const letter = this.letters.get(entryId);
-    return letter && structuredClone(letter);
+    return letter && cloneData(letter);
   }
 
   async list(
@@ -26,7 +27,7 @@ export class InMemoryDeadLetterStore implements OutboxDeadLetterStore {
       )
       .sort((a, b) => (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0))
       .slice(0, page.limit)
-      .map((l) => structuredClone(l));
+      .map((l) => cloneData(l));
   }
 
   async delete(entryId: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { cloneData } from '../../util/clone.js';
 import { ConcurrencyError } from '../../errors.js';
 import {
   type InstanceFilter,
@@ -30,7 +31,7 @@ export class InMemorySagaStore implements SagaStore {
 
   async findById(sagaType: string, id: string): Promise<SagaRecord | undefined> {
     const record = this.records.get(key(sagaType, id));
-    return record && structuredClone(record);
+    return record && cloneData(record);
   }
 
   async commit(commit: SagaCommit): Promise<void> {
@@ -49,7 +50,7 @@ export class InMemorySagaStore implements SagaStore {
       );
     }
     const outbox = [...(stored?.outbox ?? []), ...newOutbox];
-    this.records.set(recordKey, structuredClone({ ...record, outbox }));
+    this.records.set(recordKey, cloneData({ ...record, outbox }));
   }
 
   async markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void> {
@@ -106,7 +107,7 @@ export class InMemorySagaStore implements SagaStore {
       .filter((r) => r.outbox.length > 0 && due(r) <= now.getTime())
       .sort((a, b) => due(a) - due(b))
       .slice(0, limit)
-      .map((r) => structuredClone(r));
+      .map((r) => cloneData(r));
   }
 
   async oldestPendingOutbox(): Promise<Date | undefined> {
@@ -135,7 +136,7 @@ export class InMemorySagaStore implements SagaStore {
       .filter(matches)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, page.limit)
-      .map((r) => structuredClone(r));
+      .map((r) => cloneData(r));
   }
 
   async delete(sagaType: string, id: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { cloneData } from '../../util/clone.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import {
   type ClaimedTimeout,
@@ -50,7 +51,7 @@ export class InMemoryTimeoutStore implements TimeoutStore {
 
   async schedule(timeout: TimeoutRecord): Promise<void> {
     if (this.entries.has(timeout.id)) return;
-    const record = structuredClone(timeout);
+    const record = cloneData(timeout);
     this.entries.set(timeout.id, {
       record,
       state: 'waiting',
@@ -77,7 +78,7 @@ export class InMemoryTimeoutStore implements TimeoutStore {
       entry.availableAt = leaseUntil.getTime();
       entry.attempts++;
       const claimed = {
-        ...structuredClone(entry.record),
+        ...cloneData(entry.record),
         leaseOwner: owner,
         leaseUntil,
         attempts: entry.attempts,
@@ -132,7 +133,7 @@ export class InMemoryTimeoutStore implements TimeoutStore {
   async listBySaga(sagaType: string, sagaId: string): Promise<TimeoutRecord[]> {
     return [...this.entries.values()]
       .filter((e) => e.record.sagaType === sagaType && e.record.sagaId === sagaId)
-      .map((e) => structuredClone(e.record));
+      .map((e) => cloneData(e.record));
   }
 
   readonly deadLetters: TimeoutDeadLetters = {
@@ -142,7 +143,7 @@ export class InMemoryTimeoutStore implements TimeoutStore {
         .sort((a, b) => (a.deadLetteredAt?.getTime() ?? 0) - (b.deadLetteredAt?.getTime() ?? 0))
         .slice(0, limit)
         .map((e): DeadLetteredTimeout => ({
-          ...structuredClone(e.record),
+          ...cloneData(e.record),
           attempts: e.attempts,
           reason: e.lastError ?? '',
           deadLetteredAt: e.deadLetteredAt ?? new Date(0),

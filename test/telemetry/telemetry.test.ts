@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Logger } from '../../src/index.js';
+import { Command, type Handler, HandlerFor, type Logger, NonRetryableError } from '../../src/index.js';
 import { pinoLogger } from '../../src/pino/index.js';
 import { startEndpoint } from '../support/endpoint.js';
 import { installTelemetry } from '../support/otel.js';
@@ -13,6 +13,18 @@ import { ChildFlow, lookUp, OrderPlaced, OrderSaga, ParentFlow, Payments } from 
 import { expectOrderTrace, expectWorkflowTrace } from './trace-shape.js';
 
 const otel = installTelemetry();
+
+@Command('ot.Audit')
+class Audit {
+  constructor(readonly id: string) {}
+}
+let auditDown = true;
+@HandlerFor(Audit)
+class Auditor implements Handler<Audit> {
+  handle(): void {
+    if (auditDown) throw new NonRetryableError('audit store down');
+  }
+}
 afterAll(() => otel.shutdown());
 
 /** A logger keeping every record, as the endpoint hands them over. */
@@ -120,6 +132,28 @@ describe('telemetry in memory', () => {
       });
     expect(await completed('ot.Parent')).toBe(1);
     expect(await completed('ot.Child')).toBe(1);
+    await t.endpoint.close();
+  });
+
+  it('keeps the trace of a message moved to the error queue and replayed from it', async () => {
+    const t = await startEndpoint({ name: 'audit', handlers: [Auditor] });
+    await t.endpoint.bus.send(new Audit('a-1'));
+    await t.idle();
+    expect(
+      await otel.metric('longhaul.message.error_queue.moves', { 'longhaul.message.type': 'ot.Audit' }),
+    ).toBe(1);
+    auditDown = false;
+    expect(t.transport.replayErrors('audit')).toBe(1);
+    await t.idle();
+    const spans = otel.spans();
+    const send = spans.filter((s) => s.name === 'send audit');
+    expect(send).toHaveLength(1);
+    const processed = spans.filter((s) => s.name === 'process ot.Audit');
+    expect(processed.map((s) => [s.parentSpanId, s.traceId, s.attributes['longhaul.outcome']])).toEqual([
+      [send[0]!.spanId, send[0]!.traceId, 'error'],
+      [send[0]!.spanId, send[0]!.traceId, 'ack'],
+    ]);
+    expect(processed[0]!.events).toEqual(['error-queue']);
     await t.endpoint.close();
   });
 

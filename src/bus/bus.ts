@@ -5,7 +5,7 @@ import { messageTypeOfInstance } from '../messages/registry.js';
 import { type OutboxEntry, toStoredMessage } from '../persistence/saga-store.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { newId } from '../util/ids.js';
-import { withActiveContext } from '../telemetry/telemetry.js';
+import { withActiveContext } from '../telemetry/propagation.js';
 import { type OutgoingOptions, type SendOptions } from './outgoing.js';
 import { type Router } from './router.js';
 

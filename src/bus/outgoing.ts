@@ -3,7 +3,7 @@ import { type Envelope } from '../messages/envelope.js';
 import { messageTypeOfInstance } from '../messages/registry.js';
 import { type OutboxEntry, toStoredMessage } from '../persistence/saga-store.js';
 import { derivedId } from '../util/ids.js';
-import { withActiveContext } from '../telemetry/telemetry.js';
+import { withActiveContext } from '../telemetry/propagation.js';
 import { type Router } from './router.js';
 
 /** Options for one outgoing message. */

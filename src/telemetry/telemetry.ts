@@ -4,7 +4,8 @@
  * The one place Longhaul talks to `@opentelemetry/api`: an endpoint builds one {@link Telemetry}
  * from the global (or given) tracer and meter providers, and the receive pipeline, the commit
  * path, the outbox, the timeout scheduler and the workflow engine call its few hooks. With no SDK
- * registered the API hands out its no-op tracer and meter, so each hook costs a few allocations.
+ * registered (the API's no-op tracer and meter), {@link Telemetry.live} is false and the callers
+ * skip the hooks, so the hot path builds no attributes and no closures.
  *
  * Trace context travels in message headers (the global propagator: W3C `traceparent` with the
  * SDK's defaults), so it survives the outbox, the timeout store, delayed retries and error
@@ -13,13 +14,11 @@
 import {
   type Attributes,
   context,
-  type Context,
   createNoopMeter,
   type Link,
   type Meter,
   type MeterProvider,
   metrics,
-  propagation,
   ProxyTracerProvider,
   ROOT_CONTEXT,
   type Span,
@@ -29,26 +28,19 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { Attr, Metric, SCOPE } from './names.js';
+import { Attr, SCOPE } from './names.js';
+import { type GaugeSources, registerGauges } from './gauges.js';
 import { type Instruments, instrumentsOf } from './instruments.js';
+import { carried, carrying, type WithHeaders } from './propagation.js';
+
+export { type GaugeSources } from './gauges.js';
+export { withActiveContext } from './propagation.js';
 
 /** Sets attributes on the span of a hook (a no-op without an SDK). */
 export interface SpanScope {
   set(attributes: Attributes): void;
   /** Marks the span failed without an exception being thrown. */
   failed(message: string): void;
-}
-
-/** Where the store-wide gauges read their values (each read at collection time only). */
-export interface GaugeSources {
-  /** Age in ms of the oldest pending outbox entry, as of the sweeper's last sweep. */
-  outboxOldestAgeMs(): number | undefined;
-  /** Instances with pending outbox entries. */
-  outboxPending(): Promise<number>;
-  /** How long the earliest claimable timeout has been due, in ms (0 when none is). */
-  timeoutsOverdueMs(): Promise<number>;
-  /** Workflow instances by type and status. */
-  workflowInstances(): Promise<readonly { type: string; status: string; count: number }[]>;
 }
 
 /** Options of {@link Telemetry}. */
@@ -60,35 +52,10 @@ export interface TelemetryOptions {
 }
 
 type Headers = Readonly<Record<string, string>>;
-type WithHeaders = { readonly headers: Headers };
 
 const TYPE_HEADER = 'longhaul.type';
 const CONVERSATION_HEADER = 'longhaul.conversation-id';
 const DELAYED_HEADER = 'longhaul.delayed-retries';
-
-/**
- * Headers with the active trace context written in (creation of a message inside a handler, or by
- * the `Bus` inside the caller's span). Without a registered propagator, `headers` unchanged.
- */
-export function withActiveContext(headers: Record<string, string>): Record<string, string> {
-  propagation.inject(context.active(), headers);
-  return headers;
-}
-
-/** The trace context a message carries, or `undefined` when it carries none. */
-function carried(headers: Headers): Context | undefined {
-  const extracted = propagation.extract(ROOT_CONTEXT, headers);
-  return trace.getSpanContext(extracted) ? extracted : undefined;
-}
-
-/** A copy of `message` whose headers carry `span`'s context in place of the one they had. */
-function carrying<T extends WithHeaders>(message: T, parent: Context, span: Span): T {
-  const headers: Record<string, string> = { ...message.headers };
-  delete headers['traceparent'];
-  delete headers['tracestate'];
-  propagation.inject(trace.setSpan(parent, span), headers);
-  return { ...message, headers };
-}
 
 const ms = (from: number): number => (performance.now() - from) / 1000;
 
@@ -389,43 +356,10 @@ export class Telemetry {
 
   /**
    * Registers the store-wide gauges (outbox pending and oldest age, timeouts overdue, workflow
-   * instances by status).
-   * Their sources are read only when a metric reader collects; each endpoint sharing a store
-   * reports the same values, so alert on their maximum.
+   * instances by status); see `gauges.ts`.
    */
   observe(sources: GaugeSources): void {
-    const attributes = { [Attr.endpoint]: this.endpoint };
-    this.meter
-      .createObservableGauge(Metric.outboxOldestAge, {
-        unit: 's',
-        description: 'Age of the oldest pending outbox entry in the saga store, as of the last sweep',
-      })
-      .addCallback((result) => {
-        const age = sources.outboxOldestAgeMs();
-        result.observe(age === undefined ? 0 : age / 1000, attributes);
-      });
-    this.meter
-      .createObservableGauge(Metric.outboxPending, {
-        unit: '{instance}',
-        description: 'Saga and workflow instances with pending outbox entries',
-      })
-      .addCallback(async (result) => result.observe(await sources.outboxPending(), attributes));
-    this.meter
-      .createObservableGauge(Metric.timeoutsOverdue, {
-        unit: 's',
-        description: 'How long the earliest timeout not yet delivered has been due (0 when none is)',
-      })
-      .addCallback(async (result) => result.observe((await sources.timeoutsOverdueMs()) / 1000, attributes));
-    this.meter
-      .createObservableGauge(Metric.workflowInstances, {
-        unit: '{instance}',
-        description: 'Workflow instances by type and status',
-      })
-      .addCallback(async (result) => {
-        for (const row of await sources.workflowInstances()) {
-          result.observe(row.count, { [Attr.workflowType]: row.type, [Attr.status]: row.status });
-        }
-      });
+    registerGauges(this.meter, this.endpoint, sources);
   }
 }
 

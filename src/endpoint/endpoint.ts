@@ -32,7 +32,7 @@ import { workflowParts } from '../workflows/wiring.js';
 import { workflowTargeting } from './workflow-targeting.js';
 import { withTraceIds } from '../telemetry/log-context.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { WORKFLOW_SAGA } from '../workflows/engine.js';
+import { gaugeSources } from './gauge-sources.js';
 
 /**
  * A running unit of message handling: one input queue, the sagas and handlers that consume it, the
@@ -376,28 +376,14 @@ export class Endpoint {
       (entries) => outbox.dispatch(entries),
       this.logger,
     );
-    telemetry.observe({
-      outboxOldestAgeMs: () => sweeper.last?.oldestPendingAgeMs,
-      outboxPending: async () => {
-        const rows = await this.sagaStore.admin.count([{ outboxOlderThan: new Date(8.64e15) }], []);
-        return rows.reduce((sum, row) => sum + row.count, 0);
-      },
-      timeoutsOverdueMs: async () => {
-        const next = await this.timeoutStore.nextDueAt();
-        return next === undefined ? 0 : Math.max(0, now().getTime() - next.getTime());
-      },
-      workflowInstances: async () => {
-        const rows = await this.sagaStore.admin.count(
-          [{ sagaTypes: [WORKFLOW_SAGA] }],
-          ['workflowType', 'status'],
-        );
-        return rows.map((row) => ({
-          type: row.labels['workflowType'] ?? 'unknown',
-          status: row.labels['status'] ?? row.status,
-          count: row.count,
-        }));
-      },
-    });
+    telemetry.observe(
+      gaugeSources({
+        sagaStore: this.sagaStore,
+        timeoutStore: this.timeoutStore,
+        oldestPendingAgeMs: () => sweeper.last?.oldestPendingAgeMs,
+        now,
+      }),
+    );
     this.wiring = { bus, dispatcher, scheduler, sweeper, outbox, workflows, deadLetters, telemetry };
     return this.wiring;
   }

@@ -5,7 +5,16 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Command, type Handler, HandlerFor, type Logger, NonRetryableError } from '../../src/index.js';
+import { SpanStatusCode } from '@opentelemetry/api';
+import {
+  Command,
+  type Handler,
+  HandlerFor,
+  type InMemoryTransport,
+  type Logger,
+  NonRetryableError,
+  type Transport,
+} from '../../src/index.js';
 import { pinoLogger } from '../../src/pino/index.js';
 import { startEndpoint } from '../support/endpoint.js';
 import { installTelemetry } from '../support/otel.js';
@@ -132,6 +141,45 @@ describe('telemetry in memory', () => {
       });
     expect(await completed('ot.Parent')).toBe(1);
     expect(await completed('ot.Child')).toBe(1);
+    await t.endpoint.close();
+  });
+
+  it('keeps the handling span as the parent of a message the outbox sweeper sends after a failed send', async () => {
+    let failures = 1;
+    const flaky = (inner: InMemoryTransport): Transport => ({
+      declareEndpoint: (t) => inner.declareEndpoint(t),
+      publish: (m) => inner.publish(m),
+      send: async (m, e) => {
+        if (e === 'payments' && failures-- > 0) throw new Error('connection reset');
+        return inner.send(m, e);
+      },
+      consume: (e, h, o) => inner.consume(e, h, o),
+      close: () => inner.close(),
+    });
+    const t = await startEndpoint({
+      name: 'shop-sweep',
+      sagas: [OrderSaga],
+      routes: { 'ot.ChargeCard': 'payments' },
+      outbox: { sweepInterval: Infinity, retryDelay: '1s' },
+      wrap: flaky,
+    });
+    await t.endpoint.bus.publish(new OrderPlaced('o-sweep'));
+    await t.idle();
+    expect(t.transport.pending('payments')).toHaveLength(0);
+    await t.clock.advance('2s');
+    expect(await t.endpoint.sweepOutbox()).toBe(1); // outside any span: the parent comes from the store
+    const spans = otel.spans();
+    const root = spans.find(
+      (s) => s.name === 'publish ot.OrderPlaced' && s.attributes['longhaul.endpoint'] === 'shop-sweep',
+    )!;
+    const saga = spans.find((s) => s.name === 'saga ot.Order' && s.traceId === root.traceId)!;
+    const sends = spans.filter((s) => s.name === 'send payments' && s.traceId === root.traceId);
+    expect(sends.map((s) => [s.parentSpanId, s.status])).toEqual([
+      [saga.spanId, SpanStatusCode.ERROR],
+      [saga.spanId, SpanStatusCode.UNSET],
+    ]);
+    const [sent] = t.transport.pending('payments');
+    expect(sent?.headers['traceparent']).toBe(`00-${root.traceId}-${sends[1]!.spanId}-01`);
     await t.endpoint.close();
   });
 

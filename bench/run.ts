@@ -16,6 +16,7 @@ import { dedupeRows } from './rows/dedupe.js';
 import { rabbitRows } from './rows/rabbitmq.js';
 import { sagaRows } from './rows/saga.js';
 import { scaleRows } from './rows/scale.js';
+import { telemetryRows } from './rows/telemetry.js';
 import { timeoutRows } from './rows/timeouts.js';
 import { workflowRows } from './rows/workflows.js';
 import { workflowStepRows } from './workflow-steps.js';
@@ -70,6 +71,7 @@ const timeouts = values.timeouts === undefined ? undefined : Number(values.timeo
 const rows: BenchRow[] = [
   ...sagaRows(options, { n, storeN, shippedN: quick ? Math.min(n, 10) : 60, queueTypes }),
   ...rabbitRows({ ...options, n: 3 * n, queueType: 'classic' }),
+  ...telemetryRows(n, options.concurrency),
   ...workflowRows(options),
   ...workflowStepRows({ memory: quick ? 30 : 300, services: quick ? 10 : 60 }),
   // --quick: in memory only (on FerretDB one step at 5,000 history events takes seconds).
@@ -197,6 +199,11 @@ for (const qt of queueTypes) {
   );
 }
 ratio('S/longhaul/memory+ferretdb ÷ limit/ferretdb', rate('S/longhaul/memory+ferretdb'), store);
+ratio(
+  'S/longhaul/memory+otel-sdk ÷ S/longhaul/memory',
+  rate('S/longhaul/memory+otel-sdk'),
+  rate('S/longhaul/memory'),
+);
 ratio(
   'rabbitmq/longhaul-transport ÷ limit/broker-classic',
   rate('rabbitmq/longhaul-transport'),

@@ -106,6 +106,8 @@ export { longhaulModule, LonghaulTypes } from './di/module.js';
 export { type Clock, systemClock, VirtualClock } from './util/clock.js';
 export { type Duration, toMillis } from './util/duration.js';
 export { type Logger, type LogLevel, consoleLogger, silentLogger } from './util/logger.js';
+export { withTraceIds } from './telemetry/log-context.js';
+export { Attr as TelemetryAttributes, Metric as TelemetryMetrics } from './telemetry/names.js';
 
 export {
   Workflow,

@@ -5,6 +5,7 @@ import { messageTypeOfInstance } from '../messages/registry.js';
 import { type OutboxEntry, toStoredMessage } from '../persistence/saga-store.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { newId } from '../util/ids.js';
+import { withActiveContext } from '../telemetry/propagation.js';
 import { type OutgoingOptions, type SendOptions } from './outgoing.js';
 import { type Router } from './router.js';
 
@@ -77,7 +78,7 @@ export class Bus {
       correlationId: options.correlationId ?? id,
       conversationId: id,
       sentAt: now,
-      headers: { ...options.headers, 'longhaul.origin': this.endpoint },
+      headers: withActiveContext({ ...options.headers, 'longhaul.origin': this.endpoint }),
       body: message,
     };
     try {

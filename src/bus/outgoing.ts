@@ -3,6 +3,7 @@ import { type Envelope } from '../messages/envelope.js';
 import { messageTypeOfInstance } from '../messages/registry.js';
 import { type OutboxEntry, toStoredMessage } from '../persistence/saga-store.js';
 import { derivedId } from '../util/ids.js';
+import { withActiveContext } from '../telemetry/propagation.js';
 import { type Router } from './router.js';
 
 /** Options for one outgoing message. */
@@ -95,7 +96,8 @@ export class OutgoingCollector {
       conversationId: this.incoming.conversationId,
       causationId: this.incoming.id,
       sentAt: this.now,
-      headers: { ...options.headers },
+      // The handling's span, so the message continues its trace wherever and whenever it is sent.
+      headers: withActiveContext({ ...options.headers }),
       body: message,
     };
   }

@@ -62,6 +62,8 @@ export interface ConsumeOptions {
 
 /** The transport port; see the file header for the contract. */
 export interface Transport {
+  /** The `messaging.system` its spans report (`rabbitmq`). Optional. */
+  readonly messagingSystem?: string;
   /** Declares the endpoint's queues and subscriptions. Idempotent; call before consuming. */
   declareEndpoint(topology: EndpointTopology): Promise<void>;
   /** Publishes an event to every subscribed endpoint; resolves once the message is durable. */

@@ -32,6 +32,9 @@ import { workflowParts } from '../workflows/wiring.js';
 import { workflowTargeting } from './workflow-targeting.js';
 import { EntityClient } from '../entities/client.js';
 import { entityParts } from '../entities/wiring.js';
+import { withTraceIds } from '../telemetry/log-context.js';
+import { Telemetry } from '../telemetry/telemetry.js';
+import { gaugeSources } from './gauge-sources.js';
 
 /**
  * A running unit of message handling: one input queue, the sagas and handlers that consume it, the
@@ -61,6 +64,7 @@ export class Endpoint {
     workflows: WorkflowClient;
     entities: EntityClient;
     deadLetters: OutboxDeadLetters;
+    telemetry: Telemetry;
   };
   private readonly counting: EndpointCounters = newCounters();
   private consumer?: Consumer;
@@ -71,7 +75,7 @@ export class Endpoint {
     this.transport = options.transport ?? new InMemoryTransport(this.clock, { logLimit: EMBEDDED_LOG_LIMIT });
     this.sagaStore = options.sagaStore ?? new InMemorySagaStore();
     this.timeoutStore = options.timeoutStore ?? new InMemoryTimeoutStore();
-    this.logger = options.logger ?? consoleLogger('info');
+    this.logger = withTraceIds(options.logger ?? consoleLogger('info'));
     this.codec = new MessageCodec({
       maxBodyBytes: typeof options.maxBodyBytes === 'number' ? options.maxBodyBytes : undefined,
       registry: defaultRegistry,
@@ -196,8 +200,15 @@ export class Endpoint {
     return (await this.wire().scheduler.runOnce()).delivered;
   }
 
-  private async onDelivery(delivery: Delivery): Promise<Disposition> {
+  private onDelivery(delivery: Delivery): Promise<Disposition> {
+    const telemetry = this.wire().telemetry;
+    if (!telemetry.live) return this.handleDelivery(delivery);
+    return telemetry.process(delivery.message, () => this.handleDelivery(delivery));
+  }
+
+  private async handleDelivery(delivery: Delivery): Promise<Disposition> {
     const options = this.resolved as ResolvedOptions;
+    const telemetry = this.wire().telemetry;
     let envelope: Envelope;
     const now = (): Date => this.clock.now();
     try {
@@ -213,7 +224,8 @@ export class Endpoint {
         options.name,
         now,
         () => Promise.reject(error),
-        () => {},
+        (failure, _attempt, next) =>
+          telemetry.failure(delivery.message.headers['longhaul.type'] ?? 'unknown', next, failure),
       );
     }
     return withRecoverability(
@@ -226,6 +238,7 @@ export class Endpoint {
         this.options.onHandled?.(handled);
       },
       (error, attempt, next) => {
+        telemetry.failure(envelope.type, next, error);
         const fields = {
           type: envelope.type,
           messageId: envelope.id,
@@ -259,6 +272,7 @@ export class Endpoint {
         throw new ConfigurationError(`handlers[${i}]`, (error as Error).message);
       }
     });
+    const telemetry = new Telemetry(options.name, this.transport.messagingSystem ?? 'longhaul');
     const workflowPieces = workflowParts(
       this.options.workflows ?? [],
       this.options.activities ?? [],
@@ -270,6 +284,7 @@ export class Endpoint {
         store: this.sagaStore,
         sendNow: async (message, to) => void (await this.wire().bus.send(message, { to })),
         maxBodyBytes: this.codec.maxBodyBytes,
+        telemetry,
       },
     );
     const entityPieces = entityParts(this.options.entities ?? [], this.options.entityOptions ?? {}, {
@@ -308,7 +323,16 @@ export class Endpoint {
       new OutgoingCollector(incoming, scope, this.codec, router, now());
     const scheduler = new TimeoutScheduler(
       this.timeoutStore,
-      (timeout) => this.transport.send(fromStoredMessage(timeout.message), timeout.destination),
+      (timeout) =>
+        !telemetry.live
+          ? this.transport.send(fromStoredMessage(timeout.message), timeout.destination)
+          : telemetry.deliverTimeout(
+              fromStoredMessage(timeout.message),
+              timeout.dueAt,
+              now(),
+              timeout.destination,
+              (wire) => this.transport.send(wire, timeout.destination),
+            ),
       this.clock,
       this.logger,
       {
@@ -330,6 +354,7 @@ export class Endpoint {
         now,
         logger: this.logger,
         counters: this.counting,
+        telemetry,
         policy: {
           leaseMs: options.outboxLeaseMs,
           maxAttempts: options.outboxMaxAttempts,
@@ -348,12 +373,14 @@ export class Endpoint {
       outbox,
       counters: this.counting,
       options,
+      telemetry,
     });
     const dispatcher = new MessageDispatcher(sagas, handlers, sagaDispatcher, {
       resolve,
       collector,
       dispatchDirect: (entries) => outbox.dispatch(entries),
       now,
+      telemetry,
     });
     const bus = new Bus(this.codec, router, now, (entries) => outbox.dispatch(entries), options.name);
     const hostedWorkflows = new Set((this.options.workflows ?? []).map((w) => workflowNameOf(w)));
@@ -373,8 +400,26 @@ export class Endpoint {
       (entries) => outbox.dispatch(entries),
       this.logger,
     );
+    telemetry.observe(
+      gaugeSources({
+        sagaStore: this.sagaStore,
+        timeoutStore: this.timeoutStore,
+        oldestPendingAgeMs: () => sweeper.last?.oldestPendingAgeMs,
+        now,
+      }),
+    );
     const entities = new EntityClient(bus, this.sagaStore, undefined, this.codec.maxBodyBytes);
-    this.wiring = { bus, dispatcher, scheduler, sweeper, outbox, workflows, entities, deadLetters };
+    this.wiring = {
+      bus,
+      dispatcher,
+      scheduler,
+      sweeper,
+      outbox,
+      workflows,
+      entities,
+      deadLetters,
+      telemetry,
+    };
     return this.wiring;
   }
 }

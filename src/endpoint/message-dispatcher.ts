@@ -6,6 +6,8 @@ import { toMillis } from '../util/duration.js';
 import { type OutboxEntry } from '../persistence/saga-store.js';
 import { type SagaDispatcher, type SagaOutcome } from '../sagas/dispatcher.js';
 import { type SagaDefinition, type SagaHandlerDefinition } from '../sagas/metadata.js';
+import { Attr } from '../telemetry/names.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 
 /** One handled message as reported to `onHandled`. */
 export interface HandledMessage {
@@ -37,6 +39,7 @@ export class MessageDispatcher {
       readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
       readonly dispatchDirect: (entries: readonly OutboxEntry[]) => Promise<unknown>;
       readonly now: () => Date;
+      readonly telemetry?: Telemetry;
     },
   ) {
     for (const saga of sagas) {
@@ -69,7 +72,19 @@ export class MessageDispatcher {
     }
     const handlers = [];
     if (targetSaga === undefined) {
-      for (const definition of routes.handlers) handlers.push(await this.runHandler(definition, envelope));
+      const telemetry = this.deps.telemetry;
+      for (const definition of routes.handlers) {
+        if (!telemetry?.tracing) {
+          handlers.push(await this.runHandler(definition, envelope));
+          continue;
+        }
+        const attributes = { [Attr.handler]: definition.name, [Attr.messageType]: envelope.type };
+        handlers.push(
+          await telemetry.span(`handler ${definition.name}`, attributes, () =>
+            this.runHandler(definition, envelope),
+          ),
+        );
+      }
     }
     if (sagas.length === 0 && handlers.length === 0) {
       throw new NonRetryableError(`Nothing here handles '${envelope.type}' for saga '${targetSaga ?? ''}'`, {

@@ -12,6 +12,7 @@
  *   reason, then removed from the outbox, so its instance and tombstone can move on.
  */
 import { type Transport } from '../bus/transport.js';
+import { type WireMessage } from '../messages/codec.js';
 import {
   fromStoredMessage,
   type OutboxEntry,
@@ -24,6 +25,7 @@ import { type TimeoutStore } from '../timeouts/timeout-store.js';
 import { newId } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
 import { type EndpointCounters } from './counters.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 
 /** How the outbox retries and leases (resolved from `EndpointOptions.outbox`). */
 export interface OutboxPolicy {
@@ -70,6 +72,8 @@ export class OutboxDispatcher {
       readonly logger: Logger;
       readonly policy: OutboxPolicy;
       readonly counters: EndpointCounters;
+      /** Spans of sends and timeout writes. @defaultValue none */
+      readonly telemetry?: Telemetry;
     },
   ) {}
 
@@ -257,6 +261,25 @@ export class OutboxDispatcher {
     });
   }
 
+  /** Publishes or sends one message entry (its message possibly carrying a send span's context). */
+  private transmit(entry: OutboxEntry, wire: WireMessage): Promise<void> {
+    return entry.operation === 'publish'
+      ? this.transport.publish(wire)
+      : this.transport.send(wire, entry.destination!);
+  }
+
+  /** Stores one `schedule` entry's timeout (its message possibly carrying a schedule span's context). */
+  private storeTimeout(entry: OutboxEntry, message: NonNullable<OutboxEntry['message']>): Promise<void> {
+    return this.timeouts.schedule({
+      id: entry.id,
+      dueAt: entry.dueAt!,
+      destination: entry.destination!,
+      message,
+      sagaType: message.headers[Headers.sagaType],
+      sagaId: message.headers[Headers.sagaId],
+    });
+  }
+
   /** Carries out entries; never rejects for a failed entry (it is in `failures`, with its error). */
   private async attempt(
     entries: readonly OutboxEntry[],
@@ -267,15 +290,12 @@ export class OutboxDispatcher {
     try {
       for (const entry of entries) {
         if (entry.operation === 'schedule') {
-          const message = entry.message!;
-          await this.timeouts.schedule({
-            id: entry.id,
-            dueAt: entry.dueAt!,
-            destination: entry.destination!,
-            message,
-            sagaType: message.headers[Headers.sagaType],
-            sagaId: message.headers[Headers.sagaId],
-          });
+          const telemetry = this.deps.telemetry;
+          if (telemetry?.live) {
+            await telemetry.schedule(entry.message!, entry.dueAt!, entry.destination!, (message) =>
+              this.storeTimeout(entry, message),
+            );
+          } else await this.storeTimeout(entry, entry.message!);
           if (!earliest || entry.dueAt! < earliest) earliest = entry.dueAt!;
           done.push(entry.id);
         } else if (entry.operation === 'cancel') {
@@ -294,9 +314,12 @@ export class OutboxDispatcher {
     const results = await Promise.allSettled(
       messages.map((entry) => {
         const wire = fromStoredMessage(entry.message!);
-        return entry.operation === 'publish'
-          ? this.transport.publish(wire)
-          : this.transport.send(wire, entry.destination!);
+        const telemetry = this.deps.telemetry;
+        return telemetry?.live
+          ? telemetry.send(entry.operation as 'publish' | 'send', entry.destination, wire, (message) =>
+              this.transmit(entry, message),
+            )
+          : this.transmit(entry, wire);
       }),
     );
     messages.forEach((entry, i) => {

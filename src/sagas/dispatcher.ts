@@ -11,6 +11,8 @@ import {
 import { sagaInstanceId } from '../util/ids.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import { type Logger } from '../util/logger.js';
+import { Attr } from '../telemetry/names.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 import { applyLabels, SagaContextImpl } from './context.js';
 import { evolve, storedNames } from './evolution.js';
 import { refuse, restarted } from './start-policy.js';
@@ -81,6 +83,8 @@ export interface SagaDispatcherDeps {
     readonly tombstoneRetentionMs: number;
     readonly notFound: SagaNotFoundPolicy;
   };
+  /** Spans of handlings and commits, and the conflict count. @defaultValue none */
+  readonly telemetry?: Telemetry;
 }
 
 /**
@@ -107,8 +111,29 @@ export class SagaDispatcher {
     envelope: Envelope,
   ): Promise<SagaOutcome> {
     const instance = instanceKeyOf(saga, handler, envelope);
-    if (instance === undefined) return this.handleNow(saga, handler, envelope);
-    return this.perInstance.run(instance, () => this.handleNow(saga, handler, envelope));
+    if (instance === undefined) return this.traced(saga, handler, envelope);
+    return this.perInstance.run(instance, () => this.traced(saga, handler, envelope));
+  }
+
+  /** {@link SagaDispatcher.handleNow} in a `saga <type>` span telling the instance and the outcome. */
+  private traced(
+    saga: SagaDefinition,
+    handler: SagaHandlerDefinition,
+    envelope: Envelope,
+  ): Promise<SagaOutcome> {
+    const telemetry = this.deps.telemetry;
+    if (!telemetry?.tracing) return this.handleNow(saga, handler, envelope);
+    const attributes = {
+      [Attr.sagaType]: saga.name,
+      [Attr.messageType]: envelope.type,
+      [Attr.handler]: handler.role,
+    };
+    return telemetry.span(`saga ${saga.name}`, attributes, async (scope) => {
+      const outcome = await this.handleNow(saga, handler, envelope);
+      scope.set({ [Attr.sagaResult]: outcome.result, [Attr.conflicts]: outcome.conflicts ?? 0 });
+      if (outcome.sagaId !== undefined) scope.set({ [Attr.sagaId]: outcome.sagaId });
+      return outcome;
+    });
   }
 
   private async handleNow(
@@ -122,6 +147,7 @@ export class SagaDispatcher {
         const outcome = await this.attempt(saga, handler, envelope);
         return conflicts > 0 ? { ...outcome, conflicts } : outcome;
       } catch (error) {
+        if (error instanceof ConcurrencyError) this.deps.telemetry?.conflict(saga.name);
         if (!(error instanceof ConcurrencyError) || conflicts >= conflictRetries) throw error;
         this.deps.logger.debug('saga commit conflict, rerunning', {
           saga: saga.name,
@@ -290,12 +316,22 @@ export class SagaDispatcher {
     });
     const committed: Omit<SagaRecord, 'outbox'> = { ...build(expected + 1, true), inbox: inbox.inbox };
     const appending = append();
-    await store.commit({
+    const commit = {
       expectedVersion: expected,
       newOutbox: outgoing,
       record: committed,
       ...(appending ? { append: appending } : {}),
-    });
+    };
+    const telemetry = this.deps.telemetry;
+    if (telemetry?.tracing) {
+      const attributes = {
+        [Attr.sagaType]: saga.name,
+        [Attr.sagaId]: record.id,
+        [Attr.sagaVersion]: committed.version,
+        'longhaul.outbox.entries': outgoing.length,
+      };
+      await telemetry.span(`commit ${saga.name}`, attributes, () => store.commit(commit));
+    } else await store.commit(commit);
     context.onCommitted?.(committed.version);
     if (inbox.evicted.length > 0) this.evictedInWindow(saga, record.id, inbox.evicted, now);
     // Only this commit's entries, claimed by the commit itself: older pending ones belong to their

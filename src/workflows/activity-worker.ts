@@ -3,6 +3,7 @@ import { type Handler, type HandlerContext } from '../handlers/handler.js';
 import { type SagaStore } from '../persistence/saga-store.js';
 import { type Logger } from '../util/logger.js';
 import { runAttempt } from './activity-attempt.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 import { WORKFLOW_SAGA } from './engine.js';
 import { type HistoryEvent, type WorkflowState } from './history.js';
 import { type ActivityContext, type ActivityRef } from './definitions.js';
@@ -23,6 +24,8 @@ export interface ActivityWorkerDeps {
   readonly maxBodyBytes?: number;
   /** How long an attempt without a `startToCloseTimeout` may run on the worker. @defaultValue 10 min */
   readonly activityTimeoutMs?: number;
+  /** Spans and metrics of attempts. @defaultValue none */
+  readonly telemetry?: Telemetry;
 }
 
 /** The attempts running on this worker, by operation, so a `CancelActivity` can abort them. */
@@ -110,8 +113,8 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
     this.running.add(key, controller);
     const heartbeatMs = msg.timeouts?.heartbeatMs;
     let end;
-    try {
-      end = await runAttempt(
+    const attempt = (): ReturnType<typeof runAttempt> =>
+      runAttempt(
         (context: ActivityContext) =>
           typeof ref === 'object'
             ? ref.fn(msg.input, context)
@@ -142,6 +145,11 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
         },
         controller,
       );
+    try {
+      const telemetry = this.deps.telemetry;
+      end = await (telemetry?.live
+        ? telemetry.activityAttempt(msg.activity, msg.attempt, attempt, (e) => e.kind)
+        : attempt());
     } finally {
       this.running.remove(key, controller);
     }

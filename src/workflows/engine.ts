@@ -40,6 +40,8 @@ import {
   WorkflowTimer,
 } from './messages.js';
 import { rewind } from './reset.js';
+import { Attr } from '../telemetry/names.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 import { checkReply, impl, replayInstance, type Ctx } from './replay-step.js';
 import { DEFAULT_CACHED_RUNS, RunCache } from './run-cache.js';
 import { Handlings } from './handlings.js';
@@ -67,6 +69,8 @@ export interface WorkflowEngineDeps {
   readonly maxActivityTimeoutMs?: number;
   /** Suspended runs kept to resume instead of replaying (`0`: off). @defaultValue 1000 */
   readonly cachedRuns?: number;
+  /** Spans of replays. @defaultValue none */
+  readonly telemetry?: Telemetry;
 }
 
 /** {@link WorkflowEngineDeps} with its defaults applied. */
@@ -316,13 +320,28 @@ export class WorkflowEngine {
     const handling = this.handlings.of(ctx);
     const resume = handling.resume;
     handling.resume = undefined;
-    const advanced = await replayInstance(
-      ctx,
-      this.deps,
-      (c, index) =>
-        this.stopPending(c, index, (child) => new CancelWorkflow(child, 'parent continued as new')),
-      resume ? { resume } : { index: handling.index },
-    );
+    const replay = (): ReturnType<typeof replayInstance> =>
+      replayInstance(
+        ctx,
+        this.deps,
+        (c, index) =>
+          this.stopPending(c, index, (child) => new CancelWorkflow(child, 'parent continued as new')),
+        resume ? { resume } : { index: handling.index },
+      );
+    const telemetry = (this.deps as WorkflowEngineDeps).telemetry;
+    const { type, instanceId, history } = ctx.state;
+    const advanced = await (telemetry?.tracing
+      ? telemetry.span(
+          `workflow ${type} ${resume ? 'resume' : 'replay'}`,
+          {
+            [Attr.workflowType]: type,
+            [Attr.workflowId]: instanceId,
+            [Attr.historyLength]: history.length,
+            'longhaul.workflow.resumed': resume !== undefined,
+          },
+          replay,
+        )
+      : replay());
     const end = advanced.finished;
     handling.live = advanced.live;
     if (end) this.finish(ctx, end.index, end.status, end);

@@ -21,6 +21,7 @@ import { positiveMillis, resolveHistoryLimits, type WorkflowHistoryOptions } fro
 import { CancelActivity, ExecuteActivity } from './messages.js';
 import { DEFAULT_RETRY, resolveRetryPolicy } from './retry.js';
 import { resolveCacheOptions, type WorkflowCacheOptions } from './run-cache.js';
+import { type Telemetry } from '../telemetry/telemetry.js';
 
 /** Workflow options of an endpoint. */
 export interface WorkflowOptions {
@@ -92,6 +93,8 @@ export function workflowParts(
     sendNow: (message: object, to: string) => Promise<void>;
     /** The endpoint's message body limit. @defaultValue 1 MiB */
     maxBodyBytes?: number;
+    /** Spans of replays and activity attempts. @defaultValue none */
+    telemetry?: Telemetry;
   },
 ): { sagas: SagaDefinition[]; handlers: HandlerDefinition[] } {
   const byName = new Map<string, WorkflowClass>();
@@ -151,6 +154,7 @@ export function workflowParts(
       history,
       maxActivityTimeoutMs,
       cachedRuns,
+      ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     });
     sagas.push({
       ...(sagaDefinitionOf(WorkflowEngine) as SagaDefinition),
@@ -175,6 +179,7 @@ export function workflowParts(
           sendNow: deps.sendNow,
           maxBodyBytes,
           activityTimeoutMs,
+          ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
         },
         running,
       ),

@@ -16,6 +16,7 @@ describe('the package', () => {
       'dist/index.d.ts',
       'dist/testing/index.js',
       'dist/testing/index.d.ts',
+      'dist/pino/index.js',
       'LICENSE',
       'README.md',
     ]) {

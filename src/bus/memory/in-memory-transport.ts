@@ -103,6 +103,8 @@ export const EMBEDDED_LOG_LIMIT = 10_000;
  * and by the test kit, which read {@link InMemoryTransport.log} and the error queues.
  */
 export class InMemoryTransport implements Transport {
+  /** The `messaging.system` of its spans. */
+  readonly messagingSystem = 'longhaul.memory';
   /**
    * The messages accepted, in order: all of them, or the latest `logLimit` (at least) when the
    * transport was given one (the endpoint's and the module's embedded default keep 10,000).

@@ -74,6 +74,8 @@ import { propertiesOf } from './wire.js';
  * ```
  */
 export class RabbitMqTransport implements Transport {
+  /** The `messaging.system` of its spans. */
+  readonly messagingSystem = 'rabbitmq';
   /** The validated options. */
   readonly options: ResolvedRabbitMqOptions;
   /** Names of the exchange and queues. */

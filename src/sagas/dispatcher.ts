@@ -1,91 +1,23 @@
-import { cloneData } from '../util/clone.js';
-import { type OutgoingCollector } from '../bus/outgoing.js';
 import { ConcurrencyError, LonghaulError, NonRetryableError, SagaNotFoundError } from '../errors.js';
 import { type Envelope, Headers } from '../messages/envelope.js';
-import {
-  type OutboxEntry,
-  type SagaRecord,
-  type SagaStore,
-  type StateAppend,
-} from '../persistence/saga-store.js';
+import { type OutboxEntry, type SagaRecord, type StateAppend } from '../persistence/saga-store.js';
 import { sagaInstanceId } from '../util/ids.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
-import { type Logger } from '../util/logger.js';
 import { Attr } from '../telemetry/names.js';
-import { type Telemetry } from '../telemetry/telemetry.js';
 import { applyLabels, SagaContextImpl } from './context.js';
 import { evolve, storedNames } from './evolution.js';
 import { refuse, restarted } from './start-policy.js';
 import { recordHandled } from './inbox.js';
 import { type SagaDefinition, type SagaHandlerDefinition, startPolicies } from './metadata.js';
+import { appendOnlyArray, copyState, correlationKeyOf, instanceKeyOf, jitter } from './dispatch-helpers.js';
+import { type SagaDispatcherDeps, type SagaOutcome } from './dispatcher-types.js';
 
-/**
- * How the commit path treats a message that matches no instance and may not start one: `log` and
- * acknowledge, `error` (straight to the error queue), or `retry` (the instance may not exist *yet*:
- * immediate and delayed retries, then the error queue).
- */
-export type SagaNotFoundPolicy = 'log' | 'error' | 'retry';
-
-/** What happened when one saga type handled one message (for tracing and tests). */
-export interface SagaOutcome {
-  readonly saga: string;
-  readonly sagaId?: string;
-  readonly result:
-    | 'committed'
-    | 'duplicate'
-    | 'not-found'
-    | 'completed-ignored'
-    | 'timeout-ignored'
-    /** A start message found an active instance and its `onExisting` is `ignore`. */
-    | 'existing-ignored';
-  readonly stateBefore?: unknown;
-  readonly stateAfter?: unknown;
-  readonly completed?: boolean;
-  readonly outgoing?: readonly OutboxEntry[];
-  /** Commit attempts lost to a concurrent writer before this one won. */
-  readonly conflicts?: number;
-}
-
-/** The part of the outbox dispatcher the commit path uses (the endpoint passes its `OutboxDispatcher`). */
-export interface SagaOutbox {
-  /** Stamps entries about to be committed with a claim the committer holds; returns its token. */
-  claimForCommit(entries: readonly OutboxEntry[]): { entries: OutboxEntry[]; token: string };
-  /** Carries out entries held under `token`; `record` is the instance as of the commit or later. */
-  dispatchClaimed(
-    record: Pick<SagaRecord, 'sagaType' | 'id' | 'timeouts'>,
-    entries: readonly OutboxEntry[],
-    token: string,
-  ): Promise<unknown>;
-  /** Claims the due ones among `entries` (as read in `record`) and carries them out. */
-  dispatchDue(record: SagaRecord, entries: readonly OutboxEntry[]): Promise<unknown>;
-}
-
-/** What the commit path needs from its surroundings. */
-export interface SagaDispatcherDeps {
-  readonly store: SagaStore;
-  readonly logger: Logger;
-  readonly endpoint: string;
-  readonly now: () => Date;
-  /** Builds the instance that runs a handler (the Inversify container in production). */
-  readonly resolve: (ctor: new (...args: any[]) => object) => object;
-  /** Makes the collector for one handler run in one instance. */
-  readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
-  /** Claims, dispatches and retires outbox entries (see `endpoint/outbox.ts`). */
-  readonly outbox: SagaOutbox;
-  /** Counts ids the inbox cap evicted while still inside the dedupe window (the endpoint's counters). */
-  readonly counters: { inboxEvictedInWindow: number };
-  readonly options: {
-    readonly conflictRetries: number;
-    /** The inbox cap: at most this many handled ids per instance. */
-    readonly inboxSize: number;
-    /** Handled ids are kept at least this long. */
-    readonly dedupeWindowMs: number;
-    readonly tombstoneRetentionMs: number;
-    readonly notFound: SagaNotFoundPolicy;
-  };
-  /** Spans of handlings and commits, and the conflict count. @defaultValue none */
-  readonly telemetry?: Telemetry;
-}
+export {
+  type SagaDispatcherDeps,
+  type SagaNotFoundPolicy,
+  type SagaOutbox,
+  type SagaOutcome,
+} from './dispatcher-types.js';
 
 /**
  * The commit path for one saga type and one message (docs/architecture.md, "The path of one
@@ -435,69 +367,3 @@ export class SagaDispatcher {
 
 /** The instance id of a saga type's instance for a correlation value (stable, so reruns agree). */
 export { sagaInstanceId };
-
-/**
- * The instance a message is for, as far as it can be told before reading the store: the target
- * id of a timeout, the id derived from the correlation value otherwise (an instance stored under
- * a former name has another id: its messages are then only not queued together). Undefined when
- * the message has no usable value (the handling reports that).
- */
-function instanceKeyOf(
-  saga: SagaDefinition,
-  handler: SagaHandlerDefinition,
-  envelope: Envelope,
-): string | undefined {
-  if (handler.role === 'timeout') return envelope.headers[Headers.sagaId] || undefined;
-  try {
-    return sagaInstanceId(saga.name, correlationKeyOf(saga, handler, envelope));
-  } catch {
-    return undefined;
-  }
-}
-
-function correlationKeyOf(saga: SagaDefinition, handler: SagaHandlerDefinition, envelope: Envelope): string {
-  let value: unknown;
-  try {
-    value = handler.correlateBy?.(envelope.body);
-  } catch (error) {
-    throw new NonRetryableError(`correlateBy of ${saga.name} for ${envelope.type} threw`, {
-      cause: error,
-      code: 'correlation-missing',
-    });
-  }
-  if ((typeof value !== 'string' && typeof value !== 'number') || value === '') {
-    throw new NonRetryableError(
-      `Message ${envelope.type} ${envelope.id} has no correlation value for saga ${saga.name} (got ${String(value)})`,
-      { code: 'correlation-missing' },
-    );
-  }
-  return String(value);
-}
-
-/** The saga's append-only state array as loaded, if it has one (see `SagaDefinition.appendOnly`). */
-function appendOnlyArray(
-  saga: SagaDefinition,
-  state: unknown,
-): { field: string; items: readonly unknown[] } | undefined {
-  if (saga.appendOnly === undefined || typeof state !== 'object' || state === null) return undefined;
-  const items = (state as Record<string, unknown>)[saga.appendOnly];
-  return Array.isArray(items) ? { field: saga.appendOnly, items } : undefined;
-}
-
-/**
- * The handler's private copy of the state: a deep copy, except that the append-only array is a
- * new array of the same items (never mutated), so the copy does not grow with it.
- */
-function copyState(
-  state: unknown,
-  appendOnly: { field: string; items: readonly unknown[] } | undefined,
-): unknown {
-  if (!appendOnly) return cloneData(state);
-  const { [appendOnly.field]: _items, ...rest } = state as Record<string, unknown>;
-  return { ...cloneData(rest), [appendOnly.field]: appendOnly.items.slice() };
-}
-
-function jitter(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(50, 2 * 2 ** Math.min(attempt, 5));
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

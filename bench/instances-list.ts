@@ -29,6 +29,7 @@ import {
   labelTerms,
   outboxKey,
 } from '../src/persistence/mongodb/saga-document.js';
+import { scanFields } from '../src/persistence/mongodb/scan-terms.js';
 import { sagaInstanceId } from '../src/util/ids.js';
 import { median } from './lib.js';
 
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     database: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'load-only': { type: 'boolean', default: false },
   },
 });
 const n = Number(values.n);
@@ -149,6 +151,7 @@ async function load(client: MongoClient): Promise<void> {
             }
           : {},
         ...(outboxAt ? { outboxSince: outboxAt, outboxOldest: outboxAt } : {}),
+        ...scanFields({ ...record, _id: documentId(record.sagaType, record.id), labels: record.labels }),
       });
     }
     await collection.insertMany(docs as never[], { ordered: false });
@@ -173,6 +176,7 @@ const client = new MongoClient(url);
 await client.connect();
 try {
   await load(client);
+  if (values['load-only']) process.exit(0);
   const store = new MongoSagaStore({ client, database, logger: silentLogger });
   await store.init();
   const ops = new OperationsClient({ store });

@@ -10,6 +10,7 @@
  * `mongo-saga-store.ts`), so the decoded outbox is checked again and false matches are dropped.
  */
 import { type Collection, type Document, type Filter } from 'mongodb';
+import { LonghaulError } from '../../errors.js';
 import {
   type InstanceAdminStore,
   type InstanceCountRow,
@@ -18,6 +19,8 @@ import {
 } from '../instance-admin.js';
 import { type SagaRecord } from '../saga-store.js';
 import { labelTerm, type SagaDocument, WORKFLOW_TYPE } from './saga-document.js';
+import { scanPlanOf } from './scan-plan.js';
+import { bucketTerm, FIRST_BUCKET, nextBucket, SCAN_BUCKETS } from './scan-terms.js';
 import { encodeKey } from './value-codec.js';
 
 /** An action as stored. */
@@ -25,8 +28,30 @@ interface ActionDocument extends Omit<StoredAction, 'id'> {
   _id: string;
 }
 
-/** Rounds a search spends refilling a page after dropping false outbox matches. */
-const SEARCH_ROUNDS = 5;
+/** A search reads the rest of its term at once when it holds about this many instances or fewer. */
+const WHOLE_TERM_MAX = 2000;
+
+/** A search call walking buckets returns what it found (and a cursor) after about this long. */
+const SEARCH_BUDGET_MS = 1000;
+
+/** Where a search stands: a bucket, and the last `_id` read in it (none: from its start). */
+interface ScanPosition {
+  readonly bucket: string;
+  readonly after?: string;
+}
+
+const START: ScanPosition = { bucket: FIRST_BUCKET };
+
+function cursorOf(position: ScanPosition): string {
+  return `s1:${position.bucket}:${position.after ?? ''}`;
+}
+
+function parseCursor(cursor: string): ScanPosition {
+  const match = /^s1:([0-9a-f]{2}):(.*)$/s.exec(cursor);
+  if (!match) throw new LonghaulError('invalid-query', `cursor: not a cursor of this store: ${cursor}`);
+  const [, bucket, after] = match as unknown as [string, string, string];
+  return after === '' ? { bucket } : { bucket, after };
+}
 
 /** @internal `MongoSagaStore.admin`. */
 export class MongoInstanceAdmin implements InstanceAdminStore {
@@ -45,27 +70,69 @@ export class MongoInstanceAdmin implements InstanceAdminStore {
     anyOf: readonly InstanceCriteria[],
     page: { readonly limit: number; readonly cursor?: string },
   ): Promise<{ records: SagaRecord[]; next?: string }> {
-    const verify = anyOf.some((c) => c.outboxOlderThan !== undefined);
+    const alternatives = anyOf.filter((c) => c.sagaTypes === undefined || c.sagaTypes.length > 0);
+    if (anyOf.length > 0 && alternatives.length === 0) return { records: [] };
+    const verify = alternatives.some((c) => c.outboxOlderThan !== undefined);
+    const plan = scanPlanOf(alternatives);
+    const base = queryOf(alternatives) as Document;
+    const started = Date.now();
     const records: SagaRecord[] = [];
-    let cursor = page.cursor;
-    for (let round = 0; round < SEARCH_ROUNDS; round++) {
-      const query: Filter<SagaDocument> = queryOf(anyOf);
-      if (cursor !== undefined) (query as Document)._id = { $gt: cursor };
+    let position: ScanPosition | undefined = page.cursor !== undefined ? parseCursor(page.cursor) : START;
+    let whole = false;
+    let buckets = 0;
+    let matched = 0;
+    while (position !== undefined) {
       const wanted = page.limit - records.length;
+      const { bucket, after }: ScanPosition = position;
+      const query: Document = { ...base };
+      if (whole) {
+        // The rest of the term (or of the collection, when it is small) at once, from the position on.
+        if (plan.term !== undefined) query.scanTerms = plan.term;
+        const rest = [{ scanBucket: { $gt: bucket } }, { scanBucket: bucket, _id: { $gt: after ?? '' } }];
+        query.$and = [...((base.$and as Document[] | undefined) ?? []), { $or: rest }];
+      } else {
+        query.scanTerms = bucketTerm(plan.term, bucket);
+        query.scanBucket = bucket;
+        if (after !== undefined) query._id = { $gt: after };
+      }
       const docs = await this.collection
-        .find(query)
-        .sort({ _id: 1 })
+        .find(query as Filter<SagaDocument>)
+        .sort({ scanBucket: 1, _id: 1 })
         .limit(wanted + 1)
         .toArray();
       for (const doc of docs.slice(0, wanted)) {
         const record = this.decode(doc);
-        if (!verify || verifiesOutbox(record, anyOf)) records.push(record);
-        cursor = doc._id;
+        if (!verify || verifiesOutbox(record, alternatives)) records.push(record);
+        position = { bucket: doc.scanBucket ?? bucket, after: doc._id };
       }
-      if (docs.length <= wanted) return { records };
-      if (records.length === page.limit) return { records, next: cursor };
+      if (docs.length > wanted) {
+        if (records.length === page.limit) return { records, next: cursorOf(position) };
+        continue;
+      }
+      if (whole) return { records };
+      // This bucket is done: on to the next, or to the rest of the term when it holds few.
+      const next = nextBucket(bucket);
+      if (next === undefined) return { records };
+      position = { bucket: next };
+      buckets++;
+      matched += plan.exact ? docs.length : await this.countInBucket(plan.term, bucket, base);
+      whole = (matched * SCAN_BUCKETS) / buckets <= WHOLE_TERM_MAX;
+      if (records.length === page.limit) return { records, next: cursorOf(position) };
+      if (Date.now() - started > SEARCH_BUDGET_MS) return { records, next: cursorOf(position) };
     }
-    return { records, ...(cursor !== undefined ? { next: cursor } : {}) };
+    return { records };
+  }
+
+  /**
+   * How many documents of one bucket the pushed-down equalities of a search match: the cost of
+   * reading them, when conditions FerretDB checks in memory (times, outbox) make the matches fewer.
+   */
+  private countInBucket(term: string | undefined, bucket: string, base: Document): Promise<number> {
+    const query: Document = { scanTerms: bucketTerm(term, bucket), scanBucket: bucket };
+    for (const key of ['sagaType', 'labelTerms']) {
+      if (typeof base[key] === 'string') query[key] = base[key];
+    }
+    return this.collection.countDocuments(query as Filter<SagaDocument>);
   }
 
   async count(anyOf: readonly InstanceCriteria[], labelKeys: readonly string[]): Promise<InstanceCountRow[]> {

@@ -67,6 +67,7 @@ import { mapInChunks, MongoConnection, type MongoStoreOptions } from './connecti
 import { CorruptDocumentError } from './errors.js';
 import { MongoDeadLetterStore } from './mongo-dead-letters.js';
 import { MongoInstanceAdmin } from './mongo-instance-admin.js';
+import { scanFields } from './scan-terms.js';
 import { claimEntries, recordFailure, refreshMarkers } from './mongo-outbox.js';
 import {
   decodeSaga,
@@ -166,6 +167,7 @@ export class MongoSagaStore implements SagaStore {
       { key: { sagaType: 1, id: 1 }, name: 'longhaul_instances' },
       { key: { 'labels.workflowType': 1, 'labels.status': 1 }, name: 'longhaul_workflow_status' },
       { key: { labelTerms: 1 }, name: 'longhaul_label_terms' },
+      { key: { scanTerms: 1, scanBucket: 1, _id: 1 }, name: 'longhaul_scan' },
     ]);
     await this.deadLetters.init();
     await this.admin.init();
@@ -229,6 +231,7 @@ export class MongoSagaStore implements SagaStore {
       }
       if (since) doc.outboxSince = since;
       if (oldest) doc.outboxOldest = oldest;
+      Object.assign(doc, scanFields({ ...doc, labels: record.labels }));
       try {
         await this.collection.insertOne(doc);
       } catch (error) {
@@ -255,6 +258,7 @@ export class MongoSagaStore implements SagaStore {
       unset.labels = '';
       unset.labelTerms = '';
     }
+    Object.assign(set, scanFields({ ...record, _id, labels: record.labels }));
     const update: UpdateFilter<SagaDocument> = { $set: set };
     if (Object.keys(unset).length > 0) update.$unset = unset;
     if (since && oldest) update.$min = { outboxSince: since, outboxOldest: oldest };

@@ -40,6 +40,7 @@ const { values } = parseArgs({
     database: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'load-only': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const n = Number(values.n);
@@ -232,6 +233,7 @@ try {
       .join(' ')}`,
   );
   for (const [name, run, describe] of cases) {
+    if (values.only !== undefined && !new RegExp(values.only).test(name)) continue;
     const t = await time(run);
     console.log(
       `${name.padEnd(52)} ${t.median.toFixed(1).padStart(8)} ms  (${t.min.toFixed(1)}-${t.max.toFixed(1)})  ${describe(t.result)}`,

@@ -49,20 +49,24 @@ async function detailOf(ops: OperationsApi, ref: InstanceRef): Promise<InstanceD
 }
 
 async function overview(ctx: RequestContext): Promise<Overview> {
-  const { operations: ops, health, clock } = ctx.options;
+  const { health, clock } = ctx.options;
   const now = clock.now().getTime();
-  const [counts, errorQueues, oldest, nextDue] = await Promise.all([
-    ops.instances.counts(),
+  const [readings, errorQueues, nextDue] = await Promise.all([
+    ctx.readings.get(),
     queues(ctx),
-    health?.oldestPendingOutbox(),
     health?.nextDueTimeout(),
   ]);
+  const oldest = readings?.oldestPendingOutbox;
   return {
-    counts,
+    ...(readings ? { counts: readings.counts, countedAt: readings.at } : {}),
     errorQueues,
     ...(health
       ? {
-          outbox: oldest ? { oldestPendingAt: oldest, ageMs: Math.max(0, now - oldest.getTime()) } : {},
+          ...(readings
+            ? {
+                outbox: oldest ? { oldestPendingAt: oldest, ageMs: Math.max(0, now - oldest.getTime()) } : {},
+              }
+            : {}),
           timeouts: nextDue
             ? { nextDueAt: nextDue, ...(nextDue.getTime() <= now ? { lagMs: now - nextDue.getTime() } : {}) }
             : {},
@@ -71,26 +75,6 @@ async function overview(ctx: RequestContext): Promise<Overview> {
     readOnly: ctx.options.readOnly,
     sources: ctx.options.sources,
   };
-}
-
-/** Instances whose id (or saga correlation value) is `id`, among the types `search` allows. */
-async function findById(
-  ops: OperationsApi,
-  id: string,
-  kind?: string,
-  type?: string,
-): Promise<InstanceSummary[]> {
-  const counts = await ops.instances.counts(kind ? { kind: kind as 'saga' | 'workflow' } : {});
-  const seen = new Set<string>();
-  const found: InstanceSummary[] = [];
-  for (const group of counts.groups) {
-    const key = `${group.kind}/${group.type}`;
-    if (seen.has(key) || (type !== undefined && group.type !== type)) continue;
-    seen.add(key);
-    const detail = await ops.instances.show({ kind: group.kind, type: group.type, id });
-    if (detail) found.push(detail);
-  }
-  return found;
 }
 
 /** The depth of each configured endpoint's error queue (or why it could not be read). */
@@ -142,21 +126,13 @@ export const ROUTES: readonly Route[] = [
     async handle(ctx) {
       const ops = ctx.options.operations;
       const search = parseSearch(ctx.url.searchParams);
-      const page = search.id
-        ? {
-            items: await findById(
-              ops,
-              search.id,
-              search.query.kind,
-              typeof search.query.type === 'string' ? search.query.type : undefined,
-            ),
-          }
-        : await ops.instances.list(search.query, {
-            limit: search.limit,
-            ...(search.cursor ? { cursor: search.cursor } : {}),
-          });
+      const page = await ops.instances.list(search.id ? { ...search.query, id: search.id } : search.query, {
+        limit: search.limit,
+        ...(search.cursor ? { cursor: search.cursor } : {}),
+      });
       if (ctx.params[0]) return sendJson(ctx.res, 200, page);
-      const types = [...new Set((await ops.instances.counts()).groups.map((g) => g.type))].sort();
+      const counted = (await ctx.readings.get())?.counts.groups ?? [];
+      const types = [...new Set(counted.map((g) => g.type))].sort();
       sendHtml(ctx.res, 200, layout(ctx.page(), 'Instances', instancesBody(search, page, types)));
     },
   },

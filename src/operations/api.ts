@@ -76,6 +76,8 @@ export interface InstanceQuery {
    * committed but not yet sent: the broker is down, the entry keeps failing).
    */
   readonly outboxPendingLongerThan?: Duration;
+  /** Only the instance with this id: a workflow id, or a saga's instance id or correlation value. */
+  readonly id?: string;
 }
 
 /** A page request: at most `limit` items, after the `cursor` of the previous page. */

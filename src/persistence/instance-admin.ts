@@ -35,6 +35,8 @@ export interface InstanceCriteria {
   readonly updatedTo?: Date;
   /** Only instances with an outbox entry created before this time. */
   readonly outboxOlderThan?: Date;
+  /** Only instances whose id or correlation value is one of these. */
+  readonly ids?: readonly string[];
 }
 
 /** An action as the store keeps it (see `operations/api.ts` for its meaning). */

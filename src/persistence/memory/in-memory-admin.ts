@@ -68,6 +68,7 @@ function matches(r: SagaRecord, c: InstanceCriteria): boolean {
   if (c.sagaTypes && !c.sagaTypes.includes(r.sagaType)) return false;
   if (c.excludeSagaTypes?.includes(r.sagaType)) return false;
   if (c.status && r.status !== c.status) return false;
+  if (c.ids && !c.ids.includes(r.id) && !c.ids.includes(r.correlationKey)) return false;
   for (const [k, v] of Object.entries(c.labels ?? {})) {
     const actual = r.labels?.[k];
     if (actual === undefined || !(typeof v === 'string' ? [v] : v).includes(actual)) return false;

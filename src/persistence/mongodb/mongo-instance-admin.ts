@@ -78,7 +78,7 @@ export class MongoInstanceAdmin implements InstanceAdminStore {
     const started = Date.now();
     const records: SagaRecord[] = [];
     let position: ScanPosition | undefined = page.cursor !== undefined ? parseCursor(page.cursor) : START;
-    let whole = false;
+    let whole = plan.whole === true;
     let buckets = 0;
     let matched = 0;
     while (position !== undefined) {
@@ -249,6 +249,7 @@ function criteriaQuery(c: InstanceCriteria): Filter<SagaDocument> {
   const updated = range(c.updatedFrom, c.updatedTo);
   if (updated) q.updatedAt = updated;
   if (c.outboxOlderThan) q.outboxOldest = { $lt: c.outboxOlderThan };
+  if (c.ids) q.$or = [{ id: { $in: [...c.ids] } }, { correlationKey: { $in: [...c.ids] } }];
   return q as Filter<SagaDocument>;
 }
 

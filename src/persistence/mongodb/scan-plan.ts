@@ -3,7 +3,7 @@
  * the one label term pushed beside it) matches exactly the instances the criteria match.
  */
 import { type InstanceCriteria } from '../instance-admin.js';
-import { facetTerm, type ScanFacet } from './scan-terms.js';
+import { facetTerm, idTerm, type ScanFacet } from './scan-terms.js';
 import { WORKFLOW_TYPE } from './saga-document.js';
 
 /** The term to walk, and whether nothing else narrows the search. */
@@ -15,6 +15,8 @@ export interface ScanPlan {
    * matches of the first buckets estimate what reading the term alone costs.
    */
   readonly exact: boolean;
+  /** Read the term whole from the start (it names one instance). */
+  readonly whole?: boolean;
 }
 
 /** One alternative in the operators' terms. */
@@ -29,6 +31,9 @@ interface Alternative {
 /** The plan of `anyOf` (already without alternatives that match nothing). */
 export function scanPlanOf(anyOf: readonly InstanceCriteria[]): ScanPlan {
   if (anyOf.length === 0) return { term: undefined, exact: true };
+  const ids = new Set(anyOf.map((c) => (c.ids?.length === 1 ? c.ids[0] : undefined)));
+  const [id] = ids;
+  if (ids.size === 1 && id !== undefined) return { term: idTerm(id), exact: false, whole: true };
   const alts = anyOf.map(alternativeOf);
   const single = <T>(values: readonly T[] | undefined): T | undefined =>
     values?.length === 1 ? values[0] : undefined;
@@ -71,6 +76,7 @@ function alternativeOf(c: InstanceCriteria): Alternative {
     c.updatedFrom === undefined &&
     c.updatedTo === undefined &&
     c.outboxOlderThan === undefined &&
+    c.ids === undefined &&
     userLabels.length <= 1 &&
     userLabels.every(([, v]) => typeof v === 'string');
   if (workflow) {

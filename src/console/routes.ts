@@ -3,7 +3,6 @@ import {
   type ErrorSelection,
   type InstanceDetail,
   type InstanceRef,
-  type InstanceSummary,
   type OperationsApi,
 } from '../operations/api.js';
 import { actionFor } from './actions.js';

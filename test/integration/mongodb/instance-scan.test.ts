@@ -80,7 +80,7 @@ function specOf(i: number, base: number): Spec {
   };
 }
 
-function documentOf(spec: Spec, withScanFields = true): Document {
+function documentOf(spec: Spec, withScanFields = true): Document & { _id: string } {
   const { record } = spec;
   const _id = documentId(record.sagaType, record.id);
   return {
@@ -106,7 +106,7 @@ describe('instance search by scan buckets (MongoDB store)', () => {
 
   beforeAll(async () => {
     await store.init();
-    const collection = fixture.raw.db(database).collection<Document>(store.collectionName);
+    const collection = fixture.raw.db(database).collection<Document & { _id: string }>(store.collectionName);
     for (let from = 0; from < STORED; from += 400) {
       await collection.insertMany(specs.slice(from, from + 400).map((s) => documentOf(s)));
     }
@@ -193,7 +193,7 @@ describe('instance search by scan buckets (MongoDB store)', () => {
   it('keeps the fields current on commit: a completed saga is found under its new status', async () => {
     const record: SagaRecord = { ...(specOf(STORED + 3, base).record as SagaRecord), outbox: [] };
     await store.commit({ record, expectedVersion: 0, newOutbox: [] });
-    const raw = fixture.raw.db(database).collection<Document>(store.collectionName);
+    const raw = fixture.raw.db(database).collection<Document & { _id: string }>(store.collectionName);
     const id = documentId(record.sagaType, record.id);
     const before = await raw.findOne({ _id: id });
     expect(before?.scanTerms).toContain(`ts=saga:${record.sagaType}:active`);
@@ -210,7 +210,7 @@ describe('instance search by scan buckets (MongoDB store)', () => {
   });
 
   it('answers a bucket query from the longhaul_scan index', async () => {
-    const raw = fixture.raw.db(database).collection<Document>(store.collectionName);
+    const raw = fixture.raw.db(database).collection<Document & { _id: string }>(store.collectionName);
     const explained = await raw
       .find({ scanTerms: 't=saga:scan.Order|3a', scanBucket: '3a' })
       .sort({ scanBucket: 1, _id: 1 })
@@ -224,7 +224,9 @@ describe('instance search by scan buckets (MongoDB store)', () => {
   it('gives documents stored before the fields their fields once, at init', async () => {
     const older = specOf(STORED + 1, base);
     const raw = fixture.raw.db(database);
-    await raw.collection<Document>(store.collectionName).insertOne(documentOf(older, false));
+    await raw
+      .collection<Document & { _id: string }>(store.collectionName)
+      .insertOne(documentOf(older, false));
     expect(await walk([{ ids: [older.record.correlationKey] }], 5)).toEqual([]);
     await raw
       .collection<Document>(`${store.collectionName}_actions`)

@@ -223,14 +223,15 @@ export const ROUTES: readonly Route[] = [
       const errors = ctx.options.operations.errors;
       const depth = await errors.count(endpoint);
       const messages = await errors.list(endpoint, { limit });
-      if (ctx.params[0]) return sendJson(ctx.res, 200, { endpoint, depth, messages });
+      const actions = await errors.actions(endpoint, { limit: 50 });
+      if (ctx.params[0]) return sendJson(ctx.res, 200, { endpoint, depth, messages, actions });
       sendHtml(
         ctx.res,
         200,
         layout(
           ctx.page(),
           `Error queue: ${endpoint}`,
-          queueBody(endpoint, messages, depth, ctx.options.readOnly),
+          queueBody(endpoint, messages, depth, ctx.options.readOnly, actions),
         ),
       );
     },
@@ -241,14 +242,20 @@ export const ROUTES: readonly Route[] = [
     async handle(ctx) {
       const endpoint = endpointParam(ctx.params[1]);
       const id = ctx.params[2] as string;
-      const message = await ctx.options.operations.errors.show(endpoint, id);
+      const errors = ctx.options.operations.errors;
+      const message = await errors.show(endpoint, id);
       if (!message)
         throw new HttpError(404, 'not-found', `message: no '${id}' in the error queue of '${endpoint}'`);
       if (ctx.params[0]) return sendJson(ctx.res, 200, message);
+      const actions = await errors.actions(endpoint, { messageId: id, limit: 50 });
       sendHtml(
         ctx.res,
         200,
-        layout(ctx.page(), `Failed message ${id}`, messageBody(endpoint, message, ctx.options.readOnly)),
+        layout(
+          ctx.page(),
+          `Failed message ${id}`,
+          messageBody(endpoint, message, ctx.options.readOnly, actions),
+        ),
       );
     },
   },

@@ -392,6 +392,15 @@ export interface ErrorQueuesApi {
   count(endpoint: string): Promise<number>;
   list(endpoint: string, options?: { readonly limit?: number }): Promise<ErrorMessageView[]>;
   show(endpoint: string, messageId: string): Promise<ErrorMessageView | undefined>;
+  /**
+   * The replays and deletes recorded on an endpoint's error queue (with `messageId`: on that
+   * message), newest first, each with its reason: a message leaves the queue, its record stays.
+   * Needs no broker. `limit` 1 to 1000. @defaultValue limit 50
+   */
+  actions(
+    endpoint: string,
+    options?: { readonly messageId?: string; readonly limit?: number },
+  ): Promise<ActionRecord[]>;
   replay(endpoint: string, selection: ErrorSelection, options?: ActionOptions): Promise<ErrorActionResult>;
   delete(endpoint: string, selection: ErrorSelection, options?: ActionOptions): Promise<ErrorActionResult>;
 }

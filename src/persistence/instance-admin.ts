@@ -77,6 +77,9 @@ export interface InstanceAdminStore {
   count(anyOf: readonly InstanceCriteria[], labelKeys: readonly string[]): Promise<InstanceCountRow[]>;
   /** Appends an action to the log. Idempotent by `id`. */
   recordAction(action: StoredAction): Promise<void>;
-  /** The actions on one instance, newest first (by `at`, then by `id` descending). */
-  actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]>;
+  /**
+   * The actions on one instance (`sagaId` undefined: on every instance of the type, e.g. all the
+   * messages of an error queue), newest first (by `at`, then by `id` descending).
+   */
+  actions(sagaType: string, sagaId: string | undefined, limit: number): Promise<StoredAction[]>;
 }

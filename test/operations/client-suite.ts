@@ -409,6 +409,14 @@ export function operationsSuite(label: string, stores: () => Promise<Stores>): v
       expect(logged.map((l) => [l.action, l.reason, l.detail])).toEqual([
         ['errors.delete', 'bad file', name],
       ]);
+      // The queue's record: every replay and delete, newest first, each naming its message.
+      const queueLog = await errors.actions(name);
+      expect(queueLog.map((l) => [l.action, l.target.id, l.reason, l.outcome])).toEqual([
+        ['errors.replay', b, 'fixed', 'done'],
+        ['errors.delete', a, 'bad file', 'done'],
+      ]);
+      expect((await errors.actions(name, { messageId: b })).map((l) => l.action)).toEqual(['errors.replay']);
+      await expect(errors.actions(name, { limit: 0 })).rejects.toThrow('limit');
     });
   });
 }

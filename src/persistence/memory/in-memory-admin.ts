@@ -49,9 +49,9 @@ export class InMemoryInstanceAdmin implements InstanceAdminStore {
     this.log.push(structuredClone(action));
   }
 
-  async actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]> {
+  async actions(sagaType: string, sagaId: string | undefined, limit: number): Promise<StoredAction[]> {
     return this.log
-      .filter((a) => a.sagaType === sagaType && a.sagaId === sagaId)
+      .filter((a) => a.sagaType === sagaType && (sagaId === undefined || a.sagaId === sagaId))
       .sort((a, b) => b.at.getTime() - a.at.getTime() || compare(b.id, a.id))
       .slice(0, limit)
       .map((a) => structuredClone(a));

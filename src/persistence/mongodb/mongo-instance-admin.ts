@@ -228,8 +228,12 @@ export class MongoInstanceAdmin implements InstanceAdminStore {
     await this.log.replaceOne({ _id: id }, doc, { upsert: true });
   }
 
-  async actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]> {
-    const docs = await this.log.find({ sagaType, sagaId }).sort({ at: -1, _id: -1 }).limit(limit).toArray();
+  async actions(sagaType: string, sagaId: string | undefined, limit: number): Promise<StoredAction[]> {
+    const docs = await this.log
+      .find(sagaId === undefined ? { sagaType } : { sagaType, sagaId })
+      .sort({ at: -1, _id: -1 })
+      .limit(limit)
+      .toArray();
     return docs.map(({ _id, ...rest }) => {
       const action: StoredAction = {
         id: _id,

@@ -44,6 +44,7 @@ const { values } = parseArgs({
     'load-only': { type: 'boolean', default: false },
     only: { type: 'string' },
     'pg-db': { type: 'string' },
+    'stats-pause': { type: 'string', default: '1100' },
   },
 });
 const n = Number(values.n);
@@ -179,11 +180,13 @@ async function time(
 /**
  * Rows PostgreSQL read for the bench's collection so far (FerretDB decodes each one it returns):
  * with `--pg-db <database>` (the test store's PostgreSQL database, e.g. ferretdb_27100), else
- * undefined. Statistics reach pg_stat_user_tables within a second of a query, hence the pause.
+ * undefined. Statistics reach pg_stat_user_tables late (a busy backend flushes them at most each
+ * second, an idle one within 10 s), hence the pause (`--stats-pause <ms>`, 1100; 11000 for exact
+ * counts, with `--rounds 1`).
  */
 async function rowsRead(): Promise<number | undefined> {
   if (values['pg-db'] === undefined) return undefined;
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await new Promise((resolve) => setTimeout(resolve, Number(values['stats-pause'])));
   const out = execFileSync('psql', [
     '-h',
     '127.0.0.1',

@@ -88,7 +88,11 @@ export interface PageRequest {
   readonly cursor?: string;
 }
 
-/** One page of results, in a stable order (kind, stored type, id). */
+/**
+ * One page of results, in a stable order of the store's (MongoDB: a hash bucket of the id, then
+ * the id; in memory: stored type, then id). A page may be short and still have `next`: a search
+ * the store cannot narrow by an index returns what it found within about a second.
+ */
 export interface Page<T> {
   readonly items: readonly T[];
   /** Pass as `cursor` for the next page; absent on the last page. */

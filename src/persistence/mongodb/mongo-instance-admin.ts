@@ -2,10 +2,15 @@
  * The instance admin port on MongoDB (or FerretDB): search and counts over the saga collection,
  * and the action log in its own collection (`<saga collection>_actions`, `_id` = the action id).
  *
- * Search is one `find` with an `$or` of the criteria, sorted by `_id` (`<type>/<id>`, so by type
- * then id) and paged by `_id > cursor`: the primary key orders and bounds every page on both
- * servers. Labels match as `labels.<key>`; the type, status, workflow type and status, times and
- * the oldest outbox entry have indexes (see `MongoSagaStore.init`). "Outbox older than" matches
+ * Search walks the 256 buckets of `scan-terms.ts` in order, one query per bucket: the criteria
+ * (an `$or` of them) plus one equality on `scanTerms` (`<term>|<bucket>`) and, for a label, one
+ * on `labelTerms`, sorted by `(scanBucket, _id)` and paged by `_id` within the bucket. Those
+ * equalities are all FerretDB pushes down, so a query reads one bucket's matches (100,000
+ * instances: ~390 documents at most), and MongoDB reads them in order from `longhaul_scan`. When
+ * the first buckets show that the term matches few instances, the rest of it is read in one query
+ * (`readWhole`); when the criteria hold conditions FerretDB checks in memory (times, outbox, a
+ * second label), the cost is judged by counting the pushed-down matches of the bucket instead.
+ * A call stops after `SEARCH_BUDGET_MS` and returns the page so far with a cursor. "Outbox older than" matches
  * the `outboxOldest` marker, which may be earlier than the true oldest entry after a sweep (see
  * `mongo-saga-store.ts`), so the decoded outbox is checked again and false matches are dropped.
  */

@@ -43,7 +43,7 @@
  * **Listing.** `list` matches labels as `labels.<key>` equalities and pages by `id` (index
  * `(sagaType, id)`). The workflow type and status labels are indexed together; the labels set by
  * `ctx.setLabels` are indexed as `labelTerms` (`<key>=<value>`, one multikey index for every key). The operators' search across types
- * (`admin`, see `mongo-instance-admin.ts`) pages by `_id`. `delete` removes one document by `_id`.
+ * (`admin`, see `mongo-instance-admin.ts`) walks hash buckets by `scanTerms` (`scan-terms.ts`). `delete` removes one document by `_id`.
  *
  * **Documents** keep the state as a plain sub-document and dates as BSON dates; what FerretDB
  * refuses (dotted keys, nested arrays, NaN) is rewritten reversibly (see `value-codec.ts`). Every

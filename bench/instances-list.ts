@@ -187,18 +187,23 @@ async function time(
 async function rowsRead(): Promise<number | undefined> {
   if (values['pg-db'] === undefined) return undefined;
   await new Promise((resolve) => setTimeout(resolve, Number(values['stats-pause'])));
-  const out = execFileSync('psql', [
-    '-h',
-    '127.0.0.1',
-    '-U',
-    'postgres',
-    '-d',
-    values['pg-db'],
-    '-At',
-    '-c',
-    `SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0) FROM pg_stat_user_tables WHERE schemaname = '${database}' AND relname LIKE 'longhaul\\_sagas\\_%'`,
-  ]).toString();
-  return Number(out.trim());
+  try {
+    const out = execFileSync('psql', [
+      '-h',
+      '127.0.0.1',
+      '-U',
+      'postgres',
+      '-d',
+      values['pg-db'],
+      '-At',
+      '-c',
+      `SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0) FROM pg_stat_user_tables WHERE schemaname = '${database}' AND relname LIKE 'longhaul\\_sagas\\_%'`,
+    ]).toString();
+    return Number(out.trim());
+  } catch (error) {
+    console.log(`(rows read: psql failed: ${String((error as Error).message).split('\n')[0]})`);
+    return undefined;
+  }
 }
 
 const client = new MongoClient(url);
@@ -252,6 +257,7 @@ try {
     (r) => ((r as { id?: string } | undefined)?.id ? 'found' : 'missing'),
   ]);
   // The console's pages, served from a snapshot of the counts taken once before.
+  const wanted = (name: string): boolean => values.only === undefined || new RegExp(values.only).test(name);
   server = await startConsole({
     operations: ops,
     health: storeHealth({ sagas: store }),
@@ -259,7 +265,7 @@ try {
     readings: { minAgeMs: 3_600_000, waitMs: 600_000 },
   });
   const console0 = performance.now();
-  await fetch(`${server.url}api/overview`);
+  if (wanted('console')) await fetch(`${server.url}api/overview`);
   const snapshotMs = performance.now() - console0;
   const page = (name: string, path: string) =>
     cases.push([
@@ -290,7 +296,7 @@ try {
       .join(' ')}`,
   );
   for (const [name, run, describe] of cases) {
-    if (values.only !== undefined && !new RegExp(values.only).test(name)) continue;
+    if (!wanted(name)) continue;
     const before = await rowsRead();
     const t = await time(run);
     const after = await rowsRead();

@@ -162,8 +162,13 @@ export class MongoInstanceAdmin implements InstanceAdminStore {
       const next = nextBucket(bucket);
       if (next === undefined) return { records };
       position = { bucket: next };
+      // Without exact matches, the first bucket's pushed-down count stands for the next ones.
+      matched += plan.exact
+        ? docs.length
+        : buckets === 0
+          ? await this.countInBucket(plan.term, bucket, base)
+          : matched / buckets;
       buckets++;
-      matched += plan.exact ? docs.length : await this.countInBucket(plan.term, bucket, base);
       whole = readWhole(matched / buckets, page.limit - records.length);
       if (records.length === page.limit) return { records, next: cursorOf(position) };
       if (Date.now() - started > SEARCH_BUDGET_MS) return { records, next: cursorOf(position) };

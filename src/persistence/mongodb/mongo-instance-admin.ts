@@ -47,8 +47,28 @@ const WHOLE_TERM_MAX = 2000;
  */
 function readWhole(perBucket: number, wanted: number): boolean {
   const total = perBucket * SCAN_BUCKETS;
-  const queriesLeft = perBucket > 0 ? wanted / perBucket : Infinity;
+  const queriesLeft = perBucket > 0 ? wanted / (perBucket * GROUP_SIZE) : Infinity;
   return total <= WHOLE_TERM_MAX && total <= 20 * queriesLeft;
+}
+
+/** How the walk goes on: the rest at once, a group of 16 buckets when they hold few, else a bucket. */
+function levelFor(perBucket: number, wanted: number): 'bucket' | 'group' | 'whole' {
+  if (readWhole(perBucket, wanted)) return 'whole';
+  return perBucket * GROUP_SIZE <= GROUP_MAX ? 'group' : 'bucket';
+}
+
+/** Buckets in a group (the first hex digit of the bucket names the group). */
+const GROUP_SIZE = 16;
+
+/** A group is read at once when it is expected to hold this many matches or fewer. */
+const GROUP_MAX = 800;
+
+function groupOf(bucket: string): string {
+  return bucket.slice(0, 1);
+}
+
+function lastOfGroup(group: string): string {
+  return `${group}f`;
 }
 
 /** A search call walking buckets returns what it found (and a cursor) after about this long. */
@@ -126,17 +146,23 @@ export class MongoInstanceAdmin implements InstanceAdminStore {
     const started = Date.now();
     const records: SagaRecord[] = [];
     let position: ScanPosition | undefined = page.cursor !== undefined ? parseCursor(page.cursor) : START;
-    let whole = plan.whole === true;
+    let level: 'bucket' | 'group' | 'whole' = plan.whole === true ? 'whole' : 'bucket';
     let buckets = 0;
     let matched = 0;
     while (position !== undefined) {
       const wanted = page.limit - records.length;
       const { bucket, after }: ScanPosition = position;
       const query: Document = { ...base };
-      if (whole) {
-        // The rest of the term (or of the collection, when it is small) at once, from the position on.
-        if (plan.term !== undefined) query.scanTerms = plan.term;
-        const rest = [{ scanBucket: { $gt: bucket } }, { scanBucket: bucket, _id: { $gt: after ?? '' } }];
+      const group = groupOf(bucket);
+      if (level !== 'bucket') {
+        // The rest of the term (or of the collection, when it is small) at once, or of its group of
+        // 16 buckets, from the position on.
+        if (level === 'group') query.scanTerms = bucketTerm(plan.term, group);
+        else if (plan.term !== undefined) query.scanTerms = plan.term;
+        const rest = [
+          { scanBucket: level === 'group' ? { $gt: bucket, $lte: lastOfGroup(group) } : { $gt: bucket } },
+          { scanBucket: bucket, _id: { $gt: after ?? '' } },
+        ];
         query.$and = [...((base.$and as Document[] | undefined) ?? []), { $or: rest }];
       } else {
         query.scanTerms = bucketTerm(plan.term, bucket);
@@ -157,19 +183,21 @@ export class MongoInstanceAdmin implements InstanceAdminStore {
         if (records.length === page.limit) return { records, next: cursorOf(position) };
         continue;
       }
-      if (whole) return { records };
-      // This bucket is done: on to the next, or to the rest of the term when it holds few.
-      const next = nextBucket(bucket);
+      if (level === 'whole') return { records };
+      // This bucket (or group) is done: on to the next, by bucket, by group or the rest at once.
+      const last = level === 'group' ? lastOfGroup(group) : bucket;
+      const next = nextBucket(last);
       if (next === undefined) return { records };
       position = { bucket: next };
+      const read = Number.parseInt(last, 16) - Number.parseInt(bucket, 16) + 1;
       // Without exact matches, the first bucket's pushed-down count stands for the next ones.
       matched += plan.exact
         ? docs.length
         : buckets === 0
           ? await this.countInBucket(plan.term, bucket, base)
-          : matched / buckets;
-      buckets++;
-      whole = readWhole(matched / buckets, page.limit - records.length);
+          : (matched / buckets) * read;
+      buckets += read;
+      level = levelFor(matched / buckets, page.limit - records.length);
       if (records.length === page.limit) return { records, next: cursorOf(position) };
       if (Date.now() - started > SEARCH_BUDGET_MS) return { records, next: cursorOf(position) };
     }

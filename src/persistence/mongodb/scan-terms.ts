@@ -12,16 +12,17 @@
  *
  * | term | matches |
  * | --- | --- |
- * | `\|<b>` | every instance in bucket `b` |
+ * | `\|<b>` | every instance in bucket `b` (two hex digits), or in group `b` (its first digit: 16 buckets) |
  * | `k=<kind>`, `k=<kind>\|<b>` | sagas (`saga`) or workflows (`workflow`) |
  * | `t=<kind>:<type>`, `…\|<b>` | one saga type, or one workflow type |
  * | `s=<status>`, `…\|<b>` | one status (a workflow's own: running, parked, failed…) |
  * | `ts=<kind>:<type>:<status>`, `…\|<b>` | a type in a status |
  * | `id=<value>` | the instance id, and (separately) its correlation value (a workflow's id) |
  *
- * A search walks the buckets in order with one equality per bucket (`ts=…|00`, `ts=…|01`, …), in
- * the order `(scanBucket, _id)`; when the first buckets show that the whole term matches few
- * instances, it reads the rest with the term alone. On MongoDB one compound multikey index,
+ * Each term with a bucket also comes with its group (`ts=…|3`: the 16 buckets `30`…`3f`). A search
+ * walks the buckets in order with one equality per bucket (`ts=…|00`, `ts=…|01`, …), in the order
+ * `(scanBucket, _id)`; when the first buckets show that the term matches few instances, it reads a
+ * group of 16 buckets per query, or the rest with the term alone. On MongoDB one compound multikey index,
  * `{ scanTerms: 1, scanBucket: 1, _id: 1 }` (`longhaul_scan`), answers every such query in that
  * order without a sort; on FerretDB its GIN twin answers the equality. See docs/operations.md.
  */
@@ -97,11 +98,11 @@ export function scanFields(doc: {
   const kind: ScanFacet['kind'] = workflow ? 'workflow' : 'saga';
   const type = workflow ? (doc.labels?.workflowType ?? '') : doc.sagaType;
   const status = workflow ? (doc.labels?.status ?? doc.status) : doc.status;
-  const terms = [bucketTerm(undefined, bucket)];
+  const terms = [bucketTerm(undefined, bucket.slice(0, 1)), bucketTerm(undefined, bucket)];
   const facets: ScanFacet[] = [{ kind }, { kind, type }, { status }, { kind, type, status }];
   for (const facet of facets) {
     const term = facetTerm(facet) as string;
-    terms.push(term, bucketTerm(term, bucket));
+    terms.push(term, bucketTerm(term, bucket.slice(0, 1)), bucketTerm(term, bucket));
   }
   terms.push(idTerm(doc.id));
   if (doc.correlationKey !== doc.id) terms.push(idTerm(doc.correlationKey));

@@ -9,6 +9,7 @@
  * next run (which then skips the load). Standalone on purpose (not a row of run.ts).
  */
 import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ import {
   silentLogger,
   WORKFLOW_SAGA,
 } from '../src/index.js';
+import { type ConsoleServer, startConsole, storeHealth } from '../src/console/index.js';
 import {
   documentId,
   encodeEntry,
@@ -29,6 +31,7 @@ import {
   labelTerms,
   outboxKey,
 } from '../src/persistence/mongodb/saga-document.js';
+import { scanFields } from '../src/persistence/mongodb/scan-terms.js';
 import { sagaInstanceId } from '../src/util/ids.js';
 import { median } from './lib.js';
 
@@ -38,6 +41,10 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     database: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'load-only': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'pg-db': { type: 'string' },
+    'stats-pause': { type: 'string', default: '1100' },
   },
 });
 const n = Number(values.n);
@@ -149,6 +156,7 @@ async function load(client: MongoClient): Promise<void> {
             }
           : {},
         ...(outboxAt ? { outboxSince: outboxAt, outboxOldest: outboxAt } : {}),
+        ...scanFields({ ...record, _id: documentId(record.sagaType, record.id), labels: record.labels }),
       });
     }
     await collection.insertMany(docs as never[], { ordered: false });
@@ -169,29 +177,67 @@ async function time(
   return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples), result };
 }
 
+/**
+ * Rows PostgreSQL read for the bench's collection so far (FerretDB decodes each one it returns):
+ * with `--pg-db <database>` (the test store's PostgreSQL database, e.g. ferretdb_27100), else
+ * undefined. Statistics reach pg_stat_user_tables late (a busy backend flushes them at most each
+ * second, an idle one within 10 s), hence the pause (`--stats-pause <ms>`, 1100; 11000 for exact
+ * counts, with `--rounds 1`).
+ */
+async function rowsRead(): Promise<number | undefined> {
+  if (values['pg-db'] === undefined) return undefined;
+  await new Promise((resolve) => setTimeout(resolve, Number(values['stats-pause'])));
+  try {
+    const out = execFileSync('psql', [
+      '-h',
+      '127.0.0.1',
+      '-U',
+      'postgres',
+      '-d',
+      values['pg-db'],
+      '-At',
+      '-c',
+      `SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0) FROM pg_stat_user_tables WHERE schemaname = '${database}' AND relname LIKE 'longhaul\\_sagas\\_%'`,
+    ]).toString();
+    return Number(out.trim());
+  } catch (error) {
+    console.log(`(rows read: psql failed: ${String((error as Error).message).split('\n')[0]})`);
+    return undefined;
+  }
+}
+
 const client = new MongoClient(url);
 await client.connect();
+let server: ConsoleServer | undefined;
 try {
   await load(client);
+  if (values['load-only']) process.exit(0);
   const store = new MongoSagaStore({ client, database, logger: silentLogger });
+  const t0 = performance.now();
   await store.init();
+  console.log(
+    `store.init (indexes, search-field backfill check) ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const ops = new OperationsClient({ store });
   const firstPage = await ops.instances.list({}, { limit: 50 });
   const cases: [string, () => Promise<unknown>, (r: unknown) => string][] = [];
+  const items = (r: unknown): string => {
+    const page = r as { items: unknown[]; next?: string };
+    return `${page.items.length} items${page.next ? ' (more)' : ''}`;
+  };
   const list = (name: string, query: InstanceQuery, limit = 50) =>
-    cases.push([
-      name,
-      () => ops.instances.list(query, { limit }),
-      (r) => `${(r as { items: unknown[] }).items.length} items`,
-    ]);
+    cases.push([name, () => ops.instances.list(query, { limit }), items]);
   list('list, no filter, first page of 50', {});
   cases.push([
     'list, no filter, second page (cursor)',
     () => ops.instances.list({}, { limit: 50, cursor: firstPage.next }),
-    (r) => `${(r as { items: unknown[] }).items.length} items`,
+    items,
   ]);
   list('list label customer=c-42 (100 match)', { labels: { customer: 'c-42' } }, 200);
+  list('list label region=eu (20,000 match)', { labels: { region: 'eu' } });
   list('list kind=workflow status=running', { kind: 'workflow', status: 'running' });
+  list('list status=failed (2,500 match)', { status: 'failed' });
+  list('list status=parked (2,500 match)', { status: 'parked' });
   list('list kind=workflow status=parked, type bench.Flow1', {
     kind: 'workflow',
     status: 'parked',
@@ -202,35 +248,64 @@ try {
     status: 'active',
     labels: { region: 'eu' },
   });
-  list('list created in the last 10 min', { createdFrom: new Date(Date.now() - 600_000) });
-  list('list outbox pending > 1h (1,000 match)', { outboxPendingLongerThan: '1h' });
-  cases.push([
-    'counts, no filter',
-    () => ops.instances.counts(),
-    (r) => `${(r as { total: number }).total} total`,
-  ]);
-  cases.push([
-    'counts label region=eu',
-    () => ops.instances.counts({ labels: { region: 'eu' } }),
-    (r) => `${(r as { total: number }).total} total`,
-  ]);
+  list('list by id (workflow k-44)', { id: 'k-44' });
+  list('list created in the last 10 min (600 match)', { createdFrom: new Date(Date.now() - 600_000) });
+  list('list outbox pending > 1h (800 match)', { outboxPendingLongerThan: '1h' });
   cases.push([
     'show one saga by correlation value',
     () => ops.instances.show({ kind: 'saga', type: 'bench.Order', id: 'k-40' }),
     (r) => ((r as { id?: string } | undefined)?.id ? 'found' : 'missing'),
   ]);
+  // The console's pages, served from a snapshot of the counts taken once before.
+  const wanted = (name: string): boolean => values.only === undefined || new RegExp(values.only).test(name);
+  server = await startConsole({
+    operations: ops,
+    health: storeHealth({ sagas: store }),
+    port: 0,
+    readings: { minAgeMs: 3_600_000, waitMs: 600_000 },
+  });
+  const console0 = performance.now();
+  if (wanted('console')) await fetch(`${server.url}api/overview`);
+  const snapshotMs = performance.now() - console0;
+  const page = (name: string, path: string) =>
+    cases.push([
+      name,
+      async () => {
+        const res = await fetch(`${server?.url ?? ''}${path.slice(1)}`);
+        return { status: res.status, bytes: (await res.text()).length };
+      },
+      (r) => `HTTP ${(r as { status: number }).status}, ${(r as { bytes: number }).bytes} bytes`,
+    ]);
+  page('console GET / (overview, snapshot)', '/');
+  page('console GET /instances (first page)', '/instances');
+  page('console GET /instances?status=failed', '/instances?status=failed');
+  page('console GET /instances?id=k-40', '/instances?id=k-40');
+  page('console GET /instances?label=customer%3Dc-42', '/instances?label=customer%3Dc-42');
+  cases.push([
+    "counts, no filter (the snapshot's work)",
+    () => ops.instances.counts(),
+    (r) => `${(r as { total: number }).total} total`,
+  ]);
   console.log(
     `\n${n} instances on ${url.replace(/\/\/[^@]*@/, '//')} (database ${database}); ${rounds} rounds`,
   );
+  console.log(`console: first overview (taking the counts snapshot) ${(snapshotMs / 1000).toFixed(1)} s`);
   console.log(
     `load average before: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
   for (const [name, run, describe] of cases) {
+    if (!wanted(name)) continue;
+    const before = await rowsRead();
     const t = await time(run);
+    const after = await rowsRead();
+    const rows =
+      before !== undefined && after !== undefined
+        ? `  rows read ${Math.round((after - before) / rounds)}`
+        : '';
     console.log(
-      `${name.padEnd(52)} ${t.median.toFixed(1).padStart(8)} ms  (${t.min.toFixed(1)}-${t.max.toFixed(1)})  ${describe(t.result)}`,
+      `${name.padEnd(52)} ${t.median.toFixed(1).padStart(8)} ms  (${t.min.toFixed(1)}-${t.max.toFixed(1)})  ${describe(t.result)}${rows}`,
     );
   }
   console.log(
@@ -238,19 +313,8 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  const sagas = client.db(database).collection('longhaul_sagas');
-  for (const [name, filter] of [
-    ['label customer', { labelTerms: 'customer=c-42', 'labels.customer': 'c-42' }],
-    ['workflow status', { sagaType: WORKFLOW_SAGA, 'labels.status': 'running' }],
-    ['outbox older', { outboxOldest: { $lt: new Date(Date.now() - 3600_000) } }],
-  ] as const) {
-    const plan = (await sagas.find(filter).sort({ _id: 1 }).limit(50).explain()) as Record<string, unknown>;
-    const summary = JSON.stringify(plan.queryPlanner ?? plan).slice(0, 600);
-    console.log(
-      `explain ${name}: pushdown=${String(plan.pushdown ?? plan.filterPushdown ?? '?')} ${summary}`,
-    );
-  }
 } finally {
+  await server?.close();
   if (!values.keep) await client.db(database).dropDatabase();
   await client.close();
 }

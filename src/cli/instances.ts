@@ -51,7 +51,8 @@ const FILTER_HELP = `Filters (all given must hold):
   --created-to <time>                created before
   --updated-from <time>              last changed at or after
   --updated-to <time>                last changed before
-  --outbox-pending-longer-than <d>   an outbox entry waiting longer than d (e.g. 10m, 2h)`;
+  --outbox-pending-longer-than <d>   an outbox entry waiting longer than d (e.g. 10m, 2h)
+  --id <id>                          one instance: a workflow id, a saga's id or correlation value`;
 
 const COMMON_HELP = `  --json                 print JSON
   -h, --help             show this help
@@ -143,6 +144,7 @@ const OPTIONS = {
   'updated-from': { type: 'string' },
   'updated-to': { type: 'string' },
   'outbox-pending-longer-than': { type: 'string' },
+  id: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
   reason: { type: 'string' },
@@ -161,6 +163,7 @@ const FILTERS = [
   'updated-from',
   'updated-to',
   'outbox-pending-longer-than',
+  'id',
 ];
 const BASE = ['json', 'help', ...CONNECTION];
 const ACTION = ['reason', 'by', ...BASE];
@@ -325,6 +328,8 @@ export function queryOf(values: Values): InstanceQuery {
     const date = dateOption(str(values[flag]), flag);
     if (date) query[field] = date;
   }
+  const id = str(values.id);
+  if (id !== undefined) query.id = id;
   const pending = str(values['outbox-pending-longer-than']);
   if (pending !== undefined)
     query.outboxPendingLongerThan = /^\d+$/.test(pending) ? Number(pending) : pending;

@@ -3,6 +3,7 @@ import { ConfigurationError } from '../errors.js';
 import { type OperationsApi } from '../operations/api.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { type Logger, silentLogger } from '../util/logger.js';
+import { type ReadingsOptions } from './readings.js';
 
 /**
  * Readings the overview shows besides instance counts: the outbox's oldest pending entry and the
@@ -55,12 +56,15 @@ export interface ConsoleOptions {
   readonly clock?: Clock;
   /** @defaultValue silent */
   readonly logger?: Logger;
+  /** How fresh the overview's counts are kept (see `ReadingsCache`). @defaultValue 2 s, a 1 s wait */
+  readonly readings?: ReadingsOptions;
 }
 
 /** {@link ConsoleOptions} with defaults applied. */
 export interface ResolvedConsoleOptions extends Required<
-  Omit<ConsoleOptions, 'token' | 'health' | 'sources'>
+  Omit<ConsoleOptions, 'token' | 'health' | 'sources' | 'readings'>
 > {
+  readonly readings?: ReadingsOptions;
   readonly token?: string;
   readonly health?: HealthProbe;
   readonly sources: ConsoleSources;
@@ -105,5 +109,16 @@ export function resolveConsoleOptions(options: ConsoleOptions): ResolvedConsoleO
     operator: options.operator ?? 'console',
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
+    ...(options.readings ? { readings: checkReadings(options.readings) } : {}),
   };
+}
+
+function checkReadings(readings: ReadingsOptions): ReadingsOptions {
+  for (const key of ['minAgeMs', 'waitMs'] as const) {
+    const value = readings[key];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new ConfigurationError(`readings.${key}`, `expected a number of ms >= 0, got ${String(value)}`);
+    }
+  }
+  return readings;
 }

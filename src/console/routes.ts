@@ -3,7 +3,6 @@ import {
   type ErrorSelection,
   type InstanceDetail,
   type InstanceRef,
-  type InstanceSummary,
   type OperationsApi,
 } from '../operations/api.js';
 import { actionFor } from './actions.js';
@@ -49,20 +48,24 @@ async function detailOf(ops: OperationsApi, ref: InstanceRef): Promise<InstanceD
 }
 
 async function overview(ctx: RequestContext): Promise<Overview> {
-  const { operations: ops, health, clock } = ctx.options;
+  const { health, clock } = ctx.options;
   const now = clock.now().getTime();
-  const [counts, errorQueues, oldest, nextDue] = await Promise.all([
-    ops.instances.counts(),
+  const [readings, errorQueues, nextDue] = await Promise.all([
+    ctx.readings.get(),
     queues(ctx),
-    health?.oldestPendingOutbox(),
     health?.nextDueTimeout(),
   ]);
+  const oldest = readings?.oldestPendingOutbox;
   return {
-    counts,
+    ...(readings ? { counts: readings.counts, countedAt: readings.at } : {}),
     errorQueues,
     ...(health
       ? {
-          outbox: oldest ? { oldestPendingAt: oldest, ageMs: Math.max(0, now - oldest.getTime()) } : {},
+          ...(readings
+            ? {
+                outbox: oldest ? { oldestPendingAt: oldest, ageMs: Math.max(0, now - oldest.getTime()) } : {},
+              }
+            : {}),
           timeouts: nextDue
             ? { nextDueAt: nextDue, ...(nextDue.getTime() <= now ? { lagMs: now - nextDue.getTime() } : {}) }
             : {},
@@ -71,26 +74,6 @@ async function overview(ctx: RequestContext): Promise<Overview> {
     readOnly: ctx.options.readOnly,
     sources: ctx.options.sources,
   };
-}
-
-/** Instances whose id (or saga correlation value) is `id`, among the types `search` allows. */
-async function findById(
-  ops: OperationsApi,
-  id: string,
-  kind?: string,
-  type?: string,
-): Promise<InstanceSummary[]> {
-  const counts = await ops.instances.counts(kind ? { kind: kind as 'saga' | 'workflow' } : {});
-  const seen = new Set<string>();
-  const found: InstanceSummary[] = [];
-  for (const group of counts.groups) {
-    const key = `${group.kind}/${group.type}`;
-    if (seen.has(key) || (type !== undefined && group.type !== type)) continue;
-    seen.add(key);
-    const detail = await ops.instances.show({ kind: group.kind, type: group.type, id });
-    if (detail) found.push(detail);
-  }
-  return found;
 }
 
 /** The depth of each configured endpoint's error queue (or why it could not be read). */
@@ -142,21 +125,13 @@ export const ROUTES: readonly Route[] = [
     async handle(ctx) {
       const ops = ctx.options.operations;
       const search = parseSearch(ctx.url.searchParams);
-      const page = search.id
-        ? {
-            items: await findById(
-              ops,
-              search.id,
-              search.query.kind,
-              typeof search.query.type === 'string' ? search.query.type : undefined,
-            ),
-          }
-        : await ops.instances.list(search.query, {
-            limit: search.limit,
-            ...(search.cursor ? { cursor: search.cursor } : {}),
-          });
+      const page = await ops.instances.list(search.id ? { ...search.query, id: search.id } : search.query, {
+        limit: search.limit,
+        ...(search.cursor ? { cursor: search.cursor } : {}),
+      });
       if (ctx.params[0]) return sendJson(ctx.res, 200, page);
-      const types = [...new Set((await ops.instances.counts()).groups.map((g) => g.type))].sort();
+      const counted = (await ctx.readings.get())?.counts.groups ?? [];
+      const types = [...new Set(counted.map((g) => g.type))].sort();
       sendHtml(ctx.res, 200, layout(ctx.page(), 'Instances', instancesBody(search, page, types)));
     },
   },
@@ -248,14 +223,15 @@ export const ROUTES: readonly Route[] = [
       const errors = ctx.options.operations.errors;
       const depth = await errors.count(endpoint);
       const messages = await errors.list(endpoint, { limit });
-      if (ctx.params[0]) return sendJson(ctx.res, 200, { endpoint, depth, messages });
+      const actions = await errors.actions(endpoint, { limit: 50 });
+      if (ctx.params[0]) return sendJson(ctx.res, 200, { endpoint, depth, messages, actions });
       sendHtml(
         ctx.res,
         200,
         layout(
           ctx.page(),
           `Error queue: ${endpoint}`,
-          queueBody(endpoint, messages, depth, ctx.options.readOnly),
+          queueBody(endpoint, messages, depth, ctx.options.readOnly, actions),
         ),
       );
     },
@@ -266,14 +242,20 @@ export const ROUTES: readonly Route[] = [
     async handle(ctx) {
       const endpoint = endpointParam(ctx.params[1]);
       const id = ctx.params[2] as string;
-      const message = await ctx.options.operations.errors.show(endpoint, id);
+      const errors = ctx.options.operations.errors;
+      const message = await errors.show(endpoint, id);
       if (!message)
         throw new HttpError(404, 'not-found', `message: no '${id}' in the error queue of '${endpoint}'`);
       if (ctx.params[0]) return sendJson(ctx.res, 200, message);
+      const actions = await errors.actions(endpoint, { messageId: id, limit: 50 });
       sendHtml(
         ctx.res,
         200,
-        layout(ctx.page(), `Failed message ${id}`, messageBody(endpoint, message, ctx.options.readOnly)),
+        layout(
+          ctx.page(),
+          `Failed message ${id}`,
+          messageBody(endpoint, message, ctx.options.readOnly, actions),
+        ),
       );
     },
   },

@@ -1,6 +1,7 @@
 /**
  * The console's HTTP server: `node:http`, server-rendered pages and a JSON API under `/api/`,
- * one process-local state (none: every page reads the stores afresh).
+ * one process-local state: the snapshot of the overview's counts (`readings.ts`); every other
+ * read goes to the stores afresh.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
@@ -24,6 +25,7 @@ import {
   resolveConsoleOptions,
   type ResolvedConsoleOptions,
 } from './options.js';
+import { ReadingsCache } from './readings.js';
 import { type Route, ROUTES } from './routes.js';
 
 /** A running console. */
@@ -42,6 +44,8 @@ export interface RequestContext {
   readonly url: URL;
   readonly params: readonly string[];
   readonly options: ResolvedConsoleOptions;
+  /** The overview's counts and oldest outbox entry, refreshed behind the pages. */
+  readonly readings: ReadingsCache;
   /** Who actions are recorded as. */
   readonly who: string;
   /** The shell of a page at this path (with the flash from `?flash=`). */
@@ -67,8 +71,19 @@ const FLASH_KINDS = new Set(['ok', 'bad', 'warn']);
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
   const resolved = resolveConsoleOptions(options);
   let hosts = new Set<string>();
+  const readings = new ReadingsCache(
+    async () => {
+      const [counts, oldestPendingOutbox] = await Promise.all([
+        resolved.operations.instances.counts(),
+        resolved.health?.oldestPendingOutbox(),
+      ]);
+      return { counts, ...(oldestPendingOutbox ? { oldestPendingOutbox } : {}) };
+    },
+    resolved.logger,
+    resolved.readings,
+  );
   const server: Server = createServer((req, res) => {
-    void handle(req, res, resolved, hosts);
+    void handle(req, res, resolved, hosts, readings);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -79,6 +94,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   });
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(resolved, port);
+  readings.warm();
   const shownHost =
     resolved.host.includes(':') && !resolved.host.startsWith('[') ? `[${resolved.host}]` : resolved.host;
   return {
@@ -97,6 +113,7 @@ async function handle(
   res: ServerResponse,
   options: ResolvedConsoleOptions,
   hosts: ReadonlySet<string>,
+  readings: ReadingsCache,
 ): Promise<void> {
   let url: URL;
   try {
@@ -133,6 +150,7 @@ async function handle(
       url,
       params,
       options,
+      readings,
       who: `${options.operator}@${remote}`,
       page: () => pageContext(options, path, url.searchParams),
     };

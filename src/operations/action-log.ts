@@ -84,12 +84,24 @@ export class ActionLog {
 
   /** The actions on one target, newest first, as the API shows them. */
   async list(target: ActionTarget, limit: number): Promise<ActionRecord[]> {
-    const stored = await this.admin.actions(target.sagaType, target.sagaId, limit);
+    return this.view(await this.admin.actions(target.sagaType, target.sagaId, limit), () => target.ref);
+  }
+
+  /** The actions on every instance of a stored type (an error queue's messages), newest first. */
+  async listType(
+    sagaType: string,
+    limit: number,
+    refOf: (sagaId: string) => InstanceRef,
+  ): Promise<ActionRecord[]> {
+    return this.view(await this.admin.actions(sagaType, undefined, limit), refOf);
+  }
+
+  private view(stored: readonly StoredAction[], refOf: (sagaId: string) => InstanceRef): ActionRecord[] {
     return stored.map((a) => ({
       id: a.id,
       action: a.action as ActionName,
       at: a.at,
-      target: target.ref,
+      target: refOf(a.sagaId),
       reason: a.reason,
       ...(a.by !== undefined ? { by: a.by } : {}),
       ...(a.detail !== undefined ? { detail: a.detail } : {}),

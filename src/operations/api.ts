@@ -76,6 +76,8 @@ export interface InstanceQuery {
    * committed but not yet sent: the broker is down, the entry keeps failing).
    */
   readonly outboxPendingLongerThan?: Duration;
+  /** Only the instance with this id: a workflow id, or a saga's instance id or correlation value. */
+  readonly id?: string;
 }
 
 /** A page request: at most `limit` items, after the `cursor` of the previous page. */
@@ -86,7 +88,11 @@ export interface PageRequest {
   readonly cursor?: string;
 }
 
-/** One page of results, in a stable order (kind, stored type, id). */
+/**
+ * One page of results, in a stable order of the store's (MongoDB: a hash bucket of the id, then
+ * the id; in memory: stored type, then id). A page may be short and still have `next`: a search
+ * the store cannot narrow by an index returns what it found within about a second.
+ */
 export interface Page<T> {
   readonly items: readonly T[];
   /** Pass as `cursor` for the next page; absent on the last page. */
@@ -390,6 +396,15 @@ export interface ErrorQueuesApi {
   count(endpoint: string): Promise<number>;
   list(endpoint: string, options?: { readonly limit?: number }): Promise<ErrorMessageView[]>;
   show(endpoint: string, messageId: string): Promise<ErrorMessageView | undefined>;
+  /**
+   * The replays and deletes recorded on an endpoint's error queue (with `messageId`: on that
+   * message), newest first, each with its reason: a message leaves the queue, its record stays.
+   * Needs no broker. `limit` 1 to 1000. @defaultValue limit 50
+   */
+  actions(
+    endpoint: string,
+    options?: { readonly messageId?: string; readonly limit?: number },
+  ): Promise<ActionRecord[]>;
   replay(endpoint: string, selection: ErrorSelection, options?: ActionOptions): Promise<ErrorActionResult>;
   delete(endpoint: string, selection: ErrorSelection, options?: ActionOptions): Promise<ErrorActionResult>;
 }

@@ -2,6 +2,7 @@
 import { LonghaulError } from '../errors.js';
 import { type ActionLog } from './action-log.js';
 import {
+  type ActionRecord,
   type ActionName,
   type ActionOptions,
   type ErrorActionResult,
@@ -9,6 +10,7 @@ import {
   type ErrorQueueAccess,
   type ErrorQueuesApi,
   type ErrorSelection,
+  type InstanceRef,
 } from './api.js';
 import { InvalidQueryError } from './query.js';
 
@@ -38,6 +40,23 @@ export class ErrorQueues implements ErrorQueuesApi {
 
   show(endpoint: string, messageId: string): Promise<ErrorMessageView | undefined> {
     return this.queues(endpoint).show(endpoint, messageId);
+  }
+
+  async actions(
+    endpoint: string,
+    options: { readonly messageId?: string; readonly limit?: number } = {},
+  ): Promise<ActionRecord[]> {
+    if (typeof endpoint !== 'string' || endpoint === '')
+      throw new InvalidQueryError('endpoint', 'expected an endpoint name');
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new InvalidQueryError('limit', `expected an integer from 1 to 1000, got ${String(limit)}`);
+    }
+    const type = errorQueueType(endpoint);
+    const refOf = (id: string): InstanceRef => ({ kind: 'saga', type, id });
+    return options.messageId === undefined
+      ? this.log.listType(type, limit, refOf)
+      : this.log.list({ ref: refOf(options.messageId), sagaType: type, sagaId: options.messageId }, limit);
   }
 
   replay(endpoint: string, selection: ErrorSelection, options?: ActionOptions): Promise<ErrorActionResult> {

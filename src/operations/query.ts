@@ -47,7 +47,12 @@ export function criteriaOf(query: InstanceQuery, now: Date): InstanceCriteria[] 
     if (typeof v !== 'string')
       throw new InvalidQueryError(`labels.${k}`, `expected a string, got ${typeof v}`);
   }
-  const common: Record<string, Date> = {};
+  const common: { -readonly [K in keyof InstanceCriteria]: InstanceCriteria[K] } = {};
+  if (query.id !== undefined) {
+    if (typeof query.id !== 'string' || query.id === '')
+      throw new InvalidQueryError('id', `expected a non-empty string, got ${JSON.stringify(query.id)}`);
+    common.ids = [query.id];
+  }
   for (const field of ['createdFrom', 'createdTo', 'updatedFrom', 'updatedTo'] as const) {
     const value = query[field];
     if (value === undefined) continue;

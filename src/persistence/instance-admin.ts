@@ -7,14 +7,16 @@
  *
  * Guarantees:
  * - **Search is a snapshot in a stable order.** {@link InstanceAdminStore.search} returns
- *   instances matching any one of the criteria, ordered by (stored type, id), from the opaque
- *   cursor of the previous page on. An instance inserted behind the cursor is not seen by later
- *   pages; one changed while paging is seen at most once.
+ *   instances matching any one of the criteria in an order of the store's (in memory: stored
+ *   type, then id; MongoDB: a hash bucket of the id, then the id), from the opaque cursor of the
+ *   previous page on. An instance inserted behind the cursor is not seen by later pages; one
+ *   changed while paging is seen at most once. A page may hold fewer than `limit` instances and
+ *   still have a `next` (the MongoDB store bounds the time one call spends).
  * - **Counts** group the matching instances by stored type, status and the label keys asked for.
  * - **Actions are appended, never changed**, and kept apart from the instance document, so
  *   recording one never conflicts with a commit and survives the instance's deletion (a purge).
  *
- * Non-goals: queries on state fields, sorting by anything but (type, id), exact counts under
+ * Non-goals: queries on state fields, sorting by a field the caller picks, exact counts under
  * concurrent writes.
  */
 import { type SagaRecord } from './saga-store.js';
@@ -35,6 +37,8 @@ export interface InstanceCriteria {
   readonly updatedTo?: Date;
   /** Only instances with an outbox entry created before this time. */
   readonly outboxOlderThan?: Date;
+  /** Only instances whose id or correlation value is one of these. */
+  readonly ids?: readonly string[];
 }
 
 /** An action as the store keeps it (see `operations/api.ts` for its meaning). */
@@ -75,6 +79,9 @@ export interface InstanceAdminStore {
   count(anyOf: readonly InstanceCriteria[], labelKeys: readonly string[]): Promise<InstanceCountRow[]>;
   /** Appends an action to the log. Idempotent by `id`. */
   recordAction(action: StoredAction): Promise<void>;
-  /** The actions on one instance, newest first (by `at`, then by `id` descending). */
-  actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]>;
+  /**
+   * The actions on one instance (`sagaId` undefined: on every instance of the type, e.g. all the
+   * messages of an error queue), newest first (by `at`, then by `id` descending).
+   */
+  actions(sagaType: string, sagaId: string | undefined, limit: number): Promise<StoredAction[]>;
 }

@@ -126,12 +126,22 @@ describe('the console in Chromium, on RabbitMQ + FerretDB', { timeout: 60_000 },
     const row = page.locator('table[data-testid=messages] tbody tr');
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.textContent()).toContain('warehouse system offline');
+    const messageId = (await row.getAttribute('data-message-id')) as string;
     warehouse.online = true;
     await row.locator('[data-action=replay]').click();
+    await page.fill('textarea[name=reason]', 'warehouse back online');
     await page.click('[data-testid=confirm-button]');
     expect(await page.locator('[role=status]').textContent()).toContain('Replayed 1 message(s)');
     await until(async () => (await sagaStatus(parcel)) === 'completed', 'the saga to complete');
     expect(await connection.operations.errors.count(name)).toBe(0);
+    // The queue is empty; its page still shows the replay, with the message and the reason.
+    await page.goto(`${server.url}errors/${name}`);
+    const recorded = page.locator('table[data-testid=queue-actions] tbody tr');
+    await expect.poll(() => recorded.count()).toBe(1);
+    const text = (await recorded.textContent()) ?? '';
+    expect(text).toContain('errors.replay');
+    expect(text).toContain(messageId);
+    expect(text).toContain('warehouse back online');
     await page.goto(`${server.url}instances/saga/console.Parcel/${parcel}`);
     expect((await page.locator('[data-testid=status]').textContent())?.trim()).toBe('completed');
   });

@@ -50,6 +50,12 @@ describe('longhaul instances (CLI, RabbitMQ + FerretDB)', () => {
     };
     expect(page.items.map((i) => i.correlationKey).sort()).toEqual(['o-2', 'o-3']);
     expect(page.next).toBeUndefined();
+    const byId = JSON.parse(
+      (await cli(env, 'instances', 'list', '--id', 'o-2', '--json', ...bed.flags)).out,
+    ) as {
+      items: { correlationKey: string }[];
+    };
+    expect(byId.items.map((i) => i.correlationKey)).toEqual(['o-2']);
 
     const first = JSON.parse(
       (await cli(env, 'instances', 'list', '--limit', '3', '--json', ...bed.flags)).out,

@@ -113,6 +113,13 @@ export function operationsSuite(label: string, stores: () => Promise<Stores>): v
       expect(summary).toMatchObject({ kind: 'workflow', type: 'ops.Approval', id: 'a-2', status: 'running' });
       expect(summary?.labels).toEqual({ customer: 'c-2' });
       expect(summary?.timeoutsPending).toBe(1);
+      // By id: a saga by its correlation value or its instance id, a workflow by its id.
+      const o2 = (await instances.list({ id: 'o-2' })).items;
+      expect(o2.map((i) => i.correlationKey)).toEqual(['o-2']);
+      expect((await instances.list({ id: o2[0]!.id })).items.map((i) => i.correlationKey)).toEqual(['o-2']);
+      expect(ids((await instances.list({ id: 'a-2', kind: 'workflow' })).items)).toEqual(['a-2']);
+      expect((await instances.list({ id: 'a-2', kind: 'saga' })).items).toEqual([]);
+      expect((await instances.list({ id: 'o-2', status: 'completed' })).items).toEqual([]);
     });
 
     it('filters by creation and update time and pages with a cursor through every match once', async () => {
@@ -169,6 +176,7 @@ export function operationsSuite(label: string, stores: () => Promise<Stores>): v
       const { instances } = bed.ops;
       await bad(() => instances.list({ status: 'sleeping' as never }), 'status');
       await bad(() => instances.list({ kind: 'entity' as never }), 'kind');
+      await bad(() => instances.list({ id: '' }), 'id');
       await bad(() => instances.list({}, { limit: 0 }), 'limit');
       await bad(() => instances.list({}, { cursor: 'nonsense' }), 'cursor');
       await bad(() => instances.list({ createdFrom: new Date('x') }), 'createdFrom');
@@ -401,6 +409,14 @@ export function operationsSuite(label: string, stores: () => Promise<Stores>): v
       expect(logged.map((l) => [l.action, l.reason, l.detail])).toEqual([
         ['errors.delete', 'bad file', name],
       ]);
+      // The queue's record: every replay and delete, newest first, each naming its message.
+      const queueLog = await errors.actions(name);
+      expect(queueLog.map((l) => [l.action, l.target.id, l.reason, l.outcome])).toEqual([
+        ['errors.replay', b, 'fixed', 'done'],
+        ['errors.delete', a, 'bad file', 'done'],
+      ]);
+      expect((await errors.actions(name, { messageId: b })).map((l) => l.action)).toEqual(['errors.replay']);
+      await expect(errors.actions(name, { limit: 0 })).rejects.toThrow('limit');
     });
   });
 }

@@ -1,7 +1,7 @@
 /** The error-queue pages: the endpoints' queues, one queue's messages, one message. */
-import { type ErrorMessageView } from '../../operations/api.js';
+import { type ActionRecord, type ErrorMessageView } from '../../operations/api.js';
 import { html, type SafeHtml } from '../html.js';
-import { json, time } from '../layout.js';
+import { badge, json, time } from '../layout.js';
 
 /** The path of an endpoint's error queue page. */
 export function queuePath(endpoint: string): string {
@@ -76,8 +76,69 @@ export function queueBody(
   messages: readonly ErrorMessageView[],
   depth: number,
   readOnly: boolean,
+  actions: readonly ActionRecord[] = [],
 ): SafeHtml {
   const base = queuePath(endpoint);
+  return html`${queueMessages(endpoint, messages, depth, readOnly, base)}
+  ${actionsTaken(endpoint, actions, true)}`;
+}
+
+/**
+ * The replays and deletes recorded on a queue or one message, newest first: the messages they
+ * acted on have left the queue, the records stay.
+ */
+export function actionsTaken(
+  endpoint: string,
+  actions: readonly ActionRecord[],
+  perMessage: boolean,
+): SafeHtml {
+  if (actions.length === 0) return html``;
+  const base = queuePath(endpoint);
+  return html`<h2>Actions taken</h2>
+    <table data-testid="queue-actions">
+      <thead>
+        <tr>
+          <th>When</th>
+          <th>Action</th>
+          ${perMessage ? html`<th>Message id</th>` : ''}
+          <th>Outcome</th>
+          <th>By</th>
+          <th>Reason</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${actions.map(
+          (a) =>
+            html`<tr data-action-id="${a.id}">
+              <td>${time(a.at)}</td>
+              <td>${a.action}</td>
+              ${
+                perMessage
+                  ? html`<td>
+                      <a class="mono" href="${base}/messages/${encodeURIComponent(a.target.id)}"
+                        >${a.target.id}</a
+                      >
+                    </td>`
+                  : ''
+              }
+              <td>
+                ${badge(a.outcome, a.outcome === 'done' ? 'done' : 'error')}${a.error ? html` <span class="muted">${a.error}</span>` : ''}
+              </td>
+              <td>${a.by ?? ''}</td>
+              <td>${a.reason}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>`;
+}
+
+function queueMessages(
+  endpoint: string,
+  messages: readonly ErrorMessageView[],
+  depth: number,
+  readOnly: boolean,
+  base: string,
+): SafeHtml {
   return html`<p class="muted" data-testid="depth">
       ${depth} message(s) in
       <span class="mono">${endpoint}.error</span
@@ -144,7 +205,12 @@ function bodyShown(message: ErrorMessageView): SafeHtml {
 }
 
 /** One failed message: why, its headers and body. */
-export function messageBody(endpoint: string, message: ErrorMessageView, readOnly: boolean): SafeHtml {
+export function messageBody(
+  endpoint: string,
+  message: ErrorMessageView,
+  readOnly: boolean,
+  actions: readonly ActionRecord[] = [],
+): SafeHtml {
   const base = queuePath(endpoint);
   const stack = message.headers['longhaul.error.stack'];
   return html`<dl class="facts" data-testid="message">
@@ -183,5 +249,6 @@ export function messageBody(endpoint: string, message: ErrorMessageView, readOnl
         ? html`<h2>Stack</h2>
             <pre>${stack}</pre>`
         : ''
-    }`;
+    }
+    ${actionsTaken(endpoint, actions, false)}`;
 }

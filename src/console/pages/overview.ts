@@ -8,7 +8,10 @@ import { redactUrl } from '../redact.js';
 
 /** What the overview shows (also the body of `GET /api/overview`). */
 export interface Overview {
-  readonly counts: InstanceCounts;
+  /** Absent while the first count is still running (see `ReadingsCache`). */
+  readonly counts?: InstanceCounts;
+  /** When the counts and the outbox reading were taken. */
+  readonly countedAt?: Date;
   /** Depth per configured endpoint; `error` when the queue could not be read. */
   readonly errorQueues: readonly {
     readonly endpoint: string;
@@ -29,20 +32,25 @@ function card(label: string, value: string | SafeHtml, testId: string, hint?: Sa
   </div>`;
 }
 
+/** When the counts were taken (they are a snapshot: see `readings.ts`). */
+function countedAt(at: Date | undefined): SafeHtml | undefined {
+  return at ? html`<span data-testid="counted-at">counted ${time(at)}</span>` : undefined;
+}
+
 /** The overview page's body. */
 export function overviewBody(view: Overview): SafeHtml {
+  const groups = view.counts?.groups ?? [];
+  const counted = (value: () => number): string => (view.counts ? String(value()) : 'counting…');
   const byStatus = (status: string): number =>
-    view.counts.groups.filter((g) => g.status === status).reduce((n, g) => n + g.count, 0);
+    groups.filter((g) => g.status === status).reduce((n, g) => n + g.count, 0);
   const errorsTotal = view.errorQueues.reduce((n, q) => n + (q.depth ?? 0), 0);
-  const types = [...new Set(view.counts.groups.map((g) => `${g.kind}\u0000${g.type}`))].map((key) => {
+  const types = [...new Set(groups.map((g) => `${g.kind}\u0000${g.type}`))].map((key) => {
     const [kind, type] = key.split('\u0000') as [string, string];
     return { kind, type };
   });
-  const statuses = INSTANCE_STATUSES.filter((s) => view.counts.groups.some((g) => g.status === s));
+  const statuses = INSTANCE_STATUSES.filter((s) => groups.some((g) => g.status === s));
   const cell = (kind: string, type: string, status: string): SafeHtml => {
-    const count = view.counts.groups.find(
-      (g) => g.kind === kind && g.type === type && g.status === status,
-    )?.count;
+    const count = groups.find((g) => g.kind === kind && g.type === type && g.status === status)?.count;
     if (!count) return html`<td class="num muted">0</td>`;
     const href = `/instances?${new URLSearchParams({ kind, type, status }).toString()}`;
     return html`<td class="num"><a href="${href}">${count}</a></td>`;
@@ -50,14 +58,39 @@ export function overviewBody(view: Overview): SafeHtml {
   const outbox = view.outbox;
   const timeouts = view.timeouts;
   return html` <section class="cards">
-      ${card('Instances', String(view.counts.total), 'card-total')}
-      ${card('Running / active', String(byStatus('running') + byStatus('active')), 'card-live')}
-      ${card('Parked', String(byStatus('parked')), 'card-parked', html`<a href="/instances?status=parked">show</a>`)}
-      ${card('Failed', String(byStatus('failed')), 'card-failed', html`<a href="/instances?status=failed">show</a>`)}
+      ${card(
+        'Instances',
+        counted(() => view.counts?.total ?? 0),
+        'card-total',
+        countedAt(view.countedAt),
+      )}
+      ${card(
+        'Running / active',
+        counted(() => byStatus('running') + byStatus('active')),
+        'card-live',
+      )}
+      ${card(
+        'Parked',
+        counted(() => byStatus('parked')),
+        'card-parked',
+        html`<a href="/instances?status=parked">show</a>`,
+      )}
+      ${card(
+        'Failed',
+        counted(() => byStatus('failed')),
+        'card-failed',
+        html`<a href="/instances?status=failed">show</a>`,
+      )}
       ${card('In error queues', String(errorsTotal), 'card-errors', html`<a href="/errors">queues</a>`)}
       ${card(
         'Oldest pending outbox entry',
-        outbox === undefined ? 'n/a' : outbox.ageMs === undefined ? 'none' : duration(outbox.ageMs),
+        outbox === undefined
+          ? view.counts
+            ? 'n/a'
+            : 'reading…'
+          : outbox.ageMs === undefined
+            ? 'none'
+            : duration(outbox.ageMs),
         'card-outbox',
         outbox?.oldestPendingAt ? html`committed ${time(outbox.oldestPendingAt)}` : undefined,
       )}
@@ -70,31 +103,35 @@ export function overviewBody(view: Overview): SafeHtml {
     </section>
     <h2>Instances by type and status</h2>
     ${
-      types.length === 0
-        ? html`<p class="muted">No instances yet.</p>`
-        : html`<table data-testid="counts">
-            <thead>
-              <tr>
-                <th>Kind</th>
-                <th>Type</th>
-                ${statuses.map((s) => html`<th class="num">${s}</th>`)}
-              </tr>
-            </thead>
-            <tbody>
-              ${types.map(
-                (t) =>
-                  html`<tr>
-                    <td>${t.kind}</td>
-                    <td>
-                      <a href="/instances?${new URLSearchParams({ kind: t.kind, type: t.type }).toString()}"
-                        >${t.type}</a
-                      >
-                    </td>
-                    ${statuses.map((s) => cell(t.kind, t.type, s))}
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+      !view.counts
+        ? html`<p class="muted" data-testid="counting">
+            Counting the instances (a large store takes a while); reload in a moment.
+          </p>`
+        : types.length === 0
+          ? html`<p class="muted">No instances yet.</p>`
+          : html`<table data-testid="counts">
+              <thead>
+                <tr>
+                  <th>Kind</th>
+                  <th>Type</th>
+                  ${statuses.map((s) => html`<th class="num">${s}</th>`)}
+                </tr>
+              </thead>
+              <tbody>
+                ${types.map(
+                  (t) =>
+                    html`<tr>
+                      <td>${t.kind}</td>
+                      <td>
+                        <a href="/instances?${new URLSearchParams({ kind: t.kind, type: t.type }).toString()}"
+                          >${t.type}</a
+                        >
+                      </td>
+                      ${statuses.map((s) => cell(t.kind, t.type, s))}
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
     }
     <h2>Error queues</h2>
     ${

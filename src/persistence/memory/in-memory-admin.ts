@@ -50,9 +50,9 @@ export class InMemoryInstanceAdmin implements InstanceAdminStore {
     this.log.push(cloneData(action));
   }
 
-  async actions(sagaType: string, sagaId: string, limit: number): Promise<StoredAction[]> {
+  async actions(sagaType: string, sagaId: string | undefined, limit: number): Promise<StoredAction[]> {
     return this.log
-      .filter((a) => a.sagaType === sagaType && a.sagaId === sagaId)
+      .filter((a) => a.sagaType === sagaType && (sagaId === undefined || a.sagaId === sagaId))
       .sort((a, b) => b.at.getTime() - a.at.getTime() || compare(b.id, a.id))
       .slice(0, limit)
       .map((a) => cloneData(a));
@@ -69,6 +69,7 @@ function matches(r: SagaRecord, c: InstanceCriteria): boolean {
   if (c.sagaTypes && !c.sagaTypes.includes(r.sagaType)) return false;
   if (c.excludeSagaTypes?.includes(r.sagaType)) return false;
   if (c.status && r.status !== c.status) return false;
+  if (c.ids && !c.ids.includes(r.id) && !c.ids.includes(r.correlationKey)) return false;
   for (const [k, v] of Object.entries(c.labels ?? {})) {
     const actual = r.labels?.[k];
     if (actual === undefined || !(typeof v === 'string' ? [v] : v).includes(actual)) return false;

@@ -45,7 +45,7 @@
  * **Listing.** `list` matches labels as `labels.<key>` equalities and pages by `id` (index
  * `(sagaType, id)`). The workflow type and status labels are indexed together; the labels set by
  * `ctx.setLabels` are indexed as `labelTerms` (`<key>=<value>`, one multikey index for every key). The operators' search across types
- * (`admin`, see `mongo-instance-admin.ts`) pages by `_id`. `delete` removes one document by `_id`.
+ * (`admin`, see `mongo-instance-admin.ts`) walks hash buckets by `scanTerms` (`scan-terms.ts`). `delete` removes one document by `_id`.
  *
  * **Documents** keep the state as a plain sub-document and dates as BSON dates; what FerretDB
  * refuses (dotted keys, nested arrays, NaN) is rewritten reversibly (see `value-codec.ts`). Every
@@ -71,6 +71,7 @@ import { CorruptDocumentError } from './errors.js';
 import { encodeKey, encodeState } from './value-codec.js';
 import { MongoDeadLetterStore } from './mongo-dead-letters.js';
 import { MongoInstanceAdmin } from './mongo-instance-admin.js';
+import { scanFields } from './scan-terms.js';
 import { claimEntries, recordFailure, refreshMarkers } from './mongo-outbox.js';
 import {
   decodeSaga,
@@ -170,6 +171,7 @@ export class MongoSagaStore implements SagaStore {
       { key: { sagaType: 1, id: 1 }, name: 'longhaul_instances' },
       { key: { 'labels.workflowType': 1, 'labels.status': 1 }, name: 'longhaul_workflow_status' },
       { key: { labelTerms: 1 }, name: 'longhaul_label_terms' },
+      { key: { scanTerms: 1, scanBucket: 1, _id: 1 }, name: 'longhaul_scan' },
     ]);
     await this.deadLetters.init();
     await this.admin.init();
@@ -233,6 +235,7 @@ export class MongoSagaStore implements SagaStore {
       }
       if (since) doc.outboxSince = since;
       if (oldest) doc.outboxOldest = oldest;
+      Object.assign(doc, scanFields({ ...doc, labels: record.labels }));
       try {
         await this.collection.insertOne(doc);
       } catch (error) {
@@ -260,6 +263,7 @@ export class MongoSagaStore implements SagaStore {
       unset.labels = '';
       unset.labelTerms = '';
     }
+    Object.assign(set, scanFields({ ...record, _id, labels: record.labels }));
     const update: UpdateFilter<SagaDocument> = { $set: set };
     if (Object.keys(unset).length > 0) update.$unset = unset;
     if (push && Object.keys(push).length > 0) update.$push = push;

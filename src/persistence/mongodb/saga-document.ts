@@ -75,6 +75,9 @@ export interface SagaDocument {
    * MongoDB (multikey index) and FerretDB (pushed down, GIN index) answer from an index.
    */
   labelTerms?: string[];
+  /** Search fields, rewritten on every commit (see `scan-terms.ts`). */
+  scanBucket?: string;
+  scanTerms?: string[];
   /** The state's shape version; absent means 1. */
   stateVersion?: number;
   /** Pending entries by encoded entry id. Commits `$set` new keys, markDispatched `$unset`s them. */

@@ -301,6 +301,7 @@ describe('MongoDB saga store', () => {
       'longhaul_label_terms',
       'longhaul_outbox_oldest',
       'longhaul_outbox_since',
+      'longhaul_scan',
       'longhaul_tombstones',
       'longhaul_workflow_status',
     ]);

@@ -28,6 +28,7 @@ import {
   RefundFlow,
   warehouse,
 } from './fixtures.js';
+import { forgetCachedRuns } from '../../src/workflows/run-cache.js';
 
 const tag = randomUUID().slice(0, 8);
 const amqp = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -155,11 +156,13 @@ describe('the console in Chromium, on RabbitMQ + FerretDB', { timeout: 60_000 },
       'the wait for approval',
     );
     refundCode.version = 'v2';
+    forgetCachedRuns(); // a deploy restarts the process: its run cache starts empty
     try {
       await endpoint.workflows.signal(id, RefundApproved, new RefundApproved('ada'));
       await until(async () => (await endpoint.workflows.status(id))?.status === 'parked', 'parking');
     } finally {
       refundCode.version = 'v1';
+      forgetCachedRuns();
     }
     await page.goto(`${server.url}instances/workflow/console.Refund/${id}`);
     expect(await page.locator('[data-testid=status]').textContent()).toContain('parked');

@@ -132,9 +132,9 @@ export class MongoConnection {
     this.hosts = this.client.options.hosts.map(String).join(',');
   }
 
-  /** The store's collection. */
-  collection<T extends Document>(): Collection<T> {
-    return this.db.collection<T>(this.collectionName, { writeConcern: this.writeConcern });
+  /** The store's collection, or another of its collections (dead letters, actions), with its write concern. */
+  collection<T extends Document>(name = this.collectionName): Collection<T> {
+    return this.db.collection<T>(name, { writeConcern: this.writeConcern });
   }
 
   /** Connects (once; again after a failure), or throws {@link MongoStoreUnavailableError}. */

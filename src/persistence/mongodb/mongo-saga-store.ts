@@ -141,7 +141,7 @@ export class MongoSagaStore implements SagaStore {
         `expected 1–120 letters, digits, '_', '.' or '-', got ${JSON.stringify(deadLetterCollection)}`,
       );
     }
-    this.deadLetters = new MongoDeadLetterStore(this.connection.db.collection(deadLetterCollection));
+    this.deadLetters = new MongoDeadLetterStore(this.connection.collection(deadLetterCollection));
     const actionCollection = options.actionCollection ?? `${this.collectionName}_actions`;
     if (typeof actionCollection !== 'string' || !/^[A-Za-z0-9_.-]{1,120}$/.test(actionCollection)) {
       throw new ConfigurationError(
@@ -151,7 +151,7 @@ export class MongoSagaStore implements SagaStore {
     }
     this.admin = new MongoInstanceAdmin(
       this.collection,
-      this.connection.db.collection(actionCollection),
+      this.connection.collection(actionCollection),
       (doc) => this.decode(doc),
     );
   }

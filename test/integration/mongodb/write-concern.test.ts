@@ -46,13 +46,15 @@ describe('MongoDB store write concern', () => {
 
   it('sends the configured write concern with every write of both stores', async () => {
     const seen = await writesWith({ writeConcern: { w: 'majority', journal: true, timeout: '5s' } });
-    expect(seen.map((s) => s.command).sort()).toEqual(['delete', 'delete', 'insert']);
+    // The init's marker that the search fields are in place (an upsert), the delete, the schedule
+    // and the cancel.
+    expect(seen.map((s) => s.command).sort()).toEqual(['delete', 'delete', 'insert', 'update']);
     for (const concern of seen) expect(concern).toMatchObject({ w: 'majority', j: true, wtimeout: 5000 });
   });
 
   it("defaults to { w: 'majority' } even on a client configured otherwise", async () => {
     const seen = await writesWith({});
-    expect(seen).toHaveLength(3);
+    expect(seen).toHaveLength(4);
     for (const concern of seen) expect(concern).toEqual({ command: concern.command, w: 'majority' });
   });
 

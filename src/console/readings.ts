@@ -10,6 +10,7 @@
  * counts; on a large one the store is not re-read back to back while someone watches the console.
  */
 import { type InstanceCounts } from '../operations/api.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { type Logger } from '../util/logger.js';
 
 /** One snapshot. */
@@ -17,7 +18,7 @@ export interface Readings {
   readonly counts: InstanceCounts;
   /** When the oldest entry still in any outbox was committed (undefined: none, or no probe). */
   readonly oldestPendingOutbox?: Date;
-  /** When the snapshot was taken. */
+  /** When the snapshot was taken, on the console's clock (the one its ages and lags use). */
   readonly at: Date;
   /** How long taking it took. */
   readonly tookMs: number;
@@ -29,15 +30,20 @@ export interface ReadingsOptions {
   readonly minAgeMs?: number;
   /** How long a request waits for a refresh it started or found running. @defaultValue 1000 */
   readonly waitMs?: number;
+  /** The clock that stamps {@link Readings.at} (the demo's is virtual). @defaultValue the system clock */
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 /** The snapshot and its single refresh; see the file header. */
 export class ReadingsCache {
   private snapshot: Readings | undefined;
+  /** When the snapshot was taken, in real time (its age decides a refresh, whatever the clock). */
+  private takenAt = 0;
   private running: Promise<void> | undefined;
   private failure: unknown;
   private readonly minAgeMs: number;
   private readonly waitMs: number;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(
     private readonly read: () => Promise<Omit<Readings, 'at' | 'tookMs'>>,
@@ -46,6 +52,7 @@ export class ReadingsCache {
   ) {
     this.minAgeMs = options.minAgeMs ?? 2000;
     this.waitMs = options.waitMs ?? 1000;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Starts a refresh if none ran yet (the server calls it at start). */
@@ -59,7 +66,7 @@ export class ReadingsCache {
    */
   async get(): Promise<Readings | undefined> {
     const snapshot = this.snapshot;
-    const age = snapshot ? Date.now() - snapshot.at.getTime() : Infinity;
+    const age = snapshot ? Date.now() - this.takenAt : Infinity;
     if (!this.running && age > Math.max(this.minAgeMs, 5 * (snapshot?.tookMs ?? 0))) {
       this.running = this.refresh();
     }
@@ -81,7 +88,8 @@ export class ReadingsCache {
     const started = Date.now();
     try {
       const read = await this.read();
-      this.snapshot = { ...read, at: new Date(), tookMs: Date.now() - started };
+      this.takenAt = Date.now();
+      this.snapshot = { ...read, at: this.clock.now(), tookMs: this.takenAt - started };
       this.failure = undefined;
     } catch (error) {
       this.failure = error;

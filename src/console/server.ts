@@ -80,7 +80,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return { counts, ...(oldestPendingOutbox ? { oldestPendingOutbox } : {}) };
     },
     resolved.logger,
-    resolved.readings,
+    { ...resolved.readings, clock: resolved.clock },
   );
   const server: Server = createServer((req, res) => {
     void handle(req, res, resolved, hosts, readings);

@@ -36,6 +36,19 @@ describe('the overview readings snapshot', () => {
     expect((await eager.get())?.counts.total).toBe(first + 1);
   });
 
+  it("stamps the snapshot on the console's clock, and ages it in real time", async () => {
+    const virtual = new Date('2026-11-23T09:15:00Z'); // the demo's clock runs days behind
+    let reads = 0;
+    const cache = new ReadingsCache(async () => ({ counts: counts(++reads) }), silentLogger, {
+      minAgeMs: 60_000,
+      clock: { now: () => virtual },
+    });
+    expect((await cache.get())?.at).toEqual(virtual);
+    // A snapshot taken "days ago" on that clock is still fresh: no recount.
+    expect((await cache.get())?.counts.total).toBe(1);
+    expect(reads).toBe(1);
+  });
+
   it('runs one refresh at a time and waits for it only so long', async () => {
     const slow = gate();
     let reads = 0;

@@ -1,6 +1,6 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import { RabbitMqConnectionError, TransportClosedError } from './errors.js';
-import { type ResolvedRabbitMqOptions } from './options.js';
+import { type BrokerUrl, type ResolvedRabbitMqOptions } from './options.js';
 
 /** One open AMQP connection; a reconnection makes a new one with the next generation number. */
 export interface LiveConnection {
@@ -52,8 +52,12 @@ function isLoopback(host: string): boolean {
 }
 
 /** Turns an amqplib connect failure into an error that names the problem, without the password. */
-export function connectionErrorOf(error: unknown, options: ResolvedRabbitMqOptions): RabbitMqConnectionError {
-  const url = options.url.reveal();
+export function connectionErrorOf(
+  error: unknown,
+  options: ResolvedRabbitMqOptions,
+  broker: BrokerUrl = options.url,
+): RabbitMqConnectionError {
+  const url = broker.reveal();
   const raw = error instanceof Error ? error.message : String(error);
   let detail = raw;
   for (const secret of new Set([url.password, safeDecode(url.password)])) {
@@ -62,7 +66,7 @@ export function connectionErrorOf(error: unknown, options: ResolvedRabbitMqOptio
   const code = (error as { code?: unknown } | null)?.code;
   const user = safeDecode(url.username) || 'guest';
   const vhost = safeDecode(url.pathname.slice(1)) || '/';
-  const at = options.safeUrl;
+  const at = broker.redacted;
   if ((typeof code === 'string' && NETWORK_CODES.has(code)) || /ETIMEDOUT|ECONNREFUSED/.test(detail)) {
     return new RabbitMqConnectionError(
       'unreachable',
@@ -111,6 +115,10 @@ export class ConnectionManager {
   private failure?: Error;
   private wake?: () => void;
   private reconnecting?: Promise<void>;
+  /** The index in `urls` of the broker the live (or last) connection went to. */
+  private connected = 0;
+  /** Where the next connection attempt starts: the first URL, or the one after a lost node. */
+  private nextBroker = 0;
 
   constructor(private readonly options: ResolvedRabbitMqOptions) {}
 
@@ -178,20 +186,48 @@ export class ConnectionManager {
     if (live) await live.model.close().catch(() => undefined);
   }
 
+  /**
+   * Connects to the first broker that answers, starting at {@link nextBroker} (the first URL at
+   * start; after a lost connection, the node after the lost one): a cluster's stopped node is
+   * failed over, not waited for. With one URL, its error; with several, the last one's, naming all.
+   */
   private async open(): Promise<LiveConnection> {
     const { options } = this;
-    const url = options.url.reveal();
-    url.searchParams.set('heartbeat', String(options.heartbeatSeconds));
-    let model: ChannelModel;
-    try {
-      model = await amqp.connect(url.href, {
-        ...options.tls(),
-        noDelay: true,
-        timeout: options.connectTimeoutMs,
-        clientProperties: { connection_name: options.connectionName },
-      });
-    } catch (error) {
-      throw connectionErrorOf(error, options);
+    const { urls } = options;
+    let model: ChannelModel | undefined;
+    let failure: RabbitMqConnectionError | undefined;
+    for (let tried = 0; tried < urls.length && model === undefined; tried++) {
+      const index = (this.nextBroker + tried) % urls.length;
+      const broker = urls[index] as BrokerUrl;
+      const url = broker.reveal();
+      url.searchParams.set('heartbeat', String(options.heartbeatSeconds));
+      try {
+        model = await amqp.connect(url.href, {
+          ...options.tls(),
+          noDelay: true,
+          timeout: options.connectTimeoutMs,
+          clientProperties: { connection_name: options.connectionName },
+        });
+        this.connected = index;
+      } catch (error) {
+        failure = connectionErrorOf(error, options, broker);
+        if (urls.length > 1) {
+          options.logger.warn('RabbitMQ node did not answer; trying the next', {
+            url: broker.redacted,
+            error: failure.message,
+          });
+        }
+        if (this.isClosed) throw new TransportClosedError();
+      }
+    }
+    if (model === undefined) {
+      const last = failure as RabbitMqConnectionError;
+      if (urls.length === 1) throw last;
+      throw new RabbitMqConnectionError(
+        last.problem,
+        `${last.message} (none of the ${urls.length} brokers answered: ${urls.map((u) => u.redacted).join(', ')})`,
+        { cause: last },
+      );
     }
     if (this.state === 'closed') {
       await model.close().catch(() => undefined);
@@ -201,8 +237,9 @@ export class ConnectionManager {
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
     const live: LiveConnection = { model, generation: ++this.generation, closed };
     const { logger } = options;
+    const at = urls[this.connected]?.redacted ?? options.safeUrl;
     model.on('error', (error: Error) =>
-      logger.warn('RabbitMQ connection error', { url: options.safeUrl, error: error.message }),
+      logger.warn('RabbitMQ connection error', { url: at, error: error.message }),
     );
     model.on('blocked', (reason: string) =>
       logger.warn('RabbitMQ blocked the connection (resource alarm); publishes wait', { reason }),
@@ -222,10 +259,11 @@ export class ConnectionManager {
     this.live = undefined;
     if (this.state === 'closed') return;
     this.options.logger.warn('RabbitMQ connection lost; reconnecting', {
-      url: this.options.safeUrl,
+      url: this.options.urls[this.connected]?.redacted ?? this.options.safeUrl,
       error: error?.message ?? 'closed by the broker',
     });
     this.state = 'reconnecting';
+    this.nextBroker = (this.connected + 1) % this.options.urls.length;
     this.reconnecting = this.reconnect().finally(() => (this.reconnecting = undefined));
   }
 
@@ -237,7 +275,10 @@ export class ConnectionManager {
       if (this.isClosed) return;
       try {
         const live = await this.open();
-        this.options.logger.info('RabbitMQ connection re-established', { attempt });
+        this.options.logger.info('RabbitMQ connection re-established', {
+          attempt,
+          url: this.options.urls[this.connected]?.redacted,
+        });
         for (const waiter of this.waiters.splice(0)) waiter.resolve(live);
         return;
       } catch (error) {

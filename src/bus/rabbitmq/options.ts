@@ -29,9 +29,14 @@ export interface RabbitMqTransportOptions {
   /**
    * The broker: `amqp[s]://user:password@host:port/vhost` (a `/` vhost is written `%2f`, or left out).
    * The password never appears in errors or logs.
+   *
+   * Several URLs name the nodes of one cluster: the transport connects to the first that answers,
+   * in the order given, and after losing a connection it tries the node after the one it lost
+   * first (then the others), so a stopped node is failed over instead of waited for. Queues
+   * survive a node stopping only as quorum queues (`queueType: 'quorum'`).
    * @defaultValue 'amqp://guest:guest@localhost:5672'
    */
-  url?: string;
+  url?: string | readonly string[];
   /**
    * Prepended to every exchange and queue name, so several systems (or test runs) share one vhost.
    * Letters, digits and `._:-`.
@@ -92,8 +97,11 @@ export type RabbitMqTlsOptions = Pick<
 
 /** {@link RabbitMqTransportOptions} validated, with defaults applied and durations in milliseconds. */
 export interface ResolvedRabbitMqOptions {
+  /** The first of {@link urls}. */
   readonly url: BrokerUrl;
-  /** The URL with the password replaced by `***`, for messages and logs. */
+  /** The brokers to connect to, in order (one, or the nodes of a cluster). */
+  readonly urls: readonly BrokerUrl[];
+  /** The first URL with the password replaced by `***`, for messages and logs. */
   readonly safeUrl: string;
   readonly prefix: string;
   readonly exchange: string;
@@ -186,23 +194,31 @@ function prefetchOf(value: unknown, field: string): number {
   return value;
 }
 
-function parseUrl(value: unknown): URL {
+/** The `url` option as a list: one URL, or the nodes of a cluster (at least one). */
+function parseUrls(value: unknown): URL[] {
+  if (!Array.isArray(value)) return [parseUrl(value, 'url')];
+  if (value.length === 0)
+    throw new ConfigurationError('url', 'expected at least one amqp:// or amqps:// URL');
+  return value.map((item, i) => parseUrl(item, `url[${i}]`));
+}
+
+function parseUrl(value: unknown, field: string): URL {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new ConfigurationError('url', `expected an amqp:// or amqps:// URL, got ${typeof value}`);
+    throw new ConfigurationError(field, `expected an amqp:// or amqps:// URL, got ${typeof value}`);
   }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigurationError('url', `cannot parse '${redactUrl(value)}' as a URL`);
+    throw new ConfigurationError(field, `cannot parse '${redactUrl(value)}' as a URL`);
   }
   if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') {
     throw new ConfigurationError(
-      'url',
+      field,
       `expected the amqp: or amqps: scheme, got '${url.protocol}' in ${redactUrl(url)}`,
     );
   }
-  if (url.hostname === '') throw new ConfigurationError('url', `no host in ${redactUrl(url)}`);
+  if (url.hostname === '') throw new ConfigurationError(field, `no host in ${redactUrl(url)}`);
   return url;
 }
 
@@ -254,7 +270,8 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError('options', 'expected an object');
   }
-  const url = parseUrl(options.url ?? 'amqp://guest:guest@localhost:5672');
+  const urls = parseUrls(options.url ?? 'amqp://guest:guest@localhost:5672');
+  const url = urls[0] as URL;
   const prefix = options.prefix ?? '';
   if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
     throw new ConfigurationError(
@@ -302,6 +319,7 @@ export function resolveRabbitMqOptions(options: RabbitMqTransportOptions = {}): 
   }
   return {
     url: new BrokerUrl(url),
+    urls: urls.map((u) => new BrokerUrl(u)),
     safeUrl: redactUrl(url),
     prefix,
     exchange,

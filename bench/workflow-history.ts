@@ -14,19 +14,13 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { MongoClient } from 'mongodb';
 import {
   activity,
   Endpoint,
   Event,
-  InMemorySagaStore,
-  InMemoryTransport,
-  MongoSagaStore,
-  RabbitMqTransport,
   type SagaCommit,
   type SagaStore,
   silentLogger,
-  type Transport,
   WORKFLOW_SAGA,
   Workflow,
   type WorkflowContext,
@@ -35,6 +29,7 @@ import { type HistoryEvent, type WorkflowState } from '../src/workflows/history.
 import { sagaInstanceId } from '../src/util/ids.js';
 import { type BenchRow, median, type Sample } from './lib.js';
 import { counted, STORE_OPS, sum } from './workflow-steps.js';
+import { memorySetup, servicesSetup, type WorkflowBenchSetup } from './workflow-setup.js';
 
 const add = activity('bench.HistoryAdd', (n: number) => ({ n: n + 1, note: 'the result of one step' }));
 
@@ -96,14 +91,13 @@ async function seed(store: SagaStore, id: string, events: number): Promise<void>
   });
 }
 
-interface Setup {
-  transport: Transport;
-  store: SagaStore;
-  teardown(): Promise<void>;
-}
-
 /** One instance with `events` in its history runs `steps` more activities; what each step costs. */
-async function measure(setup: Setup, events: number, cache: boolean, steps: number): Promise<Sample> {
+async function measure(
+  setup: WorkflowBenchSetup,
+  events: number,
+  cache: boolean,
+  steps: number,
+): Promise<Sample> {
   const storeCounts = new Map<string, number>();
   const brokerCounts = new Map<string, number>();
   const id = `h-${events}-${randomUUID().slice(0, 8)}`;
@@ -167,34 +161,6 @@ async function measure(setup: Setup, events: number, cache: boolean, steps: numb
   }
 }
 
-function memorySetup(): Setup {
-  return { transport: new InMemoryTransport(), store: new InMemorySagaStore(), teardown: async () => {} };
-}
-
-function servicesSetup(): Setup {
-  const tag = randomUUID().slice(0, 8);
-  const url = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
-  const database = `lh_bench_history_${tag}`;
-  const transport = new RabbitMqTransport({
-    url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    prefix: `bench-history-${tag}.`,
-    logger: silentLogger,
-  });
-  const store = new MongoSagaStore({ url, database, logger: silentLogger });
-  return {
-    transport,
-    store,
-    async teardown() {
-      await transport.deleteDeclaredTopology();
-      await transport.close();
-      await store.close();
-      const client = new MongoClient(url);
-      await client.db(database).dropDatabase();
-      await client.close();
-    },
-  };
-}
-
 /** The history lengths measured. */
 export const HISTORY_SIZES = [10, 1000, 5000] as const;
 
@@ -213,7 +179,7 @@ export function workflowHistoryRows(steps: { memory: number; services: number })
         rows.push({
           name: historyRowName(where, cache, events),
           description: `${where === 'memory' ? 'in memory' : 'RabbitMQ + FerretDB'}: activity steps/s of an instance with ${events} history events, run cache ${cache ? 'on' : 'off (replay)'}`,
-          run: () => measure(where === 'memory' ? memorySetup() : servicesSetup(), events, cache, n),
+          run: () => measure(where === 'memory' ? memorySetup() : servicesSetup('history'), events, cache, n),
         });
       }
     }

@@ -9,27 +9,19 @@
  * steps, activities, steps, …). Also registered in `run.ts` as `W/steps/*` and `W/activities/*`.
  */
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { MongoClient } from 'mongodb';
 import {
   activity,
   Endpoint,
-  InMemorySagaStore,
-  InMemoryTransport,
-  MongoSagaStore,
-  MongoTimeoutStore,
-  RabbitMqTransport,
-  type SagaStore,
   silentLogger,
-  type Transport,
   WORKFLOW_SAGA,
   Workflow,
   type WorkflowClass,
   type WorkflowContext,
 } from '../src/index.js';
 import { type BenchRow, median, type Sample } from './lib.js';
+import { memorySetup, servicesSetup, type WorkflowBenchSetup } from './workflow-setup.js';
 
 const add = activity('bench.StepsAdd', (n: number) => n + 1);
 
@@ -78,17 +70,10 @@ export const STORE_OPS = [
 export const sum = (counts: Map<string, number>, names: readonly string[]) =>
   names.reduce((total, name) => total + (counts.get(name) ?? 0), 0);
 
-interface Setup {
-  transport: Transport;
-  store: SagaStore;
-  timeouts?: MongoTimeoutStore;
-  teardown(): Promise<void>;
-}
-
 /** Runs `n` workflows of `workflow` (at most `window` at once) and counts what they cost. */
 async function measure(
   workflow: WorkflowClass,
-  setup: Setup,
+  setup: WorkflowBenchSetup,
   n: number,
   window: number,
   pollMs: number,
@@ -149,37 +134,6 @@ async function measure(
   }
 }
 
-function memorySetup(): Setup {
-  return { transport: new InMemoryTransport(), store: new InMemorySagaStore(), teardown: async () => {} };
-}
-
-function servicesSetup(): Setup {
-  const tag = randomUUID().slice(0, 8);
-  const url = process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27018/';
-  const database = `lh_bench_steps_${tag}`;
-  const transport = new RabbitMqTransport({
-    url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    prefix: `bench-steps-${tag}.`,
-    logger: silentLogger,
-  });
-  const store = new MongoSagaStore({ url, database, logger: silentLogger });
-  const timeouts = new MongoTimeoutStore({ url, database, logger: silentLogger });
-  return {
-    transport,
-    store,
-    timeouts,
-    async teardown() {
-      await transport.deleteDeclaredTopology();
-      await transport.close();
-      await store.close();
-      await timeouts.close();
-      const client = new MongoClient(url);
-      await client.db(database).dropDatabase();
-      await client.close();
-    },
-  };
-}
-
 /** The four rows: steps and activities, in memory and on the services. */
 export function workflowStepRows(sizes: { memory: number; services: number }): BenchRow[] {
   const row = (name: string, description: string, workflow: WorkflowClass, services: boolean): BenchRow => ({
@@ -187,7 +141,7 @@ export function workflowStepRows(sizes: { memory: number; services: number }): B
     description,
     run: () =>
       services
-        ? measure(workflow, servicesSetup(), sizes.services, 16, 50)
+        ? measure(workflow, servicesSetup('steps', { timeouts: true }), sizes.services, 16, 50)
         : measure(workflow, memorySetup(), sizes.memory, 32, 1),
   });
   return [

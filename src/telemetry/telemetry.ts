@@ -14,6 +14,7 @@
 import {
   type Attributes,
   context,
+  type Context,
   createNoopMeter,
   type Link,
   type Meter,
@@ -223,14 +224,7 @@ export class Telemetry {
       { kind: SpanKind.PRODUCER, attributes },
       parent,
     );
-    try {
-      await run(span.isRecording() ? carrying(message, parent, span) : message);
-    } catch (error) {
-      fail(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    await sending(span, parent, message, run);
   }
 
   /**
@@ -262,14 +256,7 @@ export class Telemetry {
       },
       parent,
     );
-    try {
-      await run(span.isRecording() ? carrying(message, parent, span) : message);
-    } catch (error) {
-      fail(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    await sending(span, parent, message, run);
   }
 
   /**
@@ -313,16 +300,9 @@ export class Telemetry {
       parent,
     );
     const attributes = { [Attr.messageType]: type, [Attr.endpoint]: this.endpoint };
-    try {
-      await run(span.isRecording() ? carrying(message, parent, span) : message);
-      this.instruments.timeoutsDelivered.add(1, attributes);
-      this.instruments.timeoutLateness.record(latenessMs / 1000, attributes);
-    } catch (error) {
-      fail(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    await sending(span, parent, message, run);
+    this.instruments.timeoutsDelivered.add(1, attributes);
+    this.instruments.timeoutLateness.record(latenessMs / 1000, attributes);
   }
 
   /** One activity attempt: a span, its duration and its count by activity and outcome. */
@@ -360,6 +340,23 @@ export class Telemetry {
    */
   observe(sources: GaugeSources): void {
     registerGauges(this.meter, this.endpoint, sources);
+  }
+}
+
+/** Runs `run` with `message` carrying `span`'s context (when recorded), then ends the span. */
+async function sending<T extends WithHeaders>(
+  span: Span,
+  parent: Context,
+  message: T,
+  run: (message: T) => Promise<void>,
+): Promise<void> {
+  try {
+    await run(span.isRecording() ? carrying(message, parent, span) : message);
+  } catch (error) {
+    fail(span, error);
+    throw error;
+  } finally {
+    span.end();
   }
 }
 

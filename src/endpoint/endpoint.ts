@@ -272,7 +272,11 @@ export class Endpoint {
         throw new ConfigurationError(`handlers[${i}]`, (error as Error).message);
       }
     });
-    const telemetry = new Telemetry(options.name, this.transport.messagingSystem ?? 'longhaul');
+    const telemetry = new Telemetry(
+      options.name,
+      this.transport.messagingSystem ?? 'longhaul',
+      this.options.telemetry ?? {},
+    );
     const workflowPieces = workflowParts(
       this.options.workflows ?? [],
       this.options.activities ?? [],

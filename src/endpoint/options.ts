@@ -6,6 +6,7 @@ import { type TimeoutStore } from '../timeouts/timeout-store.js';
 import { type Clock } from '../util/clock.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { type Logger } from '../util/logger.js';
+import { type TelemetryOptions } from '../telemetry/telemetry.js';
 import { type ActivityRef, type WorkflowClass } from '../workflows/definitions.js';
 import { type WorkflowOptions } from '../workflows/wiring.js';
 import { type EntityClass } from '../entities/definitions.js';
@@ -40,6 +41,14 @@ export interface EndpointOptions {
   clock?: Clock;
   /** The logger. @defaultValue console at level `info` */
   logger?: Logger;
+  /**
+   * OpenTelemetry providers for this endpoint's spans and metrics, instead of the globals (for a
+   * process whose endpoints report to different places, or a provider kept out of the globals).
+   * The trace context still travels through the global propagator and context manager, which an
+   * SDK's setup registers (docs/observability.md).
+   * @defaultValue the global tracer and meter providers
+   */
+  telemetry?: TelemetryOptions;
   /** Builds handler and saga instances. @defaultValue `new ctor()` (the Inversify module passes the container) */
   resolve?: (ctor: new (...args: any[]) => object) => object;
   /** Command routes: message type (or `prefix.*`) → endpoint. Commands handled here need none. @defaultValue {} */
@@ -186,8 +195,24 @@ function positive(ms: number, field: string): number {
   return ms;
 }
 
+/** The `telemetry` option: providers with the method the facade calls, or nothing. */
+function checkTelemetry(telemetry: TelemetryOptions | undefined): void {
+  if (telemetry === undefined) return;
+  if (telemetry === null || typeof telemetry !== 'object') {
+    throw new ConfigurationError('telemetry', 'expected { tracerProvider?, meterProvider? }');
+  }
+  const { tracerProvider, meterProvider } = telemetry;
+  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') {
+    throw new ConfigurationError('telemetry.tracerProvider', 'expected a TracerProvider (with getTracer)');
+  }
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') {
+    throw new ConfigurationError('telemetry.meterProvider', 'expected a MeterProvider (with getMeter)');
+  }
+}
+
 /** Validates options once, at start; the error names the bad field. */
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
+  checkTelemetry(options.telemetry);
   if (typeof options.name !== 'string' || !NAME.test(options.name)) {
     throw new ConfigurationError(
       'name',

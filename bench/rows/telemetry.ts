@@ -8,42 +8,24 @@
  * The SDK is registered as the process's globals for the run only and removed after it, so the
  * rows interleaved with it run without one.
  */
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { type BenchRow, type Sample } from '../lib.js';
 import { runLonghaulS } from '../workload-s.js';
 
-/** Runs `run` with the SDK registered (loaded on first use, so other rows never load it). */
+/**
+ * Runs `run` with the SDK registered as the tests register it (`test/support/otel.ts`: simple
+ * processor, in-memory exporter, a reader collected on demand), loaded on first use so other rows
+ * never load it, and removed after.
+ */
 async function withSdk(run: () => Promise<Sample>): Promise<Sample> {
-  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
-  const { W3CTraceContextPropagator } = await import('@opentelemetry/core');
-  const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics');
-  const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } =
-    await import('@opentelemetry/sdk-trace');
-  class CollectAtEnd extends MetricReader {
-    protected async onForceFlush(): Promise<void> {}
-    protected async onShutdown(): Promise<void> {}
-  }
-  const exporter = new InMemorySpanExporter();
-  const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  const reader = new CollectAtEnd();
-  const meterProvider = new MeterProvider({ readers: [reader] });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(tracerProvider);
-  metrics.setGlobalMeterProvider(meterProvider);
+  const { installTelemetry } = await import('../../test/support/otel.js');
+  const otel = installTelemetry();
   try {
     const sample = await run();
-    const { resourceMetrics } = await reader.collect();
-    const series = resourceMetrics.scopeMetrics.reduce((sum, s) => sum + s.metrics.length, 0);
-    const spans = exporter.getFinishedSpans().length;
+    const series = new Set((await otel.points()).map((point) => point.name)).size;
+    const spans = otel.exporter.getFinishedSpans().length;
     return { ...sample, extra: { ...sample.extra, spans, metrics: series } };
   } finally {
-    await tracerProvider.shutdown();
-    await meterProvider.shutdown();
-    trace.disable();
-    metrics.disable();
-    propagation.disable();
-    context.disable();
+    await otel.shutdown();
   }
 }
 

@@ -16,7 +16,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 
 /** A reader that collects only when asked. */
-class OnDemandReader extends MetricReader {
+export class OnDemandReader extends MetricReader {
   protected async onForceFlush(): Promise<void> {}
   protected async onShutdown(): Promise<void> {}
 }
@@ -72,6 +72,23 @@ export function sumOf(
     .reduce((sum, p) => sum + p.value, 0);
 }
 
+/** Every metric point `reader` collects now. */
+export async function pointsOf(reader: MetricReader): Promise<PointRecord[]> {
+  const { resourceMetrics } = await reader.collect();
+  return resourceMetrics.scopeMetrics.flatMap((scope) =>
+    scope.metrics.flatMap((m) =>
+      (m.dataPoints as DataPoint<unknown>[]).map((point) => {
+        const value = point.value as number | { count: number };
+        return {
+          name: m.descriptor.name,
+          attributes: { ...point.attributes },
+          value: typeof value === 'number' ? value : value.count,
+        };
+      }),
+    ),
+  );
+}
+
 export interface TestTelemetry {
   readonly exporter: InMemorySpanExporter;
   spans(): SpanRecord[];
@@ -106,21 +123,7 @@ export function installTelemetry(onEnd?: (span: ReadableSpan) => void): TestTele
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(tracerProvider);
   metrics.setGlobalMeterProvider(meterProvider);
-  const points = async (): Promise<PointRecord[]> => {
-    const { resourceMetrics } = await reader.collect();
-    return resourceMetrics.scopeMetrics.flatMap((scope) =>
-      scope.metrics.flatMap((m) =>
-        (m.dataPoints as DataPoint<unknown>[]).map((point) => {
-          const value = point.value as number | { count: number };
-          return {
-            name: m.descriptor.name,
-            attributes: { ...point.attributes },
-            value: typeof value === 'number' ? value : value.count,
-          };
-        }),
-      ),
-    );
-  };
+  const points = (): Promise<PointRecord[]> => pointsOf(reader);
   return {
     exporter,
     spans: () => exporter.getFinishedSpans().map((s) => recordOf(s)),

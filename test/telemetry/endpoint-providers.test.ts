@@ -7,17 +7,12 @@
 import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError, Endpoint, silentLogger } from '../../src/index.js';
-import { startEndpoint } from '../support/endpoint.js';
-import { OrderPlaced, OrderSaga, Payments } from './fixtures.js';
-
-class OnDemandReader extends MetricReader {
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
+import { OnDemandReader, pointsOf, sumOf } from '../support/otel.js';
+import { runOrder } from './order-run.js';
 
 describe('telemetry through providers given to the endpoint', () => {
   beforeAll(() => {
@@ -34,20 +29,10 @@ describe('telemetry through providers given to the endpoint', () => {
     const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
     const reader = new OnDemandReader();
     const meterProvider = new MeterProvider({ readers: [reader] });
-    const t = await startEndpoint({
+    const t = await runOrder('o-own', {
       name: 'own-providers',
-      sagas: [OrderSaga],
-      handlers: [Payments],
-      recoverability: { immediateRetries: 1, delays: ['1s'] },
       telemetry: { tracerProvider, meterProvider },
     });
-    await t.endpoint.bus.publish(new OrderPlaced('o-own'));
-    await t.idle();
-    await t.clock.advance('2s');
-    await t.idle();
-    await t.clock.advance('61m');
-    await t.idle();
-    expect(t.handled.some((h) => h.sagas.some((s) => s.completed))).toBe(true);
 
     const spans = exporter.getFinishedSpans();
     expect(spans.some((s) => s.name === 'process ot.OrderPlaced')).toBe(true);
@@ -56,12 +41,7 @@ describe('telemetry through providers given to the endpoint', () => {
     expect(t.transport.log.every((r) => r.message.headers['traceparent'] !== undefined)).toBe(true);
     expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
 
-    const { resourceMetrics } = await reader.collect();
-    const handled = resourceMetrics.scopeMetrics
-      .flatMap((scope) => scope.metrics)
-      .filter((m) => m.descriptor.name === 'longhaul.messages.handled')
-      .flatMap((m) => m.dataPoints as DataPoint<number>[])
-      .reduce((sum, point) => sum + point.value, 0);
+    const handled = sumOf(await pointsOf(reader), 'longhaul.messages.handled');
     expect(handled).toBeGreaterThanOrEqual(t.transport.log.filter((r) => r.operation !== 'error').length - 1);
     await t.endpoint.close();
     await tracerProvider.shutdown();

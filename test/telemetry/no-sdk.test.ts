@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type Logger } from '../../src/index.js';
-import { startEndpoint } from '../support/endpoint.js';
-import { OrderPlaced, OrderSaga, Payments } from './fixtures.js';
+import { runOrder } from './order-run.js';
 
 describe('telemetry without an SDK', () => {
   it('adds no trace headers and no trace ids, and the order still completes', async () => {
@@ -13,20 +12,7 @@ describe('telemetry without an SDK', () => {
     const keep = (_message: string, fields?: Record<string, unknown>): void =>
       void records.push(fields ?? {});
     const logger: Logger = { debug: keep, info: keep, warn: keep, error: keep };
-    const t = await startEndpoint({
-      name: 'plain',
-      sagas: [OrderSaga],
-      handlers: [Payments],
-      logger,
-      recoverability: { immediateRetries: 1, delays: ['1s'] },
-    });
-    await t.endpoint.bus.publish(new OrderPlaced('o-plain'));
-    await t.idle();
-    await t.clock.advance('2s');
-    await t.idle();
-    await t.clock.advance('61m');
-    await t.idle();
-    expect(t.handled.some((h) => h.sagas.some((s) => s.completed))).toBe(true);
+    const t = await runOrder('o-plain', { name: 'plain', logger });
     expect(t.transport.log.length).toBeGreaterThan(4);
     for (const entry of t.transport.log)
       expect(Object.keys(entry.message.headers)).not.toContain('traceparent');

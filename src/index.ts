@@ -69,6 +69,11 @@ export {
 } from './persistence/saga-store.js';
 export { InMemorySagaStore } from './persistence/memory/in-memory-saga-store.js';
 export { InMemoryDeadLetterStore } from './persistence/memory/in-memory-dead-letters.js';
+/** Leases on the partitions of a partitioned endpoint (docs/scale-out.md), and the in-memory ones. */
+export { type PartitionLeases, type PartitionHolder } from './persistence/partition-leases.js';
+export { InMemoryPartitionLeases } from './persistence/memory/in-memory-partition-leases.js';
+/** The partition key of a message (`@Event(name, { partitionKey })`). */
+export { type PartitionKeyOf } from './messages/partition-key.js';
 
 export {
   type TimeoutStore,
@@ -184,6 +189,8 @@ export {
 export {
   MongoSagaStore,
   type MongoSagaStoreOptions,
+  MongoPartitionLeases,
+  type MongoPartitionLeasesOptions,
   type MongoStoreOptions,
   type StoreWriteConcern,
   MongoStoreUnavailableError,

@@ -19,8 +19,13 @@
  * - **Graceful stop.** {@link Consumer.stop} stops taking new deliveries and resolves once the
  *   handlers in flight have finished and their dispositions were applied.
  *
+ * - **Partitions.** On a partitioned endpoint ({@link EndpointTopology.partitions}) every message
+ *   with one partition key lands on the same partition queue, and `send`/`publish` reach it
+ *   without the sender knowing the endpoint is partitioned; a delayed retry returns to the same
+ *   partition; the error queue stays one per endpoint.
+ *
  * Non-goals: ordering (none across messages, even on one queue, once concurrency > 1 or retries
- * happen), exactly-once delivery (the saga commit path makes effects exactly-once), request/reply.
+ * happen; a partition consumed with concurrency 1 keeps one publisher's order until a retry), exactly-once delivery (the saga commit path makes effects exactly-once), request/reply.
  */
 import { type WireMessage } from '../messages/codec.js';
 
@@ -30,6 +35,12 @@ export interface EndpointTopology {
   readonly name: string;
   /** Event types (message names) whose publications this endpoint receives. */
   readonly subscriptions: readonly string[];
+  /**
+   * A partitioned endpoint: this many queues (`<name>.p0` …), each message routed to one by the
+   * hash of its `longhaul.partition-key` header, instead of one queue. Consume them one by one
+   * with {@link ConsumeOptions.partition}. @defaultValue one queue
+   */
+  readonly partitions?: number;
 }
 
 /** One message handed to a consumer. */
@@ -58,6 +69,10 @@ export interface Consumer {
 export interface ConsumeOptions {
   /** Handlers running at once on this consumer. */
   readonly concurrency: number;
+  /** Consume this partition's queue of a partitioned endpoint (0 to partitions - 1). @defaultValue the endpoint's one queue */
+  readonly partition?: number;
+  /** Deliveries held unacknowledged, when the transport has such a setting. @defaultValue the transport's own */
+  readonly prefetch?: number;
 }
 
 /** The transport port; see the file header for the contract. */

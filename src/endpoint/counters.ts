@@ -17,9 +17,16 @@ export interface EndpointCounters {
    * warning): another process may have sent them too. Lengthen `outbox.lease` if this grows.
    */
   outboxLeaseOverruns: number;
+  /**
+   * Saga (and workflow, entity) commits that lost a version conflict to another handling of the
+   * same instance, each followed by a rerun on fresh state (or by a retry once the reruns ran out).
+   * Many of them mean messages for one instance race each other: see partitioned endpoints
+   * (docs/scale-out.md).
+   */
+  sagaCommitConflicts: number;
 }
 
 /** A fresh set of counters at zero. */
 export function newCounters(): EndpointCounters {
-  return { inboxEvictedInWindow: 0, outboxDeadLettered: 0, outboxLeaseOverruns: 0 };
+  return { inboxEvictedInWindow: 0, outboxDeadLettered: 0, outboxLeaseOverruns: 0, sagaCommitConflicts: 0 };
 }

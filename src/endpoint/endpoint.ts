@@ -3,7 +3,7 @@ import { EMBEDDED_LOG_LIMIT, InMemoryTransport } from '../bus/memory/in-memory-t
 import { OutgoingCollector } from '../bus/outgoing.js';
 import { withRecoverability } from '../bus/pipeline/recoverability.js';
 import { Router } from '../bus/router.js';
-import { type Consumer, type Delivery, type Disposition, type Transport } from '../bus/transport.js';
+import { type Delivery, type Disposition, type Transport } from '../bus/transport.js';
 import { ConcurrencyError, ConfigurationError, LonghaulError, rootError } from '../errors.js';
 import { handlerDefinitionOf } from '../handlers/handler.js';
 import { MessageCodec } from '../messages/codec.js';
@@ -35,6 +35,7 @@ import { entityParts } from '../entities/wiring.js';
 import { withTraceIds } from '../telemetry/log-context.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { gaugeSources } from './gauge-sources.js';
+import { consumeEndpoint, type EndpointConsumer, partitionLeasesFor } from './partition-wiring.js';
 
 /**
  * A running unit of message handling: one input queue, the sagas and handlers that consume it, the
@@ -67,7 +68,7 @@ export class Endpoint {
     telemetry: Telemetry;
   };
   private readonly counting: EndpointCounters = newCounters();
-  private consumer?: Consumer;
+  private consumer?: EndpointConsumer;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(private readonly options: EndpointOptions) {
@@ -126,14 +127,10 @@ export class Endpoint {
       await this.timeoutStore.init();
       const handled = wiring.dispatcher.handledTypes();
       if (handled.length > 0) {
-        // A renamed event is also bound under its former names, for publishers not yet redeployed.
-        const subscriptions = handled.flatMap((name) => {
-          const type = defaultRegistry.lookup(name);
-          return type?.kind === 'event' ? [name, ...(type.aliases ?? [])] : [];
-        });
-        await this.transport.declareEndpoint({ name: options.name, subscriptions });
-        this.consumer = await this.transport.consume(options.name, (d) => this.onDelivery(d), {
-          concurrency: options.concurrency,
+        this.consumer = await consumeEndpoint(handled, {
+          ...{ transport: this.transport, options, logger: this.logger },
+          handler: (d) => this.onDelivery(d),
+          leases: () => partitionLeasesFor(this.options.partitionLeases, this.sagaStore, this.clock),
         });
       } else {
         // Send-only: it handles nothing, so it declares no queue; connect now to fail fast.
@@ -188,6 +185,11 @@ export class Endpoint {
   /** Age in ms of the oldest entry in any outbox of the saga store (`undefined`: none pending). */
   oldestPendingOutboxAgeMs(): Promise<number | undefined> {
     return this.wire().sweeper.oldestPendingAgeMs();
+  }
+
+  /** The partitions of a partitioned endpoint this process consumes now (empty otherwise). */
+  get partitions(): ReadonlySet<number> {
+    return this.consumer?.owned ?? new Set();
   }
 
   /** This process's counters since it started (a snapshot; see {@link EndpointCounters}). */
@@ -256,7 +258,6 @@ export class Endpoint {
     );
   }
 
-  /** Validates options and builds the parts once. */
   /** The user's saga and handler classes, built once at start to fail fast on a missing binding. */
   private resolvable: { readonly ctor: new (...args: any[]) => object; readonly field: string }[] = [];
 
@@ -413,17 +414,7 @@ export class Endpoint {
       }),
     );
     const entities = new EntityClient(bus, this.sagaStore, undefined, this.codec.maxBodyBytes);
-    this.wiring = {
-      bus,
-      dispatcher,
-      scheduler,
-      sweeper,
-      outbox,
-      workflows,
-      entities,
-      deadLetters,
-      telemetry,
-    };
-    return this.wiring;
+    const parts = { bus, dispatcher, scheduler, sweeper, outbox, workflows, entities, deadLetters };
+    return (this.wiring = { ...parts, telemetry });
   }
 }

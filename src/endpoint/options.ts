@@ -12,6 +12,7 @@ import { type WorkflowOptions } from '../workflows/wiring.js';
 import { type EntityClass } from '../entities/definitions.js';
 import { type EntityOptions } from '../entities/wiring.js';
 import { type HandledMessage } from './message-dispatcher.js';
+import { type PartitionLeases } from '../persistence/partition-leases.js';
 
 /** Options of an {@link Endpoint}. Every field but `name` has a default. */
 export interface EndpointOptions {
@@ -69,6 +70,25 @@ export interface EndpointOptions {
   sendOnly?: boolean;
   /** Handlers in flight at once. @defaultValue 8 */
   concurrency?: number;
+  /**
+   * A partitioned endpoint: its messages are spread by partition key over this many queues, each
+   * handled one message at a time by one process, so one key's messages (one saga or workflow
+   * instance's) never race each other (docs/scale-out.md). The processes serving the endpoint
+   * share the partitions by leases. Choose a multiple of the most worker processes you will run
+   * (2-4x). @defaultValue none: one queue, handlers compete on it
+   */
+  partitions?: number;
+  /**
+   * A partition's lease period: a process that died gives its partitions up to the others after
+   * at most this long; the leases are renewed every third of it. @defaultValue '10s'
+   */
+  partitionLease?: Duration;
+  /**
+   * Where the processes of a partitioned endpoint record their membership and leases.
+   * @defaultValue next to the saga store: `MongoPartitionLeases` (`<sagas collection>_partitions`)
+   * on a `MongoSagaStore`, `InMemoryPartitionLeases` on an in-memory one; give one for another store
+   */
+  partitionLeases?: PartitionLeases;
   /** Largest accepted message body in bytes. @defaultValue 1048576 (1 MiB) */
   maxBodyBytes?: number;
   recoverability?: {
@@ -149,6 +169,9 @@ export interface ResolvedOptions {
   readonly name: string;
   readonly routes: Readonly<Record<string, string>>;
   readonly concurrency: number;
+  /** 0: not partitioned. */
+  readonly partitions: number;
+  readonly partitionLeaseMs: number;
   readonly maxBodyBytes: number;
   readonly immediateRetries: number;
   readonly delaysMs: readonly number[];
@@ -172,6 +195,8 @@ export interface ResolvedOptions {
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,120}$/;
+/** The ending of a partition's queue name (`<endpoint>.p<i>`), refused in endpoint names. */
+export const PARTITION_QUEUE = /\.p\d+$/;
 
 function int(value: unknown, field: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -210,6 +235,31 @@ function checkTelemetry(telemetry: TelemetryOptions | undefined): void {
   }
 }
 
+/** The partition lease in ms (checked even without `partitions`, so a typo fails at once). */
+function partitionLease(options: EndpointOptions): number {
+  const ms = positive(duration(options.partitionLease, 'partitionLease', 10_000), 'partitionLease');
+  if (ms < 300) {
+    throw new ConfigurationError(
+      'partitionLease',
+      `expected at least 300 ms (renewed every third), got ${ms} ms`,
+    );
+  }
+  const leases = options.partitionLeases;
+  if (leases !== undefined && typeof leases?.claim !== 'function') {
+    throw new ConfigurationError(
+      'partitionLeases',
+      'expected a PartitionLeases (init, heartbeat, claim, ...)',
+    );
+  }
+  if ((options.partitions !== undefined || leases !== undefined) && options.sendOnly === true) {
+    throw new ConfigurationError(
+      'partitions',
+      'a send-only endpoint has no queue to partition: drop one of them',
+    );
+  }
+  return ms;
+}
+
 /** Validates options once, at start; the error names the bad field. */
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   checkTelemetry(options.telemetry);
@@ -217,6 +267,12 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     throw new ConfigurationError(
       'name',
       `expected letters, digits, '.', '_' or '-' (1–120), got ${JSON.stringify(options.name)}`,
+    );
+  }
+  if (PARTITION_QUEUE.test(options.name)) {
+    throw new ConfigurationError(
+      'name',
+      `'${options.name}' ends like a partition queue ('.p' and digits) and would collide with one: rename it`,
     );
   }
   const routes = options.routes ?? {};
@@ -266,6 +322,8 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     name: options.name,
     routes,
     concurrency: int(options.concurrency, 'concurrency', 8, 1),
+    partitions: int(options.partitions, 'partitions', 0, 1),
+    partitionLeaseMs: partitionLease(options),
     maxBodyBytes: int(options.maxBodyBytes, 'maxBodyBytes', 1024 * 1024, 1),
     immediateRetries: int(options.recoverability?.immediateRetries, 'recoverability.immediateRetries', 2, 0),
     delaysMs: delays.map((d, i) => duration(d, `recoverability.delays[${i}]`, 0)),

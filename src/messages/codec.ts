@@ -1,5 +1,6 @@
 import { DecodeError } from '../errors.js';
 import { type Envelope, Headers } from './envelope.js';
+import { partitionKeyOf } from './partition-key.js';
 import { defaultRegistry, type MessageRegistry } from './registry.js';
 import { upcastBody, versionOf } from './upcast.js';
 
@@ -125,8 +126,9 @@ export class MessageCodec {
       [Headers.sentAt]: envelope.sentAt.toISOString(),
     };
     if (envelope.causationId !== undefined) headers[Headers.causationId] = envelope.causationId;
-    const version = this.registry.lookup(envelope.type)?.version;
-    if (version !== undefined) headers[Headers.version] = String(version);
+    const type = this.registry.lookup(envelope.type);
+    if (type?.version !== undefined) headers[Headers.version] = String(type.version);
+    headers[Headers.partitionKey] = partitionKeyOf(envelope, type);
     return { messageId: envelope.id, headers, body: Buffer.from(toJson(envelope.body), 'utf8') };
   }
 

@@ -34,6 +34,8 @@ export const Headers = {
   sagaId: 'longhaul.saga-id',
   /** The endpoint a message was sent from / should reply to. */
   replyTo: 'longhaul.reply-to',
+  /** What a partitioned endpoint hashes to pick a partition (see `messages/partition-key.ts`). */
+  partitionKey: 'longhaul.partition-key',
   /** Delayed retries already made. */
   delayedRetries: 'longhaul.delayed-retries',
   /** Error queue headers. */

@@ -1,4 +1,5 @@
 import { LonghaulError } from '../errors.js';
+import { type PartitionKeyOf } from './partition-key.js';
 
 /** A class whose instances are messages. */
 export type MessageClass<T extends object = object> = abstract new (...args: any[]) => T;
@@ -53,6 +54,14 @@ export interface MessageOptions<T = unknown> {
    * an event also subscribes to its former names. New messages carry the current name. @defaultValue []
    */
   aliases?: readonly string[];
+  /**
+   * The key that decides the partition of a partitioned endpoint this message goes to: messages
+   * with one key are handled one at a time, in order (docs/scale-out.md). Annotate the parameter:
+   * `partitionKey: (m: OrderPaid) => m.orderId`. A function that throws or returns nothing leaves
+   * the choice to the handling saga's correlation value, then the message id.
+   * @defaultValue the correlation value of the saga that handles it (if loaded here), else the message id
+   */
+  partitionKey?: PartitionKeyOf<T>;
 }
 
 /** What the registry knows of one message type. */
@@ -66,6 +75,8 @@ export interface MessageType<T extends object = object> {
   readonly upcast?: Readonly<Record<number, MessageUpcaster>>;
   /** Former names; see {@link MessageOptions.aliases}. */
   readonly aliases?: readonly string[];
+  /** See {@link MessageOptions.partitionKey}. */
+  readonly partitionKey?: PartitionKeyOf<T>;
 }
 
 /** A mistake in a message declaration, reported by `endpoint.start()`. */
@@ -158,6 +169,13 @@ function checkDeclaration(type: MessageType): MessageDefinitionProblem[] {
       });
     }
   }
+  if (type.partitionKey !== undefined && typeof type.partitionKey !== 'function') {
+    problems.push({
+      name: type.name,
+      problem: `${at} has a partitionKey that is not a function`,
+      fix: 'pass a function of the message, e.g. (m: OrderPaid) => m.orderId',
+    });
+  }
   if (type.validate !== undefined && typeof type.validate !== 'function') {
     problems.push({
       name: type.name,
@@ -222,6 +240,7 @@ function decorator(kind: MessageKind) {
         version: options.version,
         upcast: options.upcast,
         aliases: options.aliases,
+        partitionKey: options.partitionKey,
       });
     };
 }

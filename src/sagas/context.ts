@@ -244,6 +244,8 @@ export class SagaContextImpl<State> implements SagaContext<State> {
     const entry = this.outgoing.schedule(message, dueAt, this.endpoint, {
       [Headers.sagaType]: this.sagaType,
       [Headers.sagaId]: this.sagaId,
+      // Back to the partition of the instance's other messages (a partitioned endpoint).
+      [Headers.partitionKey]: this.correlationKey,
     });
     this.requested.push({ id: entry.id, type: messageTypeOfInstance(message).name, dueAt });
     return entry.id;

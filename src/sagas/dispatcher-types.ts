@@ -61,8 +61,8 @@ export interface SagaDispatcherDeps {
   readonly collector: (incoming: Envelope, scope: string) => OutgoingCollector;
   /** Claims, dispatches and retires outbox entries (see `endpoint/outbox.ts`). */
   readonly outbox: SagaOutbox;
-  /** Counts ids the inbox cap evicted while still inside the dedupe window (the endpoint's counters). */
-  readonly counters: { inboxEvictedInWindow: number };
+  /** Counts ids the inbox cap evicted while still inside the dedupe window, and commit conflicts (the endpoint's counters). */
+  readonly counters: { inboxEvictedInWindow: number; sagaCommitConflicts: number };
   readonly options: {
     readonly conflictRetries: number;
     /** The inbox cap: at most this many handled ids per instance. */

@@ -79,7 +79,10 @@ export class SagaDispatcher {
         const outcome = await this.attempt(saga, handler, envelope);
         return conflicts > 0 ? { ...outcome, conflicts } : outcome;
       } catch (error) {
-        if (error instanceof ConcurrencyError) this.deps.telemetry?.conflict(saga.name);
+        if (error instanceof ConcurrencyError) {
+          this.deps.telemetry?.conflict(saga.name);
+          this.deps.counters.sagaCommitConflicts++;
+        }
         if (!(error instanceof ConcurrencyError) || conflicts >= conflictRetries) throw error;
         this.deps.logger.debug('saga commit conflict, rerunning', {
           saga: saga.name,

@@ -1,3 +1,4 @@
+import { recordCorrelation } from '../messages/partition-key.js';
 import { type MessageClass, type MessageType, messageTypeOf } from '../messages/registry.js';
 
 /** How a saga method relates to its message. */
@@ -169,6 +170,8 @@ export function defineSaga(
     }
     const { messageClass: _class, ...rest } = handler;
     handlers.set(messageType.name, { ...rest, messageType });
+    // The sender's default partition key for this type (messages/partition-key.ts).
+    if (typeof handler.correlateBy === 'function') recordCorrelation(messageType.name, handler.correlateBy);
   }
   if (problems.length === 0 && ![...handlers.values()].some((h) => h.role === 'start')) {
     problems.push({

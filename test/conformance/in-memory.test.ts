@@ -1,4 +1,11 @@
-import { InMemorySagaStore, InMemoryTimeoutStore, InMemoryTransport, VirtualClock } from '../../src/index.js';
+import {
+  InMemoryPartitionLeases,
+  InMemorySagaStore,
+  InMemoryTimeoutStore,
+  InMemoryTransport,
+  VirtualClock,
+} from '../../src/index.js';
+import { describePartitionLeasesConformance } from './partition-leases.js';
 import { describeSagaStoreConformance } from './saga-store.js';
 import { describeTimeoutStoreConformance } from './timeout-store.js';
 import { describeTransportConformance } from './transport.js';
@@ -26,4 +33,10 @@ describeTimeoutStoreConformance('in-memory', async () => {
     advance: (ms) => clock.advance(ms),
     dispose: () => store.close(),
   };
+});
+
+describePartitionLeasesConformance('in-memory', async () => {
+  const clock = new VirtualClock();
+  const leases = new InMemoryPartitionLeases(clock);
+  return { leases, advance: async (ms) => clock.advance(ms), dispose: () => leases.close() };
 });

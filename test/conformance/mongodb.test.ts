@@ -4,12 +4,13 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { type MongoClient } from 'mongodb';
-import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
+import { MongoPartitionLeases, MongoSagaStore } from '../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
 import { silentLogger } from '../../src/index.js';
 import { databaseFor, rawClient } from '../integration/mongodb/support.js';
 import { describeSagaStoreConformance } from './saga-store.js';
 import { describeTimeoutStoreConformance } from './timeout-store.js';
+import { describePartitionLeasesConformance } from './partition-leases.js';
 
 let client: MongoClient;
 beforeAll(async () => {
@@ -40,6 +41,21 @@ describeTimeoutStoreConformance('mongodb', async () => {
     now: () => Date.now(),
     advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     dispose: async () => {
+      await store.close();
+      await client.db(database).dropDatabase();
+    },
+  };
+});
+
+describePartitionLeasesConformance('mongodb', async () => {
+  const database = databaseFor('conf_partitions');
+  const store = new MongoSagaStore({ client, database, logger: silentLogger });
+  const leases = MongoPartitionLeases.forStore(store);
+  return {
+    leases,
+    advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    dispose: async () => {
+      await leases.close();
       await store.close();
       await client.db(database).dropDatabase();
     },

@@ -1,6 +1,7 @@
 import { UnroutableError } from '../../errors.js';
 import { type WireMessage } from '../../messages/codec.js';
 import { Headers } from '../../messages/envelope.js';
+import { partitionOfKey } from '../../messages/partition-key.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import {
   type ConsumeOptions,
@@ -23,6 +24,8 @@ interface Queue {
   readonly messages: Delivery[];
   readonly errors: WireMessage[];
   consumer?: MemoryConsumer;
+  /** A partitioned endpoint's partition queues (its own `messages` then stay empty). */
+  partitions?: Queue[];
 }
 
 class MemoryConsumer implements Consumer {
@@ -36,6 +39,8 @@ class MemoryConsumer implements Consumer {
     private readonly concurrency: number,
     private readonly transport: InMemoryTransport,
     private readonly endpoint: string,
+    /** Where failed messages go: the endpoint's queue (one error queue for all its partitions). */
+    private readonly errorQueue: Queue = queue,
   ) {}
 
   pump(): void {
@@ -61,7 +66,7 @@ class MemoryConsumer implements Consumer {
           ...delivery.message,
           headers: { ...delivery.message.headers, ...disposition.headers },
         };
-        this.queue.errors.push(failed);
+        this.errorQueue.errors.push(failed);
         this.transport.record('error', failed, [this.endpoint]);
       }
     } catch {
@@ -129,7 +134,11 @@ export class InMemoryTransport implements Transport {
   }
 
   async declareEndpoint(topology: EndpointTopology): Promise<void> {
-    this.queueOf(topology.name, true);
+    const queue = this.queueOf(topology.name, true);
+    const partitions = topology.partitions ?? 0;
+    if (partitions > 0 && queue.partitions?.length !== partitions) {
+      queue.partitions = Array.from({ length: partitions }, () => ({ messages: [], errors: [] }));
+    }
     for (const type of topology.subscriptions) {
       let set = this.subscribers.get(type);
       if (!set) this.subscribers.set(type, (set = new Set()));
@@ -153,15 +162,17 @@ export class InMemoryTransport implements Transport {
   }
 
   async consume(endpoint: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Consumer> {
-    const queue = this.queueOf(endpoint, true);
-    const consumer = new MemoryConsumer(queue, handler, options.concurrency, this, endpoint);
+    const main = this.queueOf(endpoint, true);
+    const queue = options.partition === undefined ? main : main.partitions?.[options.partition];
+    if (!queue) throw new RangeError(`Endpoint '${endpoint}' has no partition ${String(options.partition)}`);
+    const consumer = new MemoryConsumer(queue, handler, options.concurrency, this, endpoint, main);
     queue.consumer = consumer;
     consumer.pump();
     return consumer;
   }
 
   async close(): Promise<void> {
-    for (const queue of this.queues.values()) await queue.consumer?.stop();
+    for (const queue of this.allQueues()) await queue.consumer?.stop();
   }
 
   /** Messages waiting in an endpoint's error queue. */
@@ -169,9 +180,10 @@ export class InMemoryTransport implements Transport {
     return this.queueOf(endpoint, false)?.errors ?? [];
   }
 
-  /** Messages waiting in an endpoint's input queue (not yet delivered). */
+  /** Messages waiting in an endpoint's input queue, or all its partitions' (not yet delivered). */
   pending(endpoint: string): readonly WireMessage[] {
-    return (this.queueOf(endpoint, false)?.messages ?? []).map((d) => d.message);
+    const queue = this.queueOf(endpoint, false);
+    return [queue, ...(queue?.partitions ?? [])].flatMap((q) => (q?.messages ?? []).map((d) => d.message));
   }
 
   /** Moves messages (all, or those with the given ids) from the error queue back to the input queue. */
@@ -245,7 +257,7 @@ export class InMemoryTransport implements Transport {
   /** @internal */
   checkIdle(): void {
     if (this.idleWaiters.length === 0) return;
-    for (const queue of this.queues.values()) {
+    for (const queue of this.allQueues()) {
       const consumer = queue.consumer;
       if (consumer && (consumer.inFlight > 0 || queue.messages.length > 0)) return;
     }
@@ -257,8 +269,19 @@ export class InMemoryTransport implements Transport {
     return this.pendingRetries;
   }
 
+  private *allQueues(): Iterable<Queue> {
+    for (const queue of this.queues.values()) yield* [queue, ...(queue.partitions ?? [])];
+  }
+
   private enqueue(endpoint: string, message: WireMessage): void {
-    const queue = this.queueOf(endpoint, true);
+    const main = this.queueOf(endpoint, true);
+    const partitions = main.partitions;
+    // A partitioned endpoint: the partition of the message's key (its id if it has none).
+    const queue = partitions
+      ? (partitions[
+          partitionOfKey(message.headers[Headers.partitionKey] ?? message.messageId, partitions.length)
+        ] as Queue)
+      : main;
     queue.messages.push({ message, redelivered: false });
     queue.consumer?.pump();
   }

@@ -15,3 +15,5 @@ export { type MongoStoreOptions, type StoreWriteConcern } from './connection.js'
  * (non-retryable, reason `unsupported-state`).
  */
 export { MongoStoreUnavailableError, CorruptDocumentError, UnsupportedValueError } from './errors.js';
+/** Leases on the partitions of partitioned endpoints (docs/scale-out.md). */
+export { MongoPartitionLeases, type MongoPartitionLeasesOptions } from './partition-leases.js';

@@ -58,6 +58,8 @@ export class RabbitMqConsumer implements Consumer {
     private readonly concurrency: number,
     private readonly prefetch: number,
     private readonly onStopped: (consumer: RabbitMqConsumer) => void,
+    /** The name its retry queues derive from and dead-letter back to: the endpoint's, or its partition's. */
+    private readonly retryBase = endpoint,
   ) {}
 
   /** Subscribes; rejects when the queue cannot be consumed (e.g. it was never declared). */
@@ -236,7 +238,7 @@ export class RabbitMqConsumer implements Consumer {
     let queue: string;
     if (disposition.kind === 'error') queue = names.errorQueue(this.endpoint);
     else if (disposition.delayMs <= 0) queue = this.queue;
-    else queue = await topology.retryQueue(this.endpoint, Math.ceil(disposition.delayMs));
+    else queue = await topology.retryQueue(this.retryBase, Math.ceil(disposition.delayMs));
     // The connection may have dropped meanwhile: the broker then redelivers the original, so
     // publishing a copy now would only duplicate it.
     if (session.closed) return;

@@ -3,7 +3,7 @@ import { type WireMessage } from '../../messages/codec.js';
 import { Headers } from '../../messages/envelope.js';
 import { type ConnectionManager } from './connection.js';
 import { RabbitMqTopologyError, replyCodeOf } from './errors.js';
-import { type ConfirmPublisher } from './publisher.js';
+import { type ConfirmPublisher, type PublishTarget } from './publisher.js';
 import { type TopologyNames } from './topology.js';
 import { movedPropertiesOf, wireOf } from './wire.js';
 
@@ -75,6 +75,8 @@ export class RabbitMqErrorQueues {
     private readonly connection: ConnectionManager,
     private readonly publisher: ConfirmPublisher,
     private readonly names: TopologyNames,
+    /** Where a message for an endpoint goes (its queue, or a partitioned endpoint's exchange). */
+    private readonly targetOf: (endpoint: string) => Promise<PublishTarget>,
   ) {}
 
   /** Messages waiting in the endpoint's error queue. */
@@ -115,15 +117,9 @@ export class RabbitMqErrorQueues {
       const headers = Object.fromEntries(
         Object.entries(entry.headers).filter(([key]) => !isFailureHeader(key)),
       );
-      const queue = this.names.queue(entry.source);
       try {
         await this.publisher.publish(
-          {
-            exchange: '',
-            routingKey: queue,
-            mandatory: true,
-            describe: `endpoint '${entry.source}' (queue '${queue}')`,
-          },
+          await this.targetOf(entry.source),
           message.content,
           movedPropertiesOf(message.properties, entry.messageId, headers),
         );

@@ -12,6 +12,8 @@
  *   in it waits the same time, so none blocks behind another (unlike per-message expiration).
  * - `<prefix><endpoint>.error`: the error queue; see {@link RabbitMqErrorQueues}.
  * - Queue type `classic` (default) or `quorum`, for all of them.
+ * - A partitioned endpoint has N partition queues behind a consistent-hash exchange instead of
+ *   its one queue; see `partition-topology.ts`.
  *
  * Guarantees:
  * - `publish`/`send` resolve only once the broker confirmed the persistent message (confirm
@@ -54,7 +56,8 @@ import {
   type ResolvedRabbitMqOptions,
   resolveRabbitMqOptions,
 } from './options.js';
-import { ConfirmPublisher } from './publisher.js';
+import { ConfirmPublisher, type PublishTarget } from './publisher.js';
+import { partitionName } from './partition-topology.js';
 import { checkEndpointName, Topology, TopologyNames } from './topology.js';
 import { propertiesOf } from './wire.js';
 
@@ -94,7 +97,9 @@ export class RabbitMqTransport implements Transport {
     this.connection = new ConnectionManager(this.options);
     this.topology = new Topology(this.connection, this.names, this.options.queueType);
     this.publisher = new ConfirmPublisher(this.connection, this.options);
-    this.errorQueues = new RabbitMqErrorQueues(this.connection, this.publisher, this.names);
+    this.errorQueues = new RabbitMqErrorQueues(this.connection, this.publisher, this.names, (endpoint) =>
+      this.targetOf(endpoint),
+    );
   }
 
   /** Opens the connection now (otherwise the first operation does); rejects naming the problem. */
@@ -137,17 +142,23 @@ export class RabbitMqTransport implements Transport {
     } catch (error) {
       throw new UnroutableError((error as Error).message, { cause: error });
     }
+    await this.publisher.publish(await this.targetOf(endpoint), message.body, propertiesOf(message));
+  }
+
+  /** Where a message for `endpoint` goes: its queue, or a partitioned endpoint's hash exchange. */
+  private async targetOf(endpoint: string): Promise<PublishTarget> {
+    if (await this.topology.partitioned(endpoint)) {
+      const exchange = this.names.partitionExchange(endpoint);
+      // Unroutable (mandatory) only if the exchange lost its partition queues' bindings.
+      return { exchange, routingKey: '', mandatory: true, describe: `partitioned endpoint '${endpoint}'` };
+    }
     const queue = this.names.queue(endpoint);
-    await this.publisher.publish(
-      {
-        exchange: '',
-        routingKey: queue,
-        mandatory: true,
-        describe: `endpoint '${endpoint}' (queue '${queue}')`,
-      },
-      message.body,
-      propertiesOf(message),
-    );
+    return {
+      exchange: '',
+      routingKey: queue,
+      mandatory: true,
+      describe: `endpoint '${endpoint}' (queue '${queue}')`,
+    };
   }
 
   async consume(endpoint: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Consumer> {
@@ -157,7 +168,12 @@ export class RabbitMqTransport implements Transport {
       throw new RangeError(`concurrency must be an integer >= 1, got ${String(concurrency)}`);
     }
     const prefetch =
-      this.options.endpointPrefetch[endpoint] ?? this.options.prefetch ?? Math.min(concurrency, 65_535);
+      this.options.endpointPrefetch[endpoint] ??
+      options.prefetch ??
+      this.options.prefetch ??
+      Math.min(concurrency, 65_535);
+    // A partition's queue; its retry queues dead-letter back to it.
+    const queueName = options.partition === undefined ? endpoint : partitionName(endpoint, options.partition);
     const consumer = new RabbitMqConsumer(
       {
         connection: this.connection,
@@ -167,11 +183,12 @@ export class RabbitMqTransport implements Transport {
         backoff: this.options.reconnect,
       },
       endpoint,
-      this.names.queue(endpoint),
+      this.names.queue(queueName),
       handler,
       concurrency,
       prefetch,
       (stopped) => this.consumers.delete(stopped),
+      queueName,
     );
     await consumer.start();
     this.consumers.add(consumer);
@@ -189,7 +206,11 @@ export class RabbitMqTransport implements Transport {
   }
 
   /** Names of the exchange and queues this instance declared so far. */
-  declaredTopology(): { readonly exchange?: string; readonly queues: readonly string[] } {
+  declaredTopology(): {
+    readonly exchange?: string;
+    readonly queues: readonly string[];
+    readonly exchanges: readonly string[];
+  } {
     return this.topology.declared();
   }
 

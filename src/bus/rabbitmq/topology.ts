@@ -3,6 +3,7 @@ import { type EndpointTopology } from '../transport.js';
 import { type ConnectionManager } from './connection.js';
 import { replyCodeOf, RabbitMqTopologyError } from './errors.js';
 import { type QueueType } from './options.js';
+import { declarePartitions, exchangeExists } from './partition-topology.js';
 
 /** The exchange and queue names of one prefix. */
 export class TopologyNames {
@@ -19,6 +20,11 @@ export class TopologyNames {
   /** An endpoint's input queue. */
   queue(endpoint: string): string {
     return `${this.prefix}${endpoint}`;
+  }
+
+  /** A partitioned endpoint's consistent-hash exchange (see `partition-topology.ts`). */
+  partitionExchange(endpoint: string): string {
+    return `${this.prefix}${endpoint}.partitions`;
   }
 
   /** An endpoint's error queue. */
@@ -41,9 +47,9 @@ export function checkEndpointName(endpoint: string): void {
       `Endpoint name ${JSON.stringify(endpoint)} cannot name a queue: use 1–200 letters, digits or '._:-'`,
     );
   }
-  if (endpoint.endsWith('.error') || /\.retry\.\d+ms$/.test(endpoint)) {
+  if (endpoint.endsWith('.error') || /\.retry\.\d+ms$/.test(endpoint) || /\.p\d+$/.test(endpoint)) {
     throw new RabbitMqTopologyError(
-      `Endpoint name '${endpoint}' would collide with another endpoint's error or retry queue`,
+      `Endpoint name '${endpoint}' would collide with another endpoint's error, retry or partition queue`,
     );
   }
 }
@@ -54,8 +60,10 @@ export function checkEndpointName(endpoint: string): void {
  * a node replacement, gets them back), and tests can delete what they declared.
  */
 export class Topology {
-  private readonly endpoints = new Map<string, Set<string>>();
+  private readonly endpoints = new Map<string, { subscriptions: Set<string>; partitions: number }>();
   private readonly declaredQueues = new Set<string>();
+  private readonly declaredExchanges = new Set<string>();
+  private partitionedCache = new Map<string, Promise<boolean>>();
   private exchangeDeclared = false;
   private cache = new Map<string, Promise<void>>();
   private cacheGeneration = 0;
@@ -69,18 +77,42 @@ export class Topology {
   /** Declares the exchange, the endpoint's queue and error queue, and binds its subscriptions. */
   async declareEndpoint(topology: EndpointTopology): Promise<void> {
     checkEndpointName(topology.name);
-    let subscriptions = this.endpoints.get(topology.name);
-    if (!subscriptions) this.endpoints.set(topology.name, (subscriptions = new Set()));
-    for (const type of topology.subscriptions) subscriptions.add(type);
-    await this.withChannel((channel) => this.declare(channel, topology.name, [...topology.subscriptions]));
+    let known = this.endpoints.get(topology.name);
+    if (!known) this.endpoints.set(topology.name, (known = { subscriptions: new Set(), partitions: 0 }));
+    for (const type of topology.subscriptions) known.subscriptions.add(type);
+    known.partitions = topology.partitions ?? 0;
+    const { partitions } = known;
+    await this.withChannel((channel) =>
+      this.declare(channel, topology.name, [...topology.subscriptions], partitions),
+    );
+  }
+
+  /**
+   * Whether `endpoint` is partitioned: declared so here, or its hash exchange exists on the broker
+   * (looked up once per connection, so a sender needs no configuration to reach its partitions).
+   */
+  async partitioned(endpoint: string): Promise<boolean> {
+    const known = this.endpoints.get(endpoint);
+    if (known) return known.partitions > 0;
+    const live = await this.connection.ready();
+    this.renew(live.generation);
+    let pending = this.partitionedCache.get(endpoint);
+    if (!pending) {
+      pending = exchangeExists(() => live.model.createChannel(), this.names.partitionExchange(endpoint));
+      this.partitionedCache.set(endpoint, pending);
+      pending.catch(() => this.partitionedCache.delete(endpoint));
+    }
+    return pending;
   }
 
   /** Re-declares an endpoint declared earlier, once per connection (before consuming from it). */
   ensureEndpoint(endpoint: string): Promise<void> {
-    const subscriptions = this.endpoints.get(endpoint);
-    if (!subscriptions) return Promise.resolve();
+    const known = this.endpoints.get(endpoint);
+    if (!known) return Promise.resolve();
     return this.once(`endpoint:${endpoint}`, () =>
-      this.withChannel((channel) => this.declare(channel, endpoint, [...subscriptions])),
+      this.withChannel((channel) =>
+        this.declare(channel, endpoint, [...known.subscriptions], known.partitions),
+      ),
     );
   }
 
@@ -96,7 +128,10 @@ export class Topology {
     );
   }
 
-  /** The retry queue for `delayMs`, declared on first use (once per connection). */
+  /**
+   * The retry queue for `delayMs`, declared on first use (once per connection), dead-lettering
+   * back to the queue of `endpoint` (a partition's name for a partition: `<endpoint>.p<i>`).
+   */
   async retryQueue(endpoint: string, delayMs: number): Promise<string> {
     const name = this.names.retryQueue(endpoint, delayMs);
     await this.once(`retry:${name}`, () =>
@@ -126,11 +161,16 @@ export class Topology {
     this.cache.delete(`endpoint:${endpoint}`);
   }
 
-  /** Names of everything this instance declared. */
-  declared(): { readonly exchange?: string; readonly queues: readonly string[] } {
+  /** Names of everything this instance declared (`exchanges`: partitioned endpoints' hash exchanges). */
+  declared(): {
+    readonly exchange?: string;
+    readonly queues: readonly string[];
+    readonly exchanges: readonly string[];
+  } {
     return {
       exchange: this.exchangeDeclared ? this.names.exchange : undefined,
       queues: [...this.declaredQueues],
+      exchanges: [...this.declaredExchanges],
     };
   }
 
@@ -139,15 +179,22 @@ export class Topology {
     const { exchange, queues } = this.declared();
     await this.withChannel(async (channel) => {
       for (const queue of queues) await channel.deleteQueue(queue);
+      for (const other of this.declaredExchanges) await channel.deleteExchange(other);
       if (exchange !== undefined) await channel.deleteExchange(exchange);
     });
     this.declaredQueues.clear();
+    this.declaredExchanges.clear();
     this.endpoints.clear();
     this.exchangeDeclared = false;
     this.cache.clear();
   }
 
-  private async declare(channel: Channel, endpoint: string, subscriptions: readonly string[]): Promise<void> {
+  private async declare(
+    channel: Channel,
+    endpoint: string,
+    subscriptions: readonly string[],
+    partitions: number,
+  ): Promise<void> {
     const { names } = this;
     const queue = names.queue(endpoint);
     const errorQueue = names.errorQueue(endpoint);
@@ -161,10 +208,20 @@ export class Topology {
       this.queueType === 'quorum'
         ? { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': errorQueue }
         : {};
-    await this.assert(`queue '${queue}'`, () =>
-      channel.assertQueue(queue, { durable: true, arguments: { ...this.typeArguments(), ...overLimit } }),
-    );
-    this.declaredQueues.add(queue);
+    const queueArguments = { ...this.typeArguments(), ...overLimit };
+    if (partitions > 0) {
+      await declarePartitions(channel, {
+        ...{ names, endpoint, partitions, subscriptions, queueArguments },
+        assert: (what, operation) => this.assert(what, operation),
+        declared: (name) => this.declaredQueues.add(name),
+      });
+      this.declaredExchanges.add(names.partitionExchange(endpoint));
+    } else {
+      await this.assert(`queue '${queue}'`, () =>
+        channel.assertQueue(queue, { durable: true, arguments: queueArguments }),
+      );
+      this.declaredQueues.add(queue);
+    }
     // Listing an error queue takes its messages and returns them; on a quorum queue each return
     // counts as a delivery, so lift the delivery limit far above any number of listings.
     const errorArgs =
@@ -173,7 +230,7 @@ export class Topology {
       channel.assertQueue(errorQueue, { durable: true, arguments: errorArgs }),
     );
     this.declaredQueues.add(errorQueue);
-    for (const type of subscriptions) {
+    for (const type of partitions > 0 ? [] : subscriptions) {
       await this.assert(`binding of '${queue}' to '${type}'`, () =>
         channel.bindQueue(queue, names.exchange, type),
       );
@@ -208,11 +265,7 @@ export class Topology {
   }
 
   private async once(key: string, declare: () => Promise<void>): Promise<void> {
-    const { generation } = await this.connection.ready();
-    if (generation !== this.cacheGeneration) {
-      this.cache.clear();
-      this.cacheGeneration = generation;
-    }
+    this.renew((await this.connection.ready()).generation);
     let pending = this.cache.get(key);
     if (!pending) {
       pending = declare();
@@ -222,6 +275,14 @@ export class Topology {
       });
     }
     return pending;
+  }
+
+  /** Forgets what was declared or looked up on an earlier connection. */
+  private renew(generation: number): void {
+    if (generation === this.cacheGeneration) return;
+    this.cache.clear();
+    this.partitionedCache.clear();
+    this.cacheGeneration = generation;
   }
 
   private async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {

@@ -74,6 +74,7 @@ export class TestBed {
     for (const transport of this.transports.splice(0)) {
       const declared = transport.declaredTopology();
       for (const queue of declared.queues) queues.add(queue);
+      for (const exchange of declared.exchanges) exchanges.add(exchange);
       if (declared.exchange !== undefined) exchanges.add(declared.exchange);
       await transport.close();
     }

@@ -1,4 +1,5 @@
 import { InMemorySagaStore, InMemoryTimeoutStore, InMemoryTransport, VirtualClock } from '../../src/index.js';
+import { describeAppendOnlyConformance } from './append-only.js';
 import { describeSagaStoreConformance } from './saga-store.js';
 import { describeTimeoutStoreConformance } from './timeout-store.js';
 import { describeTransportConformance } from './transport.js';
@@ -13,6 +14,11 @@ describeTransportConformance('in-memory', async () => {
 });
 
 describeSagaStoreConformance('in-memory', async () => {
+  const store = new InMemorySagaStore();
+  return { store, dispose: () => store.close() };
+});
+
+describeAppendOnlyConformance('in-memory', async () => {
   const store = new InMemorySagaStore();
   return { store, dispose: () => store.close() };
 });

@@ -75,6 +75,7 @@ async function seed(store: SagaStore, id: string, events: number): Promise<void>
   await store.commit({
     expectedVersion: 0,
     newOutbox: [],
+    appendOnly: 'history', // stored as the engine's commits store it (in chunks on MongoDB)
     record: {
       sagaType: WORKFLOW_SAGA,
       id: sagaInstanceId(WORKFLOW_SAGA, id),

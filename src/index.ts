@@ -59,6 +59,8 @@ export {
   type SagaRecord,
   type SagaCommit,
   type StateAppend,
+  type KnownItems,
+  type FindOptions,
   type OutboxEntry,
   type StoredMessage,
   type PendingTimeout,

@@ -180,6 +180,38 @@ export interface SagaCommit<State = unknown> {
    * named in `removed`. The record stored must be the same either way; a store may ignore this.
    */
   readonly append?: StateAppend;
+  /**
+   * The state's top-level append-only array (a workflow's history), named on every commit of a
+   * type that has one, whether this commit only appended to it (`append`) or rewrote it. A store
+   * may keep its items apart from the instance (the MongoDB store seals them in chunks of 100);
+   * every read still returns the whole array.
+   */
+  readonly appendOnly?: string;
+}
+
+/**
+ * What a caller already holds of an instance's append-only array (see {@link FindOptions.known}):
+ * its items exactly as committed at `version`.
+ */
+export interface KnownItems {
+  /** The version whose commit stored `items` (the run cache's version). */
+  readonly version: number;
+  /** The state field that holds the array. */
+  readonly field: string;
+  /** The items as stored at `version`. Never mutated by the store; shared into what it returns. */
+  readonly items: readonly unknown[];
+}
+
+/** Options of {@link SagaStore.findById} and {@link SagaStore.findByCorrelation}. */
+export interface FindOptions {
+  /**
+   * A hint: the caller holds the append-only array as it was at a version. When the stored
+   * instance is still at that version, a store may take the items it keeps apart from there
+   * instead of reading them (the MongoDB store then reads only the instance document). The
+   * record returned is the same either way; a hint at another version, for another field or
+   * shorter than what the store keeps apart is ignored.
+   */
+  readonly known?: KnownItems;
 }
 
 /** See {@link SagaCommit.append}. */
@@ -204,10 +236,10 @@ export interface SagaStore {
      * The id the instance has if the dispatcher created it (`sagaInstanceId(type, key)`); a store
      * may then look only there (one `_id` read instead of a correlation query).
      */
-    hint?: { readonly id: string },
+    hint?: { readonly id?: string } & FindOptions,
   ): Promise<SagaRecord | undefined>;
   /** The instance of `sagaType` with id `id`, if any. */
-  findById(sagaType: string, id: string): Promise<SagaRecord | undefined>;
+  findById(sagaType: string, id: string, options?: FindOptions): Promise<SagaRecord | undefined>;
   /** Writes one commit atomically, or throws `ConcurrencyError`. */
   commit(commit: SagaCommit): Promise<void>;
   /** Removes outbox entries (dispatched or dead-lettered). Idempotent; never changes the version. */

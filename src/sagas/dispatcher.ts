@@ -229,6 +229,7 @@ export class SagaDispatcher {
         newOutbox: claimed.entries,
         record: build(expected + 1, false),
         ...(appending ? { append: appending } : {}),
+        ...(saga.appendOnly !== undefined ? { appendOnly: saga.appendOnly } : {}),
       });
       if (appendOnly) appended();
       expected += 1;
@@ -256,6 +257,7 @@ export class SagaDispatcher {
       newOutbox: outgoing,
       record: committed,
       ...(appending ? { append: appending } : {}),
+      ...(saga.appendOnly !== undefined ? { appendOnly: saga.appendOnly } : {}),
     };
     const telemetry = this.deps.telemetry;
     if (telemetry?.tracing) {
@@ -300,14 +302,16 @@ export class SagaDispatcher {
           { code: 'timeout-without-target' },
         );
       }
-      const record = await this.deps.store.findById(targetType, targetId);
+      const known = saga.knownItems?.({ id: targetId });
+      const record = await this.deps.store.findById(targetType, targetId, known ? { known } : undefined);
       return { record, key: record?.correlationKey ?? targetId };
     }
     const key = correlationKeyOf(saga, handler, envelope);
     // The current name first; former names (aliases) only when it has no instance for the key.
     for (const name of names) {
       const id = sagaInstanceId(name, key);
-      const record = await this.deps.store.findByCorrelation(name, key, { id });
+      const known = saga.knownItems?.({ id, correlationKey: key });
+      const record = await this.deps.store.findByCorrelation(name, key, known ? { id, known } : { id });
       if (record) return { record, key };
     }
     return { key };

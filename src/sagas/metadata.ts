@@ -1,4 +1,5 @@
 import { recordCorrelation } from '../messages/partition-key.js';
+import { type KnownItems } from '../persistence/saga-store.js';
 import { type MessageClass, type MessageType, messageTypeOf } from '../messages/registry.js';
 
 /** How a saga method relates to its message. */
@@ -58,6 +59,15 @@ export interface SagaDefinition extends SagaDefinitionOptions {
    * workflow history). Its items must never be mutated.
    */
   readonly appendOnly?: string;
+  /**
+   * @internal What this process already holds of an instance's append-only array, passed to the
+   * store as `FindOptions.known` when the instance is loaded (the workflow run cache's history), so
+   * a store that keeps the array apart reads only what it does not hold.
+   */
+  readonly knownItems?: (ref: {
+    readonly id: string;
+    readonly correlationKey?: string;
+  }) => KnownItems | undefined;
   /** When set, this object runs the handlers instead of an instance resolved from `ctor` (built-in sagas). */
   readonly instance?: object;
   /** Handlers by message type name. */

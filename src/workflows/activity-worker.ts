@@ -1,6 +1,6 @@
 import { NonRetryableError } from '../errors.js';
 import { type Handler, type HandlerContext } from '../handlers/handler.js';
-import { type SagaStore } from '../persistence/saga-store.js';
+import { type KnownItems, type SagaStore } from '../persistence/saga-store.js';
 import { type Logger } from '../util/logger.js';
 import { runAttempt } from './activity-attempt.js';
 import { type Telemetry } from '../telemetry/telemetry.js';
@@ -26,6 +26,8 @@ export interface ActivityWorkerDeps {
   readonly activityTimeoutMs?: number;
   /** Spans and metrics of attempts. @defaultValue none */
   readonly telemetry?: Telemetry;
+  /** The history this endpoint's run cache holds of an instance (a load hint, `FindOptions.known`). */
+  readonly knownHistory?: (instanceId: string) => KnownItems | undefined;
 }
 
 /** The attempts running on this worker, by operation, so a `CancelActivity` can abort them. */
@@ -83,7 +85,8 @@ export class ActivityWorker implements Handler<ExecuteActivity> {
    * committed), or, for an activity with a durable deadline, has moved on to a later attempt.
    */
   private async alreadyDone(msg: ExecuteActivity): Promise<boolean> {
-    const record = await this.deps.store.findByCorrelation(WORKFLOW_SAGA, msg.instanceId);
+    const known = this.deps.knownHistory?.(msg.instanceId);
+    const record = await this.deps.store.findByCorrelation(WORKFLOW_SAGA, msg.instanceId, known && { known });
     const state = record?.state as WorkflowState | null | undefined;
     if (!state) return false; // not in this store (activities hosted apart): run it
     if (state.generation !== msg.generation || (state.epoch ?? 0) !== (msg.epoch ?? 0)) return true;

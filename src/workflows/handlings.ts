@@ -61,7 +61,8 @@ export class Handlings {
       epoch: run.epoch,
       code: run.code,
     };
-    impl(ctx).onCommitted = (version) => this.runs.put(state.instanceId, { ...live, version });
+    const sagaId = impl(ctx).sagaId;
+    impl(ctx).onCommitted = (version) => this.runs.put(state.instanceId, { ...live, version, sagaId });
   }
 
   /** The cached run of this instance if it may go on from the state just loaded (then rebased on it). */

@@ -16,6 +16,7 @@
  * no timer or listener, its pending promises are never settled, and nothing references it after.
  */
 import { ConfigurationError } from '../errors.js';
+import { type KnownItems } from '../persistence/saga-store.js';
 import { type LiveRun } from './replay-step.js';
 
 /** Run cache options of an endpoint (`workflowOptions.cache`). */
@@ -43,6 +44,8 @@ export interface RunCacheStats {
 /** A cached run and the version its handling's commit wrote. */
 export interface CachedRun extends LiveRun {
   readonly version: number;
+  /** The id of the instance's record (the store's, which timer messages name). */
+  readonly sagaId?: string;
 }
 
 /** Bumped by {@link forgetCachedRuns}: runs kept before are never resumed. */
@@ -76,6 +79,8 @@ export function resolveCacheOptions(options: WorkflowCacheOptions | undefined): 
 /** @internal A bounded LRU of suspended runs by instance id. */
 export class RunCache {
   private readonly runs = new Map<string, CachedRun & { readonly restarts: number }>();
+  /** Instance ids by record id, for the runs that have one. */
+  private readonly bySagaId = new Map<string, string>();
   private readonly counts = { hits: 0, misses: 0, evictions: 0 };
 
   constructor(readonly maxRuns: number) {}
@@ -87,7 +92,7 @@ export class RunCache {
    */
   take(instanceId: string, version: number, usable: (run: CachedRun) => boolean): CachedRun | undefined {
     const run = this.runs.get(instanceId);
-    if (run) this.runs.delete(instanceId);
+    if (run) this.drop(instanceId);
     if (run && run.version === version && run.restarts === restarts && usable(run)) {
       this.counts.hits++;
       return run;
@@ -99,17 +104,31 @@ export class RunCache {
   /** Keeps `run` as the latest of `instanceId`, evicting the least recently used beyond the bound. */
   put(instanceId: string, run: CachedRun): void {
     if (this.maxRuns === 0) return;
-    this.runs.delete(instanceId);
+    this.drop(instanceId);
     this.runs.set(instanceId, { ...run, restarts });
+    if (run.sagaId !== undefined) this.bySagaId.set(run.sagaId, instanceId);
     while (this.runs.size > this.maxRuns) {
-      const oldest = this.runs.keys().next().value as string;
-      this.runs.delete(oldest);
+      this.drop(this.runs.keys().next().value as string);
       this.counts.evictions++;
     }
   }
 
+  /**
+   * The history a kept run holds and the version it is at, without taking the run (the hint a
+   * load gives the store, see `FindOptions.known`); by instance id, or by record id.
+   */
+  peek(ref: { readonly instanceId?: string; readonly sagaId?: string }): KnownItems | undefined {
+    const instanceId =
+      ref.instanceId ?? (ref.sagaId === undefined ? undefined : this.bySagaId.get(ref.sagaId));
+    const run = instanceId === undefined ? undefined : this.runs.get(instanceId);
+    if (!run || run.restarts !== restarts) return undefined;
+    return { version: run.version, field: 'history', items: run.index.history };
+  }
+
   /** Drops the run of `instanceId`, if any. */
   drop(instanceId: string): void {
+    const run = this.runs.get(instanceId);
+    if (run?.sagaId !== undefined) this.bySagaId.delete(run.sagaId);
     this.runs.delete(instanceId);
   }
 

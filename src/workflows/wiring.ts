@@ -4,7 +4,7 @@ import { ConfigurationError } from '../errors.js';
 import { type HandlerDefinition } from '../handlers/handler.js';
 import { messageTypeOf, type MessageType } from '../messages/registry.js';
 import { type SagaDefinition, sagaDefinitionOf } from '../sagas/metadata.js';
-import { type SagaStore } from '../persistence/saga-store.js';
+import { type KnownItems, type SagaStore } from '../persistence/saga-store.js';
 import { type Duration } from '../util/duration.js';
 import { type Logger } from '../util/logger.js';
 import { ActivityCanceller, ActivityWorker, RunningActivities } from './activity-worker.js';
@@ -138,6 +138,7 @@ export function workflowParts(
   );
   const cachedRuns = resolveCacheOptions(options.cache);
   const sagas: SagaDefinition[] = [];
+  let knownHistory: ((ref: { instanceId?: string; sagaId?: string }) => KnownItems | undefined) | undefined;
   if (byName.size > 0) {
     const engine = new WorkflowEngine({
       resolveWorkflow: (type) => {
@@ -156,10 +157,20 @@ export function workflowParts(
       cachedRuns,
       ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     });
+    if (cachedRuns > 0) knownHistory = (ref) => engine.runs.peek(ref);
+    const known = knownHistory;
     sagas.push({
       ...(sagaDefinitionOf(WorkflowEngine) as SagaDefinition),
       instance: engine,
       appendOnly: 'history',
+      ...(known
+        ? {
+            knownItems: (ref) =>
+              known(
+                ref.correlationKey !== undefined ? { instanceId: ref.correlationKey } : { sagaId: ref.id },
+              ),
+          }
+        : {}),
     });
   }
   const handlers: HandlerDefinition[] = [];
@@ -180,6 +191,7 @@ export function workflowParts(
           maxBodyBytes,
           activityTimeoutMs,
           ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
+          ...(knownHistory ? { knownHistory: (instanceId: string) => knownHistory!({ instanceId }) } : {}),
         },
         running,
       ),

@@ -5,6 +5,7 @@ import {
   InMemoryTransport,
   VirtualClock,
 } from '../../src/index.js';
+import { describeAppendOnlyConformance } from './append-only.js';
 import { describePartitionLeasesConformance } from './partition-leases.js';
 import { describeSagaStoreConformance } from './saga-store.js';
 import { describeTimeoutStoreConformance } from './timeout-store.js';
@@ -20,6 +21,11 @@ describeTransportConformance('in-memory', async () => {
 });
 
 describeSagaStoreConformance('in-memory', async () => {
+  const store = new InMemorySagaStore();
+  return { store, dispose: () => store.close() };
+});
+
+describeAppendOnlyConformance('in-memory', async () => {
   const store = new InMemorySagaStore();
   return { store, dispose: () => store.close() };
 });

@@ -8,6 +8,7 @@ import { MongoPartitionLeases, MongoSagaStore } from '../../src/persistence/mong
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
 import { silentLogger } from '../../src/index.js';
 import { databaseFor, rawClient } from '../integration/mongodb/support.js';
+import { describeAppendOnlyConformance } from './append-only.js';
 import { describeSagaStoreConformance } from './saga-store.js';
 import { describeTimeoutStoreConformance } from './timeout-store.js';
 import { describePartitionLeasesConformance } from './partition-leases.js';
@@ -20,8 +21,8 @@ afterAll(async () => {
   await client?.close();
 });
 
-describeSagaStoreConformance('mongodb', async () => {
-  const database = databaseFor('conf_saga');
+const mongoSagaStore = (name: string) => async () => {
+  const database = databaseFor(name);
   const store = new MongoSagaStore({ client, database, logger: silentLogger });
   return {
     store,
@@ -30,7 +31,11 @@ describeSagaStoreConformance('mongodb', async () => {
       await client.db(database).dropDatabase();
     },
   };
-});
+};
+
+describeSagaStoreConformance('mongodb', mongoSagaStore('conf_saga'));
+
+describeAppendOnlyConformance('mongodb', mongoSagaStore('conf_append'));
 
 describeTimeoutStoreConformance('mongodb', async () => {
   const database = databaseFor('conf_timeout');

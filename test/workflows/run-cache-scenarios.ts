@@ -159,6 +159,37 @@ export function describeRunCache(name: string, make: () => Promise<CacheWorld>, 
       });
     });
 
+    it('over a history of more than 100 events (sealed in chunks on MongoDB) loads with the cached history as a hint; another worker replays it whole', async () => {
+      await withWorld(async (world, endpoint) => {
+        const id = key('long');
+        // The loads of this instance, with the length of the history the caller said it holds.
+        const hints: (number | undefined)[] = [];
+        const find = world.store.findByCorrelation.bind(world.store);
+        world.store.findByCorrelation = async (type, correlationKey, hint) => {
+          if (correlationKey === id) hints.push(hint?.known?.items.length);
+          return find(type, correlationKey, hint);
+        };
+        const a = await endpoint();
+        await a.workflows.start(CacheLoop, { key: id, activities: 70, signals: 2 }, { id });
+        await waiting(a, id, 0);
+        expect(runCalls.get(id)).toBe(1);
+        const events = (await a.workflows.history(id))?.events ?? [];
+        expect(events.length).toBeGreaterThan(140);
+        // Results past the first chunk were loaded with the run's history as the hint.
+        expect(hints.filter((n) => n !== undefined && n > 100).length).toBeGreaterThan(10);
+        await a.workflows.signal(id, Go, new Go(5));
+        await waiting(a, id, 1);
+        expect(runCalls.get(id)).toBe(1);
+        const b = await endpoint();
+        await b.workflows.signal(id, Go, new Go(7)); // b holds no run: a replay of the whole history
+        expect(await result(b, id)).toBe(70 + 5 + 7);
+        expect(runCalls.get(id)).toBe(2);
+        expect(executions.get(id)).toBe(70);
+        const after = (await b.workflows.history(id))?.events ?? [];
+        expect(after.slice(0, events.length)).toEqual(events);
+      });
+    });
+
     it('resumes a run waiting in ctx.all / ctx.race / ctx.child when the outcome it needs arrives', async () => {
       await withWorld(async (_world, endpoint) => {
         const cached = await endpoint();

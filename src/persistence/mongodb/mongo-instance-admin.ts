@@ -98,7 +98,10 @@ export class MongoInstanceAdmin implements InstanceAdminStore {
   constructor(
     private readonly collection: Collection<SagaDocument>,
     private readonly log: Collection<ActionDocument>,
+    /** The record without the sealed part of its history (counts read no state). */
     private readonly decode: (doc: SagaDocument) => SagaRecord,
+    /** The whole record, its history's sealed chunks joined (what a search returns). */
+    private readonly read: (doc: SagaDocument) => Promise<SagaRecord>,
   ) {}
 
   /** Creates the action log's index and gives older documents their search fields (idempotent). */
@@ -175,7 +178,7 @@ export class MongoInstanceAdmin implements InstanceAdminStore {
         .limit(wanted + 1)
         .toArray();
       for (const doc of docs.slice(0, wanted)) {
-        const record = this.decode(doc);
+        const record = await this.read(doc);
         if (!verify || verifiesOutbox(record, alternatives)) records.push(record);
         position = { bucket: doc.scanBucket ?? bucket, after: doc._id };
       }

@@ -13,13 +13,20 @@
  * correlation value; `_id` is `<sagaType>/<id>` (the type with `%` and `/` escaped), unique per
  * (type, id) and the key every update goes through.
  *
- * **Commit.** Version 0 inserts; a duplicate key (code 11000, on `_id` or on the correlation
- * index) is a `ConcurrencyError`. Later versions `updateOne({ _id, version: expected }, …)`; no
- * match is a `ConcurrencyError`. The update `$set`s the state, inbox, timeouts and version and
- * adds each new outbox entry under its own key (`$set: { 'outbox.<id>': entry }`), never
- * rewriting `outbox` as a whole. A commit with `append` (a workflow's history) `$push`es only the
- * new items of the append-only array (`$each`) and `$set`s / `$unset`s the state's other fields
- * one by one, in the same conditional update, so what it sends does not grow with the history.
+ * **Commit** (`saga-commit.ts`). Version 0 inserts; a duplicate key (code 11000, on `_id` or on
+ * the correlation index) is a `ConcurrencyError`. Later versions `updateOne({ _id, version:
+ * expected }, …)`; no match is a `ConcurrencyError`. The update `$set`s the state, inbox, timeouts
+ * and version and adds each new outbox entry under its own key (`$set: { 'outbox.<id>': entry }`),
+ * never rewriting `outbox` as a whole.
+ *
+ * **Append-only arrays** (a workflow's history, `SagaCommit.appendOnly`) are kept in chunks of 100
+ * items: the sealed ones in documents of `<collection>_chunks` (`history-chunks.ts`), inserted
+ * before the conditional write, only the open one inline (`chunked-state.ts`). A commit with
+ * `append` sends only the new items (and, when one fills, the sealed chunk), so neither what it
+ * sends nor what FerretDB rewrites (the whole document, one jsonb row) grows with the history.
+ * Every read returns the whole array (`chunked-reads.ts`): the sealed items from the chunks the
+ * instance names, or from the caller's `known` items when they are at the version stored, which
+ * makes a load read the instance document alone.
  *
  * **Outbox.** A sub-document keyed by entry id, each entry carrying the version of the commit that
  * added it and its position (the order). {@link MongoSagaStore.markDispatched} `$unset`s keys with
@@ -55,33 +62,31 @@
  * Non-goals: queries on state fields, TTL indexes (FerretDB has none; tombstones are deleted by
  * {@link MongoSagaStore.deleteExpiredTombstones}), documents over the server's size limit (16 MiB).
  */
-import { type Collection, type Filter, type UpdateFilter } from 'mongodb';
-import { ConcurrencyError, ConfigurationError, NonRetryableError } from '../../errors.js';
+import { type Collection, type Filter } from 'mongodb';
+import { ConfigurationError } from '../../errors.js';
 import { sagaInstanceId } from '../../util/ids.js';
 import {
+  type FindOptions,
   type InstanceFilter,
+  type KnownItems,
   type OutboxClaim,
   type SagaCommit,
   type SagaRecord,
   type SagaStore,
-  type StateAppend,
 } from '../saga-store.js';
 import { mapInChunks, MongoConnection, type MongoStoreOptions } from './connection.js';
 import { CorruptDocumentError } from './errors.js';
-import { encodeKey, encodeState } from './value-codec.js';
+import { joinChunks } from './chunked-reads.js';
+import { type ChunkDocument, HistoryChunks } from './history-chunks.js';
+import { commitSaga } from './saga-commit.js';
 import { MongoDeadLetterStore } from './mongo-dead-letters.js';
 import { MongoInstanceAdmin } from './mongo-instance-admin.js';
-import { scanFields } from './scan-terms.js';
 import { claimEntries, recordFailure, refreshMarkers } from './mongo-outbox.js';
 import {
   decodeSaga,
   documentId,
-  earliest,
   earliestDue,
-  encodeEntry,
   encodeLabels,
-  encodeMutable,
-  labelTerms,
   outboxKey,
   type SagaDocument,
 } from './saga-document.js';
@@ -94,6 +99,8 @@ export interface MongoSagaStoreOptions extends MongoStoreOptions {
   deadLetterCollection?: string;
   /** The collection of the operators' action log. @defaultValue `${collection}_actions` */
   actionCollection?: string;
+  /** The collection of sealed history chunks (`history-chunks.ts`). @defaultValue `${collection}_chunks` */
+  chunkCollection?: string;
 }
 
 /** Rounds of {@link MongoSagaStore.findPendingOutbox} spent skipping stale markers before it answers. */
@@ -127,6 +134,8 @@ export class MongoSagaStore implements SagaStore {
   private readonly collection: Collection<SagaDocument>;
   /** The outbox's dead letters, in their own collection. */
   readonly deadLetters: MongoDeadLetterStore;
+  /** The sealed chunks of workflow histories, in their own collection. */
+  private readonly chunks: HistoryChunks;
   /** Search, counts and the action log (`operations/`). */
   readonly admin: MongoInstanceAdmin;
 
@@ -134,25 +143,20 @@ export class MongoSagaStore implements SagaStore {
   constructor(options: MongoSagaStoreOptions) {
     this.connection = new MongoConnection(options, 'sagas');
     this.collection = this.connection.collection<SagaDocument>();
-    const deadLetterCollection = options.deadLetterCollection ?? `${this.collectionName}_dead_letters`;
-    if (typeof deadLetterCollection !== 'string' || !/^[A-Za-z0-9_.-]{1,120}$/.test(deadLetterCollection)) {
-      throw new ConfigurationError(
-        'deadLetterCollection',
-        `expected 1–120 letters, digits, '_', '.' or '-', got ${JSON.stringify(deadLetterCollection)}`,
-      );
-    }
-    this.deadLetters = new MongoDeadLetterStore(this.connection.collection(deadLetterCollection));
-    const actionCollection = options.actionCollection ?? `${this.collectionName}_actions`;
-    if (typeof actionCollection !== 'string' || !/^[A-Za-z0-9_.-]{1,120}$/.test(actionCollection)) {
-      throw new ConfigurationError(
-        'actionCollection',
-        `expected 1–120 letters, digits, '_', '.' or '-', got ${JSON.stringify(actionCollection)}`,
-      );
-    }
+    const named = (field: keyof typeof options, suffix: string): string =>
+      sideCollection(field, options[field] ?? `${this.collectionName}${suffix}`);
+    this.deadLetters = new MongoDeadLetterStore(
+      this.connection.collection(named('deadLetterCollection', '_dead_letters')),
+    );
+    this.chunks = new HistoryChunks(
+      this.connection.collection<ChunkDocument>(named('chunkCollection', '_chunks')),
+      this.connection.logger,
+    );
     this.admin = new MongoInstanceAdmin(
       this.collection,
-      this.connection.collection(actionCollection),
+      this.connection.collection(named('actionCollection', '_actions')),
       (doc) => this.decode(doc),
+      (doc) => this.read(doc),
     );
   }
 
@@ -187,93 +191,25 @@ export class MongoSagaStore implements SagaStore {
   async findByCorrelation(
     sagaType: string,
     correlationKey: string,
-    hint?: { readonly id: string },
+    hint?: { readonly id?: string } & FindOptions,
   ): Promise<SagaRecord | undefined> {
     const derived = await this.collection.findOne({
       _id: documentId(sagaType, hint?.id ?? sagaInstanceId(sagaType, correlationKey)),
     });
     if (derived?.sagaType === sagaType && derived.correlationKey === correlationKey)
-      return this.decode(derived);
-    if (hint) return undefined;
+      return this.read(derived, hint?.known);
+    if (hint?.id !== undefined) return undefined;
     const doc = await this.collection.findOne({ sagaType, correlationKey });
-    return doc ? this.decode(doc) : undefined;
+    return doc ? this.read(doc, hint?.known) : undefined;
   }
 
-  async findById(sagaType: string, id: string): Promise<SagaRecord | undefined> {
+  async findById(sagaType: string, id: string, options?: FindOptions): Promise<SagaRecord | undefined> {
     const doc = await this.collection.findOne({ _id: documentId(sagaType, id) });
-    return doc ? this.decode(doc) : undefined;
+    return doc ? this.read(doc, options?.known) : undefined;
   }
 
-  async commit(commit: SagaCommit): Promise<void> {
-    const { record, expectedVersion, newOutbox } = commit;
-    if (record.version !== expectedVersion + 1) {
-      throw new NonRetryableError(
-        `${record.sagaType} ${record.id}: a commit on version ${expectedVersion} must write version ${expectedVersion + 1}, not ${record.version}`,
-        { code: 'invalid-commit' },
-      );
-    }
-    const _id = documentId(record.sagaType, record.id);
-    const mutable = encodeMutable(record);
-    const since = earliestDue(newOutbox);
-    const oldest = earliest(newOutbox);
-    if (expectedVersion === 0) {
-      const doc: SagaDocument = {
-        _id,
-        sagaType: record.sagaType,
-        id: record.id,
-        correlationKey: record.correlationKey,
-        ...mutable,
-        createdAt: record.createdAt,
-        outbox: Object.fromEntries(
-          newOutbox.map((e, i) => [outboxKey(e.id), encodeEntry(e, record.version, i)]),
-        ),
-      };
-      if (record.retainUntil) doc.retainUntil = record.retainUntil;
-      if (record.labels) {
-        doc.labels = encodeLabels(record.labels);
-        doc.labelTerms = labelTerms(record.sagaType, record.labels);
-      }
-      if (since) doc.outboxSince = since;
-      if (oldest) doc.outboxOldest = oldest;
-      Object.assign(doc, scanFields({ ...doc, labels: record.labels }));
-      try {
-        await this.collection.insertOne(doc);
-      } catch (error) {
-        if (isDuplicateKey(error)) {
-          throw new ConcurrencyError(`${record.sagaType} '${record.correlationKey}' already exists`, {
-            cause: error,
-          });
-        }
-        throw error;
-      }
-      return;
-    }
-    const set: Record<string, unknown> = { ...mutable };
-    const unset: Record<string, ''> = {};
-    const push = commit.append && appendState(record.state, commit.append, set, unset);
-    newOutbox.forEach((entry, i) => {
-      set[`outbox.${outboxKey(entry.id)}`] = encodeEntry(entry, record.version, i);
-    });
-    if (record.retainUntil) set.retainUntil = record.retainUntil;
-    else unset.retainUntil = '';
-    if (record.labels) {
-      set.labels = encodeLabels(record.labels);
-      set.labelTerms = labelTerms(record.sagaType, record.labels);
-    } else {
-      unset.labels = '';
-      unset.labelTerms = '';
-    }
-    Object.assign(set, scanFields({ ...record, _id, labels: record.labels }));
-    const update: UpdateFilter<SagaDocument> = { $set: set };
-    if (Object.keys(unset).length > 0) update.$unset = unset;
-    if (push && Object.keys(push).length > 0) update.$push = push;
-    if (since && oldest) update.$min = { outboxSince: since, outboxOldest: oldest };
-    const result = await this.collection.updateOne({ _id, version: expectedVersion }, update);
-    if (result.matchedCount === 0) {
-      throw new ConcurrencyError(
-        `${record.sagaType} ${record.id}: expected version ${expectedVersion}, found another (or none)`,
-      );
-    }
+  commit(commit: SagaCommit): Promise<void> {
+    return commitSaga(this.collection, this.chunks, commit);
   }
 
   async markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void> {
@@ -326,7 +262,7 @@ export class MongoSagaStore implements SagaStore {
         seen.push(doc._id);
         let record: SagaRecord;
         try {
-          record = this.decode(doc);
+          record = await this.read(doc);
         } catch (error) {
           if (!(error instanceof CorruptDocumentError)) throw error;
           this.connection.logger.warn('outbox sweep skipped a document that cannot be decoded', {
@@ -370,11 +306,16 @@ export class MongoSagaStore implements SagaStore {
     if (created.$gt || created.$lt) query.createdAt = created;
     if (filter.updatedBefore) query.updatedAt = { $lt: filter.updatedBefore };
     const docs = await this.collection.find(query).sort({ id: 1 }).limit(page.limit).toArray();
-    return docs.map((doc) => this.decode(doc));
+    return Promise.all(docs.map((doc) => this.read(doc)));
   }
 
+  /** Deletes the instance, then the chunks it named (see `history-chunks.ts`). */
   async delete(sagaType: string, id: string): Promise<boolean> {
-    return (await this.collection.deleteOne({ _id: documentId(sagaType, id) })).deletedCount === 1;
+    const _id = documentId(sagaType, id);
+    const doc = await this.collection.findOne({ _id }, { projection: { chunks: 1 } });
+    const deleted = (await this.collection.deleteOne({ _id })).deletedCount === 1;
+    if (deleted && Array.isArray(doc?.chunks)) await this.chunks.discard(_id, doc.chunks);
+    return deleted;
   }
 
   /**
@@ -385,52 +326,40 @@ export class MongoSagaStore implements SagaStore {
    */
   async deleteExpiredTombstones(now: Date): Promise<number> {
     const expired = { status: 'completed', retainUntil: { $lte: now }, outbox: {} } as const;
-    const ids = (
-      await this.collection
-        .find(expired, { projection: { _id: 1 } })
-        .limit(TOMBSTONES_PER_SWEEP)
-        .toArray()
-    ).map((doc) => doc._id);
-    const results = await mapInChunks(ids, DELETE_PARALLELISM, (_id) =>
-      this.collection.deleteOne({ _id, ...expired }),
-    );
-    return results.reduce((sum, r) => sum + r.deletedCount, 0);
+    const docs = await this.collection
+      .find(expired, { projection: { _id: 1, chunks: 1 } })
+      .limit(TOMBSTONES_PER_SWEEP)
+      .toArray();
+    const results = await mapInChunks(docs, DELETE_PARALLELISM, async ({ _id, chunks }) => {
+      const { deletedCount } = await this.collection.deleteOne({ _id, ...expired });
+      if (deletedCount === 1 && Array.isArray(chunks)) await this.chunks.discard(_id, chunks);
+      return deletedCount;
+    });
+    return results.reduce((sum, n) => sum + n, 0);
   }
 
   async close(): Promise<void> {
     await this.connection.close();
   }
 
+  /** The record of `doc` without its sealed items: for reads that use no state (counts). */
   private decode(doc: SagaDocument): SagaRecord {
     return decodeSaga(this.collectionName, doc as unknown as Record<string, unknown>);
   }
+
+  /** The whole record of `doc`: the sealed items joined (from `known` when it is at the version). */
+  private read(doc: SagaDocument, known?: KnownItems): Promise<SagaRecord> {
+    return joinChunks(this.collectionName, doc, this.decode(doc), this.chunks, known);
+  }
 }
 
-/**
- * Turns a commit's full `state` (`set.state`) into per-field `$set`s and `$unset`s plus a `$push`
- * of the append-only array's new items; returns the `$push`, or undefined (then `set.state` stays
- * and the state is written whole) when the state has no such array.
- */
-function appendState(
-  state: unknown,
-  append: StateAppend,
-  set: Record<string, unknown>,
-  unset: Record<string, ''>,
-): Record<string, { $each: unknown[] }> | undefined {
-  if (typeof state !== 'object' || state === null || Array.isArray(state)) return undefined;
-  const { [append.field]: items, ...rest } = state as Record<string, unknown>;
-  if (!Array.isArray(items) || items.length < append.from) return undefined;
-  delete set.state;
-  for (const [key, value] of Object.entries(encodeState(rest) as Record<string, unknown>))
-    set[`state.${key}`] = value;
-  for (const [key, value] of Object.entries(rest))
-    if (value === undefined) unset[`state.${encodeKey(key)}`] = '';
-  for (const key of append.removed) unset[`state.${encodeKey(key)}`] = '';
-  const added = items.slice(append.from);
-  if (added.length === 0) return {};
-  return { [`state.${encodeKey(append.field)}`]: { $each: encodeState(added) as unknown[] } };
-}
-
-function isDuplicateKey(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
+/** Checks the name of a side collection (`deadLetterCollection`…); throws naming the option. */
+function sideCollection(field: string, name: unknown): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,120}$/.test(name)) {
+    throw new ConfigurationError(
+      field,
+      `expected 1–120 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
 }

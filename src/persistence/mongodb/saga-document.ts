@@ -93,6 +93,14 @@ export interface SagaDocument {
   outboxOldest?: Date;
   /** Counts writes to the outbox's entries, so a marker repair can be conditional on none between. */
   outboxRev?: number;
+  /**
+   * The state field whose sealed items live in chunk documents (`history-chunks.ts`), the ids of
+   * those chunks in order, and how many items they hold (`chunked-state.ts`). Set by every commit
+   * naming an append-only field; absent on documents written before chunks (read as 0 sealed).
+   */
+  chunkField?: string;
+  chunks?: string[];
+  chunkedItems?: number;
 }
 
 /** The `_id` of an instance. */

@@ -13,6 +13,13 @@ export interface WireMessage {
   readonly body: Buffer;
 }
 
+/** A {@link WireMessage} whose body is still JSON text (as outbox entries store it). */
+export interface TextMessage {
+  readonly messageId: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
 /** Options of {@link MessageCodec}. */
 export interface CodecOptions {
   /** Largest body accepted, in bytes. @defaultValue 1 MiB */
@@ -117,6 +124,15 @@ export class MessageCodec {
   }
 
   encode(envelope: Envelope): WireMessage {
+    const text = this.encodeText(envelope);
+    return { messageId: text.messageId, headers: text.headers, body: Buffer.from(text.body, 'utf8') };
+  }
+
+  /**
+   * {@link MessageCodec.encode} with the body left as JSON text: the form outbox entries store, so
+   * an emitted message is not turned into bytes only to be turned back into a string.
+   */
+  encodeText(envelope: Envelope): TextMessage {
     const headers: Record<string, string> = {
       ...envelope.headers,
       [Headers.type]: envelope.type,
@@ -127,7 +143,7 @@ export class MessageCodec {
     if (envelope.causationId !== undefined) headers[Headers.causationId] = envelope.causationId;
     const version = this.registry.lookup(envelope.type)?.version;
     if (version !== undefined) headers[Headers.version] = String(version);
-    return { messageId: envelope.id, headers, body: Buffer.from(toJson(envelope.body), 'utf8') };
+    return { messageId: envelope.id, headers, body: toJson(envelope.body) };
   }
 
   decode(wire: WireMessage): Envelope {

@@ -110,6 +110,15 @@ function revive(value: unknown, key: string): unknown {
   return decodeValue(key, value);
 }
 
+/** The header `name`, which must be a non-empty string. */
+function requiredHeader(headers: Readonly<Record<string, string>>, name: string): string {
+  const value = headers[name];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new DecodeError('missing-field', `The envelope has no '${name}'`);
+  }
+  return value;
+}
+
 /**
  * Encodes envelopes to {@link WireMessage}s and decodes them back, rejecting bad input with a
  * {@link DecodeError} whose `reason` names what was wrong.
@@ -148,13 +157,6 @@ export class MessageCodec {
 
   decode(wire: WireMessage): Envelope {
     const headers = wire.headers ?? {};
-    const required = (name: string): string => {
-      const value = headers[name];
-      if (typeof value !== 'string' || value.length === 0) {
-        throw new DecodeError('missing-field', `The envelope has no '${name}'`);
-      }
-      return value;
-    };
     if (typeof wire.messageId !== 'string' || wire.messageId.length === 0) {
       throw new DecodeError('missing-field', "The envelope has no 'messageId'");
     }
@@ -164,10 +166,10 @@ export class MessageCodec {
         `The body has ${wire.body.byteLength} bytes, over the limit of ${this.maxBodyBytes}`,
       );
     }
-    const typeName = required(Headers.type);
+    const typeName = requiredHeader(headers, Headers.type);
     const type = this.registry.lookup(typeName);
     if (!type) throw new DecodeError('unknown-type', `Unknown message type '${typeName}'`);
-    const sentAt = new Date(required(Headers.sentAt));
+    const sentAt = new Date(requiredHeader(headers, Headers.sentAt));
     if (Number.isNaN(sentAt.getTime())) {
       throw new DecodeError('missing-field', `The envelope's '${Headers.sentAt}' is not a date`);
     }
@@ -203,12 +205,15 @@ export class MessageCodec {
       }
     }
     const own: Record<string, string> = {};
-    for (const [key, value] of Object.entries(headers)) if (typeof value === 'string') own[key] = value;
+    for (const key of Object.keys(headers)) {
+      const value = headers[key];
+      if (typeof value === 'string') own[key] = value;
+    }
     return {
       id: wire.messageId,
       type: type.name,
-      correlationId: required(Headers.correlationId),
-      conversationId: required(Headers.conversationId),
+      correlationId: requiredHeader(headers, Headers.correlationId),
+      conversationId: requiredHeader(headers, Headers.conversationId),
       causationId: headers[Headers.causationId],
       sentAt,
       headers: own,

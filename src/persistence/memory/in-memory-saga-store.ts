@@ -32,7 +32,8 @@ export class InMemorySagaStore implements SagaStore {
 
   async findByCorrelation(sagaType: string, correlationKey: string): Promise<SagaRecord | undefined> {
     const id = this.byCorrelation.get(key(sagaType, correlationKey));
-    return id === undefined ? undefined : this.findById(sagaType, id);
+    const record = id === undefined ? undefined : this.records.get(key(sagaType, id));
+    return record && this.copy(record);
   }
 
   async findById(sagaType: string, id: string): Promise<SagaRecord | undefined> {

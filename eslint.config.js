@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'tools/**', 'bench/results/**', 'coverage/**'] },
+  {
+    ignores: ['dist/**', '.bench-build/**', 'node_modules/**', 'tools/**', 'bench/results/**', 'coverage/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,7 +2,8 @@
  * `npx tsx bench/cpu-s.ts [n] [rounds]`: workload S in memory, reported per CPU second of this
  * process (user + system, GC threads included) as well as per wall second. On a shared, noisy
  * machine the CPU figure moves far less than the wall one, so it is the one to compare when
- * profiling the commit path (before ÷ after, in one run each, on the same machine).
+ * profiling the commit path (before ÷ after, in one run each, on the same machine). Compiled
+ * (`npm run bench:build`, then `node .bench-build/bench/cpu-s.js`) it runs without tsx's hooks.
  */
 import 'reflect-metadata';
 import { runLonghaulS, MESSAGES_PER_SAGA } from './workload-s.js';

@@ -3,7 +3,9 @@
  * self time per package / source folder.
  *
  * `node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/run.ts --only S/longhaul/memory --rounds 1`
- * then `npx tsx bench/profile-top.ts /tmp/prof/<file>.cpuprofile [top]`.
+ * then `npx tsx bench/profile-top.ts /tmp/prof/<file>.cpuprofile [top]`. To profile the code as
+ * shipped rather than as tsx transforms it: `npm run bench:build` (compiles src/ and bench/ to
+ * `.bench-build/`), then `node --cpu-prof --cpu-prof-dir=/tmp/prof .bench-build/bench/cpu-s.js`.
  */
 import { readFileSync } from 'node:fs';
 
@@ -34,11 +36,14 @@ function area(url: string, name: string): string {
   if (url === '') return `(${name || 'native'})`;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
-  const project = /\/work\/main\/(src\/[^/]+(?:\/[^/]+)?|bench)\//.exec(url);
+  const project = /\/(src\/[^/]+(?:\/[^/]+)?|bench)\/[^/]+$/.exec(url);
   if (project) return project[1]!;
   if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?([^/]+).*/, 'node:$2');
   return url.replace(/^.*\//, '');
 }
+
+/** The checkout's folder (a worktree, or the compiled `.bench-build/`), cut from the labels. */
+const ROOT = /^.*?\/(?:\.bench-build\/)?(?=(?:src|bench|node_modules)\/)/;
 
 const functions = new Map<string, number>();
 const areas = new Map<string, number>();
@@ -46,7 +51,7 @@ for (const [id, us] of selfUs) {
   const node = byId.get(id)!;
   const { functionName, url, lineNumber } = node.callFrame;
   const where = area(url, functionName);
-  const label = `${functionName || '(anonymous)'} ${url ? `${url.replace(/^.*\/work\/main\//, '').replace(/^file:\/\//, '')}:${lineNumber + 1}` : ''}`;
+  const label = `${functionName || '(anonymous)'} ${url ? `${url.replace(ROOT, '').replace(/^file:\/\//, '')}:${lineNumber + 1}` : ''}`;
   functions.set(label, (functions.get(label) ?? 0) + us);
   areas.set(where, (areas.get(where) ?? 0) + us);
 }

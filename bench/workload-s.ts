@@ -43,17 +43,28 @@ export const RUN_LIMIT_MS = Number(process.env.LONGHAUL_BENCH_RUN_LIMIT_MS ?? 24
 /** The three steps of one saga, as the tracker names them. */
 export type Step = 'started' | 'command' | 'done';
 
+/** The index of a step in the tracker's per-saga slots. */
+const STEP_INDEX: Readonly<Record<Step, number>> = { started: 0, command: 1, done: 2 };
+
 /**
  * Shared bookkeeping of one run of workload S, whatever executes it: when each message was
  * produced and handled, distinct messages handled, duplicates, completions.
+ *
+ * Saga ids end in `-<index>` (index < n), so the books are typed arrays indexed by saga and step:
+ * the harness must not cost the engine under measurement a map entry and a key string per message.
  */
 export class SagaTracker {
-  private readonly producedAt = new Map<string, number>();
-  private readonly handled = new Set<string>();
-  readonly latencies: number[] = [];
+  /** When each (saga, step) message was produced (`performance.now()`), NaN before. */
+  private readonly producedAt: Float64Array;
+  /** 1 once a handler of (saga, step) ran. */
+  private readonly handled: Uint8Array;
+  private handledCount = 0;
+  /** Latencies of the distinct messages, in the order they were first handled. */
+  private readonly latencyBook: Float64Array;
+  private latencyCount = 0;
   executions = 0;
   completed = 0;
-  private readonly completedIds = new Set<string>();
+  private readonly completedFlags: Uint8Array;
   private resolveDone: () => void = () => undefined;
   readonly done: Promise<void>;
   startedAt = 0;
@@ -64,26 +75,46 @@ export class SagaTracker {
     private readonly startNext: () => void,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.producedAt = new Float64Array(n * MESSAGES_PER_SAGA).fill(Number.NaN);
+    this.handled = new Uint8Array(n * MESSAGES_PER_SAGA);
+    this.latencyBook = new Float64Array(n * MESSAGES_PER_SAGA);
+    this.completedFlags = new Uint8Array(n);
+  }
+
+  /** Latencies of the distinct messages handled, in ms. */
+  get latencies(): Float64Array {
+    return this.latencyBook.subarray(0, this.latencyCount);
+  }
+
+  /** The saga's index, from the `-<index>` its id ends with. */
+  private indexOf(sagaId: string): number {
+    const index = Number(sagaId.slice(sagaId.lastIndexOf('-') + 1));
+    if (!Number.isInteger(index) || index < 0 || index >= this.n) {
+      throw new Error(`bench: saga id '${sagaId}' does not end in -<index below ${this.n}>`);
+    }
+    return index;
   }
 
   produced(sagaId: string, step: Step): void {
-    this.producedAt.set(`${sagaId}/${step}`, performance.now());
+    this.producedAt[this.indexOf(sagaId) * MESSAGES_PER_SAGA + STEP_INDEX[step]] = performance.now();
   }
 
   /** A handler for `step` of `sagaId` starts running (on every execution, retries included). */
   handling(sagaId: string, step: Step): void {
-    const key = `${sagaId}/${step}`;
+    const slot = this.indexOf(sagaId) * MESSAGES_PER_SAGA + STEP_INDEX[step];
     this.executions++;
-    if (this.handled.has(key)) return;
-    this.handled.add(key);
-    const at = this.producedAt.get(key);
-    if (at !== undefined) this.latencies.push(performance.now() - at);
+    if (this.handled[slot] === 1) return;
+    this.handled[slot] = 1;
+    this.handledCount++;
+    const at = this.producedAt[slot] as number;
+    if (!Number.isNaN(at)) this.latencyBook[this.latencyCount++] = performance.now() - at;
   }
 
   /** The saga `sagaId` has completed and its completion is stored. */
   complete(sagaId: string): void {
-    if (this.completedIds.has(sagaId)) return;
-    this.completedIds.add(sagaId);
+    const index = this.indexOf(sagaId);
+    if (this.completedFlags[index] === 1) return;
+    this.completedFlags[index] = 1;
     this.completed++;
     if (this.completed === this.n) {
       this.finishedAt = performance.now();
@@ -92,7 +123,7 @@ export class SagaTracker {
   }
 
   get distinctHandled(): number {
-    return this.handled.size;
+    return this.handledCount;
   }
 
   /** Waits for all completions, or `limitMs`; resolves false on the latter. */

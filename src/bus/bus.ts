@@ -2,7 +2,7 @@ import { rootError } from '../errors.js';
 import { type MessageCodec } from '../messages/codec.js';
 import { type Envelope } from '../messages/envelope.js';
 import { messageTypeOfInstance } from '../messages/registry.js';
-import { type OutboxEntry, toStoredMessage } from '../persistence/saga-store.js';
+import { type OutboxEntry } from '../persistence/saga-store.js';
 import { type Duration, toMillis } from '../util/duration.js';
 import { newId } from '../util/ids.js';
 import { withActiveContext } from '../telemetry/propagation.js';
@@ -86,7 +86,7 @@ export class Bus {
         {
           id,
           operation,
-          message: toStoredMessage(this.codec.encode(envelope)),
+          message: this.codec.encodeText(envelope),
           sourceMessageId: id,
           createdAt: now,
           ...extra,

@@ -1,7 +1,7 @@
 import { type MessageCodec } from '../messages/codec.js';
 import { type Envelope } from '../messages/envelope.js';
 import { messageTypeOfInstance } from '../messages/registry.js';
-import { type OutboxEntry, toStoredMessage } from '../persistence/saga-store.js';
+import { type OutboxEntry } from '../persistence/saga-store.js';
 import { derivedId } from '../util/ids.js';
 import { withActiveContext } from '../telemetry/propagation.js';
 import { type Router } from './router.js';
@@ -110,7 +110,7 @@ export class OutgoingCollector {
     const entry: OutboxEntry = {
       id: envelope.id,
       operation,
-      message: toStoredMessage(this.codec.encode(envelope)),
+      message: this.codec.encodeText(envelope),
       sourceMessageId: this.incoming.id,
       createdAt: this.now,
       ...extra,

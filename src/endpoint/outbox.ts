@@ -116,9 +116,7 @@ export class OutboxDispatcher {
     entries: readonly OutboxEntry[],
     token: string,
   ): Promise<DispatchReport> {
-    const live = new Set(record.timeouts.map((t) => t.id));
-    const withdrawn = entries.filter((e) => e.operation === 'schedule' && !live.has(e.id)).map((e) => e.id);
-    const toSend = entries.filter((e) => !withdrawn.includes(e.id));
+    const { withdrawn, toSend } = withdrawnTimeouts(record, entries);
     const { done, failures } = await this.attempt(toSend);
     if (done.length + withdrawn.length > 0) {
       await this.store.markDispatched(record.sagaType, record.id, [...done, ...withdrawn]);
@@ -213,7 +211,8 @@ export class OutboxDispatcher {
    */
   private checkLease(record: Record_, entries: readonly OutboxEntry[], done: readonly string[]): void {
     if (done.length === 0) return;
-    const leaseEnd = Math.min(...entries.map((e) => e.nextAttemptAt?.getTime() ?? Infinity));
+    let leaseEnd = Infinity;
+    for (const entry of entries) leaseEnd = Math.min(leaseEnd, entry.nextAttemptAt?.getTime() ?? Infinity);
     const now = this.deps.now().getTime();
     if (now <= leaseEnd) return;
     this.deps.counters.outboxLeaseOverruns += done.length;
@@ -268,6 +267,17 @@ export class OutboxDispatcher {
       : this.transport.send(wire, entry.destination!);
   }
 
+  /** Sends or publishes a message entry, in a send span when telemetry is live. */
+  private transmitStored(entry: OutboxEntry): Promise<void> {
+    const wire = fromStoredMessage(entry.message!);
+    const telemetry = this.deps.telemetry;
+    return telemetry?.live
+      ? telemetry.send(entry.operation as 'publish' | 'send', entry.destination, wire, (message) =>
+          this.transmit(entry, message),
+        )
+      : this.transmit(entry, wire);
+  }
+
   /** Stores one `schedule` entry's timeout (its message possibly carrying a schedule span's context). */
   private storeTimeout(entry: OutboxEntry, message: NonNullable<OutboxEntry['message']>): Promise<void> {
     return this.timeouts.schedule({
@@ -286,6 +296,18 @@ export class OutboxDispatcher {
   ): Promise<{ done: string[]; failures: Map<string, unknown> }> {
     const done: string[] = [];
     const failures = new Map<string, unknown>();
+    const [only] = entries;
+    if (entries.length === 1 && only && isMessage(only)) {
+      // The common case (one message emitted): what the general path below does, without its arrays.
+      const sending = this.transmitStored(only);
+      try {
+        await sending;
+        done.push(only.id);
+      } catch (error) {
+        failures.set(only.id, error);
+      }
+      return { done, failures };
+    }
     let earliest: Date | undefined;
     try {
       for (const entry of entries) {
@@ -310,18 +332,8 @@ export class OutboxDispatcher {
     } finally {
       if (earliest) this.onScheduled(earliest);
     }
-    const messages = entries.filter((e) => e.operation === 'publish' || e.operation === 'send');
-    const results = await Promise.allSettled(
-      messages.map((entry) => {
-        const wire = fromStoredMessage(entry.message!);
-        const telemetry = this.deps.telemetry;
-        return telemetry?.live
-          ? telemetry.send(entry.operation as 'publish' | 'send', entry.destination, wire, (message) =>
-              this.transmit(entry, message),
-            )
-          : this.transmit(entry, wire);
-      }),
-    );
+    const messages = entries.filter(isMessage);
+    const results = await Promise.allSettled(messages.map((entry) => this.transmitStored(entry)));
     messages.forEach((entry, i) => {
       const result = results[i];
       if (result?.status === 'fulfilled') done.push(entry.id);
@@ -329,6 +341,25 @@ export class OutboxDispatcher {
     });
     return { done, failures };
   }
+}
+
+/** Whether an entry carries a message to send or publish (not a timeout change). */
+function isMessage(entry: OutboxEntry): boolean {
+  return entry.operation === 'publish' || entry.operation === 'send';
+}
+
+/**
+ * Splits claimed entries into the timeouts the record no longer lists (`withdrawn`: cancelled or
+ * fired since their commit, only to be removed) and the rest (`toSend`).
+ */
+function withdrawnTimeouts(
+  record: Record_,
+  entries: readonly OutboxEntry[],
+): { withdrawn: string[]; toSend: readonly OutboxEntry[] } {
+  if (!entries.some((e) => e.operation === 'schedule')) return { withdrawn: [], toSend: entries };
+  const live = new Set(record.timeouts.map((t) => t.id));
+  const withdrawn = entries.filter((e) => e.operation === 'schedule' && !live.has(e.id)).map((e) => e.id);
+  return { withdrawn, toSend: entries.filter((e) => !withdrawn.includes(e.id)) };
 }
 
 function describe(error: unknown): string {

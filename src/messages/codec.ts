@@ -14,6 +14,13 @@ export interface WireMessage {
   readonly body: Buffer;
 }
 
+/** A {@link WireMessage} whose body is still JSON text (as outbox entries store it). */
+export interface TextMessage {
+  readonly messageId: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
 /** Options of {@link MessageCodec}. */
 export interface CodecOptions {
   /** Largest body accepted, in bytes. @defaultValue 1 MiB */
@@ -104,6 +111,15 @@ function revive(value: unknown, key: string): unknown {
   return decodeValue(key, value);
 }
 
+/** The header `name`, which must be a non-empty string. */
+function requiredHeader(headers: Readonly<Record<string, string>>, name: string): string {
+  const value = headers[name];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new DecodeError('missing-field', `The envelope has no '${name}'`);
+  }
+  return value;
+}
+
 /**
  * Encodes envelopes to {@link WireMessage}s and decodes them back, rejecting bad input with a
  * {@link DecodeError} whose `reason` names what was wrong.
@@ -118,6 +134,15 @@ export class MessageCodec {
   }
 
   encode(envelope: Envelope): WireMessage {
+    const text = this.encodeText(envelope);
+    return { messageId: text.messageId, headers: text.headers, body: Buffer.from(text.body, 'utf8') };
+  }
+
+  /**
+   * {@link MessageCodec.encode} with the body left as JSON text: the form outbox entries store, so
+   * an emitted message is not turned into bytes only to be turned back into a string.
+   */
+  encodeText(envelope: Envelope): TextMessage {
     const headers: Record<string, string> = {
       ...envelope.headers,
       [Headers.type]: envelope.type,
@@ -129,18 +154,11 @@ export class MessageCodec {
     const type = this.registry.lookup(envelope.type);
     if (type?.version !== undefined) headers[Headers.version] = String(type.version);
     headers[Headers.partitionKey] = partitionKeyOf(envelope, type);
-    return { messageId: envelope.id, headers, body: Buffer.from(toJson(envelope.body), 'utf8') };
+    return { messageId: envelope.id, headers, body: toJson(envelope.body) };
   }
 
   decode(wire: WireMessage): Envelope {
     const headers = wire.headers ?? {};
-    const required = (name: string): string => {
-      const value = headers[name];
-      if (typeof value !== 'string' || value.length === 0) {
-        throw new DecodeError('missing-field', `The envelope has no '${name}'`);
-      }
-      return value;
-    };
     if (typeof wire.messageId !== 'string' || wire.messageId.length === 0) {
       throw new DecodeError('missing-field', "The envelope has no 'messageId'");
     }
@@ -150,10 +168,10 @@ export class MessageCodec {
         `The body has ${wire.body.byteLength} bytes, over the limit of ${this.maxBodyBytes}`,
       );
     }
-    const typeName = required(Headers.type);
+    const typeName = requiredHeader(headers, Headers.type);
     const type = this.registry.lookup(typeName);
     if (!type) throw new DecodeError('unknown-type', `Unknown message type '${typeName}'`);
-    const sentAt = new Date(required(Headers.sentAt));
+    const sentAt = new Date(requiredHeader(headers, Headers.sentAt));
     if (Number.isNaN(sentAt.getTime())) {
       throw new DecodeError('missing-field', `The envelope's '${Headers.sentAt}' is not a date`);
     }
@@ -189,12 +207,15 @@ export class MessageCodec {
       }
     }
     const own: Record<string, string> = {};
-    for (const [key, value] of Object.entries(headers)) if (typeof value === 'string') own[key] = value;
+    for (const key of Object.keys(headers)) {
+      const value = headers[key];
+      if (typeof value === 'string') own[key] = value;
+    }
     return {
       id: wire.messageId,
       type: type.name,
-      correlationId: required(Headers.correlationId),
-      conversationId: required(Headers.conversationId),
+      correlationId: requiredHeader(headers, Headers.correlationId),
+      conversationId: requiredHeader(headers, Headers.conversationId),
       causationId: headers[Headers.causationId],
       sentAt,
       headers: own,

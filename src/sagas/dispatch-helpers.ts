@@ -8,23 +8,33 @@ import { cloneData } from '../util/clone.js';
 import { sagaInstanceId } from '../util/ids.js';
 import { type SagaDefinition, type SagaHandlerDefinition } from './metadata.js';
 
+/** A message's correlation value for a saga type and the id of the instance it names. */
+export interface Correlated {
+  readonly key: string;
+  readonly id: string;
+}
+
 /**
  * The instance a message is for, as far as it can be told before reading the store: the target
  * id of a timeout, the id derived from the correlation value otherwise (an instance stored under
- * a former name has another id: its messages are then only not queued together). Undefined when
- * the message has no usable value (the handling reports that).
+ * a former name has another id: its messages are then only not queued together). `id` is
+ * undefined when the message has no usable value (the handling reports that); `correlated` is the
+ * value and id found, so the handling need not work them out again.
  */
 export function instanceKeyOf(
   saga: SagaDefinition,
   handler: SagaHandlerDefinition,
   envelope: Envelope,
-): string | undefined {
-  if (handler.role === 'timeout') return envelope.headers[Headers.sagaId] || undefined;
+): { id?: string; correlated?: Correlated } {
+  if (handler.role === 'timeout') return { id: envelope.headers[Headers.sagaId] || undefined };
+  let key: string;
   try {
-    return sagaInstanceId(saga.name, correlationKeyOf(saga, handler, envelope));
+    key = correlationKeyOf(saga, handler, envelope);
   } catch {
-    return undefined;
+    return {};
   }
+  const correlated = { key, id: sagaInstanceId(saga.name, key) };
+  return { id: correlated.id, correlated };
 }
 
 export function correlationKeyOf(

@@ -9,7 +9,14 @@ import { evolve, storedNames } from './evolution.js';
 import { refuse, restarted } from './start-policy.js';
 import { recordHandled } from './inbox.js';
 import { type SagaDefinition, type SagaHandlerDefinition, startPolicies } from './metadata.js';
-import { appendOnlyArray, copyState, correlationKeyOf, instanceKeyOf, jitter } from './dispatch-helpers.js';
+import {
+  appendOnlyArray,
+  copyState,
+  type Correlated,
+  correlationKeyOf,
+  instanceKeyOf,
+  jitter,
+} from './dispatch-helpers.js';
 import { type SagaDispatcherDeps, type SagaOutcome } from './dispatcher-types.js';
 
 export {
@@ -42,9 +49,9 @@ export class SagaDispatcher {
     handler: SagaHandlerDefinition,
     envelope: Envelope,
   ): Promise<SagaOutcome> {
-    const instance = instanceKeyOf(saga, handler, envelope);
-    if (instance === undefined) return this.traced(saga, handler, envelope);
-    return this.perInstance.run(instance, () => this.traced(saga, handler, envelope));
+    const { id, correlated } = instanceKeyOf(saga, handler, envelope);
+    if (id === undefined) return this.traced(saga, handler, envelope);
+    return this.perInstance.run(id, () => this.traced(saga, handler, envelope, correlated));
   }
 
   /** {@link SagaDispatcher.handleNow} in a `saga <type>` span telling the instance and the outcome. */
@@ -52,16 +59,17 @@ export class SagaDispatcher {
     saga: SagaDefinition,
     handler: SagaHandlerDefinition,
     envelope: Envelope,
+    correlated?: Correlated,
   ): Promise<SagaOutcome> {
     const telemetry = this.deps.telemetry;
-    if (!telemetry?.tracing) return this.handleNow(saga, handler, envelope);
+    if (!telemetry?.tracing) return this.handleNow(saga, handler, envelope, correlated);
     const attributes = {
       [Attr.sagaType]: saga.name,
       [Attr.messageType]: envelope.type,
       [Attr.handler]: handler.role,
     };
     return telemetry.span(`saga ${saga.name}`, attributes, async (scope) => {
-      const outcome = await this.handleNow(saga, handler, envelope);
+      const outcome = await this.handleNow(saga, handler, envelope, correlated);
       scope.set({ [Attr.sagaResult]: outcome.result, [Attr.conflicts]: outcome.conflicts ?? 0 });
       if (outcome.sagaId !== undefined) scope.set({ [Attr.sagaId]: outcome.sagaId });
       return outcome;
@@ -72,11 +80,12 @@ export class SagaDispatcher {
     saga: SagaDefinition,
     handler: SagaHandlerDefinition,
     envelope: Envelope,
+    correlated?: Correlated,
   ): Promise<SagaOutcome> {
     const { conflictRetries } = this.deps.options;
     for (let conflicts = 0; ; conflicts++) {
       try {
-        const outcome = await this.attempt(saga, handler, envelope);
+        const outcome = await this.attempt(saga, handler, envelope, correlated);
         return conflicts > 0 ? { ...outcome, conflicts } : outcome;
       } catch (error) {
         if (error instanceof ConcurrencyError) {
@@ -97,9 +106,10 @@ export class SagaDispatcher {
     definition: SagaDefinition,
     handler: SagaHandlerDefinition,
     envelope: Envelope,
+    correlated: Correlated | undefined,
   ): Promise<SagaOutcome> {
     const { store, logger, options } = this.deps;
-    const found = await this.find(definition, handler, envelope);
+    const found = await this.find(definition, handler, envelope, correlated);
     let record = found.record;
     // An instance stored under a former name (an alias) stays under it: its id, its timeouts'
     // headers and its outgoing message ids all derive from that name.
@@ -287,10 +297,12 @@ export class SagaDispatcher {
     };
   }
 
+  /** The instance the message is for; `correlated`: its correlation value and id, if known already. */
   private async find(
     saga: SagaDefinition,
     handler: SagaHandlerDefinition,
     envelope: Envelope,
+    correlated?: Correlated,
   ): Promise<{ record?: SagaRecord; key: string }> {
     const targetId = envelope.headers[Headers.sagaId];
     const names = storedNames(saga);
@@ -306,10 +318,10 @@ export class SagaDispatcher {
       const record = await this.deps.store.findById(targetType, targetId, known ? { known } : undefined);
       return { record, key: record?.correlationKey ?? targetId };
     }
-    const key = correlationKeyOf(saga, handler, envelope);
+    const key = correlated?.key ?? correlationKeyOf(saga, handler, envelope);
     // The current name first; former names (aliases) only when it has no instance for the key.
     for (const name of names) {
-      const id = sagaInstanceId(name, key);
+      const id = correlated && name === saga.name ? correlated.id : sagaInstanceId(name, key);
       const known = saga.knownItems?.({ id, correlationKey: key });
       const record = await this.deps.store.findByCorrelation(name, key, known ? { id, known } : { id });
       if (record) return { record, key };

@@ -11,38 +11,54 @@ export function newId(): string {
   return crypto.randomUUID();
 }
 
+/** Bytes of the hash input, reused: the namespace, then the name (grown when a name needs more). */
+let scratch = Buffer.allocUnsafe(256);
+NAMESPACE.copy(scratch, 0);
+
+/** The hex digit of the UUID variant (`10xx`) over the top two bits of the digit `hex`. */
+function variantDigit(hex: string): string {
+  return ((Number.parseInt(hex, 16) & 0x3) | 0x8).toString(16);
+}
+
 /**
  * A name-based UUID v5: the same parts always give the same id. Used for outgoing message ids
  * (incoming id + handling instance + position) so a rerun or a redelivery reproduces them.
  */
 export function derivedId(...parts: readonly (string | number)[]): string {
   const name = parts.join('\u0000');
-  const input = Buffer.allocUnsafe(NAMESPACE.length + Buffer.byteLength(name));
-  NAMESPACE.copy(input, 0);
-  input.write(name, NAMESPACE.length);
-  const digest = oneShotHash
-    ? oneShotHash('sha1', input, 'buffer')
-    : crypto.createHash('sha1').update(input).digest();
-  digest[6] = ((digest[6] as number) & 0x0f) | 0x50;
-  digest[8] = ((digest[8] as number) & 0x3f) | 0x80;
-  const hex = digest.toString('hex', 0, 16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  const length = NAMESPACE.length + Buffer.byteLength(name);
+  if (length > scratch.length) {
+    scratch = Buffer.allocUnsafe(Math.max(length, 2 * scratch.length));
+    NAMESPACE.copy(scratch, 0);
+  }
+  scratch.write(name, NAMESPACE.length);
+  const input = scratch.subarray(0, length);
+  const hex = oneShotHash
+    ? oneShotHash('sha1', input, 'hex')
+    : crypto.createHash('sha1').update(input).digest('hex');
+  // The first 16 bytes, version 5 in the 7th byte's high nibble, variant 10 in the 9th byte's top bits.
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variantDigit(hex[16] as string)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Instance ids derived lately: a busy instance's messages ask for the same id again and again. */
-const recentInstanceIds = new Map<string, string>();
+/**
+ * Instance ids derived lately: a busy instance's messages ask for the same id again and again.
+ * Two generations: when the young one is full it becomes the old one, so an id asked for again
+ * within the last `RECENT_INSTANCE_IDS` to `2 ×` that many derivations is found without hashing.
+ */
+let recentInstanceIds = new Map<string, string>();
+let olderInstanceIds = new Map<string, string>();
 const RECENT_INSTANCE_IDS = 4096;
 
 /** The instance id of a saga type's instance for a correlation value (stable, so reruns agree). */
 export function sagaInstanceId(sagaType: string, correlationKey: string): string {
   const name = `${sagaType}\u0000${correlationKey}`;
   let id = recentInstanceIds.get(name);
-  if (id === undefined) {
-    id = derivedId('saga', sagaType, correlationKey);
-    if (recentInstanceIds.size >= RECENT_INSTANCE_IDS) {
-      recentInstanceIds.delete(recentInstanceIds.keys().next().value as string);
-    }
-    recentInstanceIds.set(name, id);
+  if (id !== undefined) return id;
+  id = olderInstanceIds.get(name) ?? derivedId('saga', sagaType, correlationKey);
+  if (recentInstanceIds.size >= RECENT_INSTANCE_IDS) {
+    olderInstanceIds = recentInstanceIds;
+    recentInstanceIds = new Map();
   }
+  recentInstanceIds.set(name, id);
   return id;
 }

@@ -5,27 +5,34 @@
  * stays with the store's conditional writes.
  */
 export class KeyedQueue {
-  /** The promise each key's last queued task settles; removed when that task is the last. */
-  private readonly tails = new Map<string, Promise<void>>();
+  /**
+   * Per key with a task running: the wake-ups of the tasks waiting behind it, in arrival order.
+   * Removed when the running task ends with none waiting.
+   */
+  private readonly waiting = new Map<string, (() => void)[]>();
 
-  /** Tasks waiting or running, over all keys. */
+  /** Keys with a task waiting or running. */
   get size(): number {
-    return this.tails.size;
+    return this.waiting.size;
   }
 
   /** Runs `task` after every task queued before it under `key` has settled. */
   async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const before = this.tails.get(key);
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = before ? before.then(() => mine) : mine;
-    this.tails.set(key, tail);
+    const queue = this.waiting.get(key);
+    if (queue === undefined) this.waiting.set(key, []);
+    else await new Promise<void>((resolve) => queue.push(resolve));
     try {
-      if (before) await before;
       return await task();
     } finally {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+      this.next(key);
     }
+  }
+
+  /** Wakes the task waiting next under `key`, or forgets the key when none is. */
+  private next(key: string): void {
+    const queue = this.waiting.get(key);
+    const wake = queue?.shift();
+    if (wake) wake();
+    else this.waiting.delete(key);
   }
 }

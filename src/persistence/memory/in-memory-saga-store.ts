@@ -32,7 +32,8 @@ export class InMemorySagaStore implements SagaStore {
 
   async findByCorrelation(sagaType: string, correlationKey: string): Promise<SagaRecord | undefined> {
     const id = this.byCorrelation.get(key(sagaType, correlationKey));
-    return id === undefined ? undefined : this.findById(sagaType, id);
+    const record = id === undefined ? undefined : this.records.get(key(sagaType, id));
+    return record && this.copy(record);
   }
 
   async findById(sagaType: string, id: string): Promise<SagaRecord | undefined> {
@@ -55,22 +56,29 @@ export class InMemorySagaStore implements SagaStore {
         `${record.sagaType} ${record.id}: expected version ${expectedVersion}, found ${stored?.version ?? 'none'}`,
       );
     }
-    const outbox = [...(stored?.outbox ?? []), ...newOutbox];
+    // Stored entries are never changed in place (every update writes new ones), so the new outbox
+    // shares them and copies only the commit's own entries.
+    const added = cloneData(newOutbox);
+    const outbox = stored && stored.outbox.length > 0 ? stored.outbox.concat(added) : added;
     const append = commit.append;
     const before = append && stored && arrayIn(stored.state, append.field);
     const after = append && arrayIn(record.state, append.field);
     if (!append || !before || !after || before.length !== append.from || after.length < append.from) {
       this.appendOnly.delete(recordKey);
-      this.records.set(recordKey, cloneData({ ...record, outbox }));
+      this.records.set(recordKey, withOutbox(cloneData({ ...record, outbox: NO_ENTRIES }), outbox));
       return;
     }
     const { [append.field]: _items, ...rest } = record.state as Record<string, unknown>;
-    const added = after.slice(append.from).map((item) => deepFreeze(cloneData(item)));
+    const appended = after.slice(append.from).map((item) => deepFreeze(cloneData(item)));
     const frozen = (this.appendOnly.get(recordKey) === append.field ? before : before.map(deepFreeze)).concat(
-      added,
+      appended,
     );
-    const copy = cloneData({ ...record, state: rest, outbox });
-    this.records.set(recordKey, { ...copy, state: { ...(copy.state as object), [append.field]: frozen } });
+    const copy = cloneData({ ...record, state: rest, outbox: NO_ENTRIES });
+    this.records.set(recordKey, {
+      ...copy,
+      state: { ...(copy.state as object), [append.field]: frozen },
+      outbox,
+    });
     this.appendOnly.set(recordKey, append.field);
   }
 
@@ -203,6 +211,15 @@ export class InMemorySagaStore implements SagaStore {
   get size(): number {
     return this.records.size;
   }
+}
+
+/** Stands in for the outbox while a committed record is copied (its outbox is built apart). */
+const NO_ENTRIES: readonly OutboxEntry[] = Object.freeze([]);
+
+/** `copy` (a fresh record of this store's own) with `outbox` in place of its placeholder. */
+function withOutbox(copy: SagaRecord, outbox: readonly OutboxEntry[]): SagaRecord {
+  (copy as { outbox: readonly OutboxEntry[] }).outbox = outbox;
+  return copy;
 }
 
 function dueTime(entry: OutboxEntry): number {

@@ -17,10 +17,8 @@ export class InMemoryPartitionLeases implements PartitionLeases {
     const now = this.now();
     const members = this.table(this.members, endpoint);
     members.set(member, now + ttlMs);
-    return [...members]
-      .filter(([, expiresAt]) => expiresAt > now)
-      .map(([m]) => m)
-      .sort();
+    for (const [m, expiresAt] of members) if (expiresAt <= now) members.delete(m);
+    return [...members.keys()].sort();
   }
 
   async claim(endpoint: string, partition: number, member: string, ttlMs: number): Promise<boolean> {

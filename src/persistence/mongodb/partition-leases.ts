@@ -76,10 +76,16 @@ export class MongoPartitionLeases implements PartitionLeases {
       { $set: { endpoint, kind: 'member', member, expiresAt: new Date(now.getTime() + ttlMs) } },
       { upsert: true },
     );
-    const live = await this.collection
-      .find({ endpoint, kind: 'member', expiresAt: { $gt: now } }, { projection: { member: 1 } })
+    const members = await this.collection
+      .find({ endpoint, kind: 'member' }, { projection: { member: 1, expiresAt: 1 } })
       .toArray();
-    return live.map((doc) => doc.member).sort();
+    // Members gone for ten lease periods (killed, never left) are deleted, so restarts leave no trail.
+    const gone = members.filter((doc) => doc.expiresAt.getTime() < now.getTime() - 10 * ttlMs);
+    if (gone.length > 0) await this.collection.deleteMany({ _id: { $in: gone.map((doc) => doc._id) } });
+    return members
+      .filter((doc) => doc.expiresAt > now)
+      .map((doc) => doc.member)
+      .sort();
   }
 
   async claim(endpoint: string, partition: number, member: string, ttlMs: number): Promise<boolean> {

@@ -53,31 +53,57 @@ export class ChaosStore {
   }
 }
 
-/** The run's RabbitMQ vhost. */
+/**
+ * The run's RabbitMQ vhost: on the local broker, or on a cluster (`nodes`: the AMQP URLs of its
+ * nodes, and the node names rabbitmqctl should try, running ones first).
+ */
 export class ChaosBroker {
-  readonly url: string;
+  /** The vhost's URL on each node (one on the local broker). */
+  readonly urls: string[];
 
   constructor(
     readonly vhost: string,
-    base = 'amqp://guest:guest@127.0.0.1:5672',
+    base: string | readonly string[] = 'amqp://guest:guest@127.0.0.1:5672',
+    private readonly controlNodes?: () => string[],
   ) {
-    this.url = `${base.replace(/\/+$/, '')}/${encodeURIComponent(vhost)}`;
+    const bases = typeof base === 'string' ? [base] : base;
+    this.urls = bases.map((b) => `${b.replace(/\/+$/, '')}/${encodeURIComponent(vhost)}`);
+  }
+
+  /** The vhost's URL on the first node. */
+  get url(): string {
+    return this.urls[0]!;
+  }
+
+  /** rabbitmqctl on the local broker, or on the first cluster node that answers. */
+  private async ctl(args: string[]): Promise<string> {
+    const nodes = this.controlNodes?.();
+    if (!nodes) return run('rabbitmqctl', args);
+    let last: unknown;
+    for (const node of nodes) {
+      try {
+        return await run('rabbitmqctl', ['-n', node, ...args]);
+      } catch (error) {
+        last = error;
+      }
+    }
+    throw last;
   }
 
   async create(): Promise<void> {
-    await run('rabbitmqctl', ['-q', 'add_vhost', this.vhost]);
-    await run('rabbitmqctl', ['-q', 'set_permissions', '-p', this.vhost, 'guest', '.*', '.*', '.*']);
+    await this.ctl(['-q', 'add_vhost', this.vhost]);
+    await this.ctl(['-q', 'set_permissions', '-p', this.vhost, 'guest', '.*', '.*', '.*']);
   }
 
   /** The broker closes every connection in the run's vhost (workers' and the driver's); returns how many. */
   async closeAllConnections(): Promise<number> {
-    const out = await run('rabbitmqctl', ['close_all_connections', '-p', this.vhost, 'chaos']);
+    const out = await this.ctl(['close_all_connections', '-p', this.vhost, 'chaos']);
     return Number(/Closed (\d+) connections/.exec(out)?.[1] ?? 0);
   }
 
   /** Messages ready or unacknowledged in every queue of the vhost, by queue name. */
   async queueDepths(): Promise<Record<string, number>> {
-    const out = await run('rabbitmqctl', [
+    const out = await this.ctl([
       '-q',
       'list_queues',
       '-p',
@@ -95,14 +121,17 @@ export class ChaosBroker {
   }
 
   async delete(): Promise<void> {
-    await run('rabbitmqctl', ['-q', 'delete_vhost', this.vhost]);
+    await this.ctl(['-q', 'delete_vhost', this.vhost]);
   }
 }
 
 export interface WorkerEnv {
   /** The scenario the workers run (`LH_SCENARIO`). */
   scenario: string;
-  rabbitUrl: string;
+  /** The broker's URLs (a cluster's nodes): each worker gets them all, starting at a different one. */
+  rabbitUrls: readonly string[];
+  /** The queue type the workers declare (`quorum` on a cluster). */
+  queueType: 'classic' | 'quorum';
   mongoUrl: string;
   database: string;
   prefix: string;
@@ -134,14 +163,20 @@ export class WorkerProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  private static spawned = 0;
+
   static async spawn(name: string, env: WorkerEnv, readyMs = 60_000): Promise<WorkerProcess> {
     mkdirSync(env.logDir, { recursive: true });
+    // Each worker starts at the next node, as a load balancer would spread them.
+    const first = WorkerProcess.spawned++ % env.rabbitUrls.length;
+    const urls = [...env.rabbitUrls.slice(first), ...env.rabbitUrls.slice(0, first)];
     const log = createWriteStream(`${env.logDir}/${name}.log`, { flags: 'a' });
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/chaos/worker.ts'], {
       cwd: root,
       env: {
         ...process.env,
-        LH_RABBITMQ_URL: env.rabbitUrl,
+        LH_RABBITMQ_URL: urls.join(','),
+        LH_QUEUE_TYPE: env.queueType,
         LH_MONGODB_URL: env.mongoUrl,
         LH_DATABASE: env.database,
         LH_PREFIX: env.prefix,

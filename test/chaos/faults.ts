@@ -3,15 +3,32 @@
  * interleaving with the workers' progress still varies from run to run).
  */
 import { type ChaosBroker, type ChaosStore, type WorkerEnv, WorkerProcess } from './cluster.js';
+import { type ChaosCluster } from './rabbitmq-cluster.js';
 
-export type FaultKind = 'worker-kill' | 'broker-close' | 'store-restart' | 'duplicates' | 'scheduler-kill';
+export type FaultKind =
+  'worker-kill' | 'broker-close' | 'store-restart' | 'duplicates' | 'scheduler-kill' | 'node-stop';
 export const FAULT_KINDS: readonly FaultKind[] = [
   'worker-kill',
   'broker-close',
   'store-restart',
   'duplicates',
   'scheduler-kill',
+  'node-stop',
 ];
+/** The kinds a run on the local broker injects (`node-stop` needs a cluster). */
+export const SINGLE_BROKER_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'node-stop');
+
+/** Parses `--faults a,b,...` (every name a known kind, node-stop only with a cluster). */
+export function parseFaultKinds(value: string, cluster: boolean): FaultKind[] {
+  const kinds = value.split(',').map((k) => k.trim());
+  for (const kind of kinds) {
+    if (!FAULT_KINDS.includes(kind as FaultKind))
+      throw new Error(`bad argument faults: unknown kind '${kind}' (known: ${FAULT_KINDS.join(', ')})`);
+    if (kind === 'node-stop' && !cluster)
+      throw new Error('bad argument faults: node-stop needs --rabbitmq-cluster');
+  }
+  return kinds as FaultKind[];
+}
 
 /** mulberry32: a small seeded PRNG returning [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -31,16 +48,19 @@ export interface PlannedFault {
 }
 
 /**
- * Every kind at least once, more in longer runs, at random moments of the fault window (`seconds`):
- * one per 30/40/60/15/60 s of each kind, times `spacing` (the long run uses 3: at spacing 1 a
- * 15-minute run kills a worker every few seconds, faster than a replacement gets going).
- * Scheduler kills fall while sagas are still starting, so slow orders' timeouts are coming due.
+ * Every kind of `kinds` at least once, more in longer runs, at random moments of the fault window
+ * (`seconds`): one per 30/40/60/15/60/15 s of each kind, times `spacing` (the long run uses 3: at
+ * spacing 1 a 15-minute run kills a worker every few seconds, faster than a replacement gets
+ * going). Scheduler kills fall while sagas are still starting, so slow orders' timeouts are coming
+ * due. Node stops are carried out one after the other in a lane of their own (see run.ts), so a
+ * stop planned while another node is still down waits for it.
  */
 export function planFaults(
   seconds: number,
   startWindowMs: number,
   random: () => number,
   spacing = 1,
+  kinds: readonly FaultKind[] = SINGLE_BROKER_KINDS,
 ): PlannedFault[] {
   const windowMs = seconds * 1000;
   const per: Record<FaultKind, number> = {
@@ -49,9 +69,10 @@ export function planFaults(
     'store-restart': 60 * spacing,
     duplicates: 15 * spacing,
     'scheduler-kill': 60 * spacing,
+    'node-stop': 15 * spacing,
   };
   const plan: PlannedFault[] = [];
-  for (const kind of FAULT_KINDS) {
+  for (const kind of kinds) {
     const count = Math.max(1, Math.floor(seconds / per[kind]));
     const [from, to] =
       kind === 'scheduler-kill'
@@ -68,6 +89,8 @@ export interface FaultContext {
   workerEnv: WorkerEnv;
   broker: ChaosBroker;
   store: ChaosStore;
+  /** The run's RabbitMQ cluster (cluster mode only). */
+  cluster?: ChaosCluster;
   /** The scenario's `duplicates` fault (see scenario-driver.ts). */
   duplicates: (counts: Record<string, number>) => Promise<void>;
   log: (line: string) => void;
@@ -80,6 +103,12 @@ export interface FaultTally {
   leasesHeldAtKill: number;
   connectionsClosed: number;
   storeDowntimeMs: number;
+  /** Node stops that were a SIGKILL of the node's VM (the others: `rabbitmqctl stop`). */
+  nodeKills: number;
+  /** From each node stop to the node's rejoining the cluster, summed. */
+  nodeDowntimeMs: number;
+  /** Node stops by node number. */
+  nodeStops: Record<string, number>;
   /** Messages re-sent with their original ids, by what the scenario calls them. */
   duplicatesInjected: Record<string, number>;
   generation: number;
@@ -87,11 +116,21 @@ export interface FaultTally {
 
 export function newTally(): FaultTally {
   return {
-    injected: { 'worker-kill': 0, 'broker-close': 0, 'store-restart': 0, duplicates: 0, 'scheduler-kill': 0 },
+    injected: {
+      'worker-kill': 0,
+      'broker-close': 0,
+      'store-restart': 0,
+      duplicates: 0,
+      'scheduler-kill': 0,
+      'node-stop': 0,
+    },
     schedulerKillsHoldingLeases: 0,
     leasesHeldAtKill: 0,
     connectionsClosed: 0,
     storeDowntimeMs: 0,
+    nodeKills: 0,
+    nodeDowntimeMs: 0,
+    nodeStops: {},
     duplicatesInjected: {},
     generation: 0,
   };
@@ -182,5 +221,22 @@ export async function inject(kind: FaultKind, ctx: FaultContext, tally: FaultTal
     case 'duplicates':
       await ctx.duplicates(tally.duplicatesInjected);
       return;
+    case 'node-stop': {
+      const cluster = ctx.cluster;
+      if (!cluster) throw new Error('node-stop needs a cluster');
+      const node = cluster.nodes[Math.floor(ctx.random() * cluster.nodes.length)]!;
+      // Half of them a crash (SIGKILL of the VM), half a clean stop.
+      const kill = ctx.random() < 0.5;
+      const started = Date.now();
+      await cluster.stopNode(node.n, kill);
+      ctx.log(`  ${kill ? 'killed' : 'stopped'} node ${node.n} (${node.name})`);
+      await sleep(2000 + ctx.random() * 6000);
+      await cluster.startNode(node.n);
+      if (kill) tally.nodeKills++;
+      tally.nodeStops[node.n] = (tally.nodeStops[node.n] ?? 0) + 1;
+      tally.nodeDowntimeMs += Date.now() - started;
+      ctx.log(`  node ${node.n} back in the cluster after ${Date.now() - started} ms`);
+      return;
+    }
   }
 }

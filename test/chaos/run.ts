@@ -1,7 +1,13 @@
 /**
  * The chaos harness: `npm run chaos -- [--scenario orders|long-lived] --workers K --seconds S
- * [--seed X] [--fault-spacing F]` plus the scenario's options (`--sagas N` for `orders`;
- * `--accounts A --deposits D --unroutable U` for `long-lived`).
+ * [--seed X] [--fault-spacing F] [--faults kind,...] [--rabbitmq-cluster [--cluster-port P]]` plus
+ * the scenario's options (`--sagas N` for `orders`; `--accounts A --deposits D --unroutable U` for
+ * `long-lived`).
+ *
+ * With `--rabbitmq-cluster` (orders only) the vhost lives on a 3-node cluster
+ * (scripts/rabbitmq-cluster.sh on base port P, default 5701; started for the run and stopped after
+ * it, or reused if it runs), the workers get every node's URL and declare quorum queues, and the
+ * `node-stop` fault stops a random node and restarts it (one node down at a time).
  *
  * Starts its own FerretDB (scripts/test-store.sh on --store-port/+1) and RabbitMQ vhost, K worker
  * processes running the scenario's saga and handlers on one endpoint queue, then generates the
@@ -12,7 +18,7 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { Endpoint, type Logger, RabbitMqTransport, silentLogger } from '../../src/index.js';
@@ -23,11 +29,15 @@ import {
   type FaultTally,
   inject,
   newTally,
+  parseFaultKinds,
+  type PlannedFault,
   planFaults,
   seededRandom,
+  SINGLE_BROKER_KINDS,
 } from './faults.js';
 import { longLivedDriver } from './long-lived-driver.js';
 import { ordersDriver } from './orders-driver.js';
+import { ChaosCluster } from './rabbitmq-cluster.js';
 import {
   type DriverSetup,
   type ScenarioDriver,
@@ -53,6 +63,9 @@ const { values: args } = parseArgs({
     'store-port': { type: 'string', default: process.env.LONGHAUL_CHAOS_STORE_PORT ?? '27028' },
     'quiesce-timeout': { type: 'string', default: '600' },
     'fault-spacing': { type: 'string', default: '1' },
+    faults: { type: 'string' },
+    'rabbitmq-cluster': { type: 'boolean', default: false },
+    'cluster-port': { type: 'string', default: '5701' },
     keep: { type: 'boolean', default: false },
   },
   allowPositionals: false,
@@ -79,14 +92,27 @@ const endpointName = 'shop';
 const prefix = `chaos-${tag}.`;
 const database = `lh_chaos_${tag}`;
 const store = new ChaosStore(Number(args['store-port']));
-const broker = new ChaosBroker(`longhaul-chaos-${tag}`, process.env.RABBITMQ_URL);
+const cluster = args['rabbitmq-cluster'] ? new ChaosCluster(Number(args['cluster-port'])) : undefined;
+if (cluster && scenario !== 'orders')
+  throw new Error('bad argument rabbitmq-cluster: runs the orders scenario only');
+const vhost = `longhaul-chaos-${tag}`;
+let broker: ChaosBroker | undefined;
 const logDir = `/tmp/longhaul-chaos-${tag}`;
 const startWindowMs = Math.round(S * 700);
 const spacing = Number(args['fault-spacing']);
 if (!(spacing >= 1)) throw new Error(`bad argument fault-spacing: ${args['fault-spacing']}`);
-const plan = planFaults(S, startWindowMs, random, spacing);
+const kinds =
+  args.faults === undefined
+    ? cluster
+      ? FAULT_KINDS
+      : SINGLE_BROKER_KINDS
+    : parseFaultKinds(args.faults, cluster !== undefined);
+const plan = planFaults(S, startWindowMs, random, spacing, kinds);
 
-log(`chaos: run ${tag}; worker logs in ${logDir}; store on port ${store.port}; vhost ${broker.vhost}`);
+log(
+  `chaos: run ${tag}; worker logs in ${logDir}; store on port ${store.port}; vhost ${vhost}` +
+    (cluster ? ` on the RabbitMQ cluster at base port ${cluster.port}` : ''),
+);
 
 const began = Date.now();
 const workers: WorkerProcess[] = [];
@@ -96,8 +122,9 @@ let mongo: MongoClient | undefined;
 let driver: { endpoint: Endpoint; transport: RabbitMqTransport } | undefined;
 let exitCode = 1;
 
-async function injectFaults(ctx: FaultContext): Promise<void> {
-  for (const fault of plan) {
+/** Injects `faults` one after the other, each at its planned moment or as soon as the previous ends. */
+async function injectFaults(faults: readonly PlannedFault[], ctx: FaultContext): Promise<void> {
+  for (const fault of faults) {
     const wait = faultsBegan + fault.atMs - Date.now();
     if (wait > 0) await sleep(wait);
     log(`chaos: +${((Date.now() - began) / 1000).toFixed(1)}s ${fault.kind}`);
@@ -143,13 +170,31 @@ const longLivedScenario = (setup: DriverSetup): ScenarioDriver =>
 const allWorkers: WorkerProcess[] = [];
 let faultsBegan = 0;
 
+/** The 1-minute load average, sampled every 10 s of the run (the machine may be shared). */
+const loadSamples: number[] = [];
+const sampleLoad = (): void => {
+  const first = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  if (first !== undefined) loadSamples.push(Number(first));
+};
+const loadSampler = setInterval(sampleLoad, 10_000);
+
 async function main(): Promise<void> {
-  await store.start();
+  sampleLoad();
+  await Promise.all([store.start(), cluster?.start()]);
+  broker = cluster
+    ? new ChaosBroker(
+        vhost,
+        cluster.nodes.map((node) => node.url),
+        () => cluster.controlNodes(),
+      )
+    : new ChaosBroker(vhost, process.env.RABBITMQ_URL);
   await broker.create();
+  const queueType = cluster ? 'quorum' : 'classic';
   mongo = new MongoClient(store.url, { serverSelectionTimeoutMS: 15_000 });
   const db = mongo.db(database);
   const env: WorkerEnv = {
-    rabbitUrl: broker.url,
+    rabbitUrls: broker.urls,
+    queueType,
     mongoUrl: store.url,
     database,
     prefix,
@@ -163,7 +208,8 @@ async function main(): Promise<void> {
   );
   workers.push(...spawned);
   const transport = new RabbitMqTransport({
-    url: broker.url,
+    url: broker.urls,
+    queueType,
     prefix,
     connectionName: `${prefix}driver`,
     logger: silentLogger,
@@ -204,11 +250,14 @@ async function main(): Promise<void> {
     workerEnv: env,
     broker,
     store,
+    cluster,
     duplicates: (counts) => scenarioRun.duplicates(counts),
     log,
   };
   faultsBegan = Date.now();
-  await Promise.all([scenarioRun.generate(), injectFaults(ctx)]);
+  // Node stops in a lane of their own: one node down at a time, while the other faults go on.
+  const lanes = [plan.filter((f) => f.kind !== 'node-stop'), plan.filter((f) => f.kind === 'node-stop')];
+  await Promise.all([scenarioRun.generate(), ...lanes.map((lane) => injectFaults(lane, ctx))]);
   const faultsEnded = Date.now();
   log(`chaos: +${((faultsEnded - began) / 1000).toFixed(1)}s all the load generated, all faults injected`);
 
@@ -242,13 +291,25 @@ async function main(): Promise<void> {
 
 function report(result: ScenarioOutcome, time: { seconds: number; afterFaults: number }): void {
   const stats = sumStats();
+  const load = loadSamples.length === 0 ? [0] : loadSamples;
+  const loadAverage = {
+    samples: load.length,
+    min: Math.min(...load),
+    mean: Number((load.reduce((a, b) => a + b, 0) / load.length).toFixed(2)),
+    max: Math.max(...load),
+  };
   const full = {
     seed,
     scenario,
     workers: K,
     seconds: S,
     faultSpacing: spacing,
+    rabbitmqCluster: cluster ? { basePort: cluster.port, nodes: cluster.nodes.length } : false,
     faults: tally.injected,
+    nodeKills: tally.nodeKills,
+    nodeStops: tally.nodeStops,
+    nodeDowntimeMs: tally.nodeDowntimeMs,
+    loadAverage,
     schedulerKillsHoldingLeases: tally.schedulerKillsHoldingLeases,
     leasesHeldAtKill: tally.leasesHeldAtKill,
     connectionsClosed: tally.connectionsClosed,
@@ -265,7 +326,13 @@ function report(result: ScenarioOutcome, time: { seconds: number; afterFaults: n
   line('seed', seed);
   line('scenario', scenario);
   line('workers', K);
-  for (const kind of FAULT_KINDS) line(`faults: ${kind}`, tally.injected[kind]);
+  line('RabbitMQ', cluster ? `3-node cluster at base port ${cluster.port}, quorum queues` : 'one broker');
+  for (const kind of kinds) line(`faults: ${kind}`, tally.injected[kind]);
+  if (kinds.includes('node-stop')) {
+    line('  node stops by node', JSON.stringify(tally.nodeStops));
+    line('  of them SIGKILLs of the node (others clean)', tally.nodeKills);
+    line('  node downtime until rejoined (ms, summed)', tally.nodeDowntimeMs);
+  }
   line(
     '  scheduler kills holding leases (leases)',
     `${tally.schedulerKillsHoldingLeases} (${tally.leasesHeldAtKill})`,
@@ -282,18 +349,24 @@ function report(result: ScenarioOutcome, time: { seconds: number; afterFaults: n
   for (const [label, value] of result.lines) line(label, value);
   line('time to quiescence (s, from start)', time.seconds.toFixed(1));
   line('time to quiescence (s, after last fault)', time.afterFaults.toFixed(1));
+  line(
+    'load average (1 min; min / mean / max)',
+    `${loadAverage.min} / ${loadAverage.mean} / ${loadAverage.max}`,
+  );
   log(result.violations.length === 0 ? 'PASS' : `FAIL:\n  ${result.violations.join('\n  ')}`);
   log(`CHAOS-REPORT ${JSON.stringify(full)}`);
 }
 
 async function cleanup(): Promise<void> {
+  clearInterval(loadSampler);
   await Promise.all(workers.map((w) => w.stop()));
   try {
     await scenarioDriver?.stop();
   } catch (error) {
     log(`chaos: cleanup: scenario failed: ${(error as Error).message}`);
   }
-  if (args.keep) return log(`chaos: --keep: left database ${database}, vhost ${broker.vhost}, store running`);
+  if (args.keep)
+    return log(`chaos: --keep: left database ${database}, vhost ${vhost}, store (and cluster) running`);
   const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
     try {
       await fn();
@@ -310,8 +383,9 @@ async function cleanup(): Promise<void> {
     await mongo?.db(database).dropDatabase();
     await mongo?.close();
   });
-  await step('vhost', () => broker.delete());
+  await step('vhost', async () => broker?.delete());
   await step('store', () => store.stop());
+  await step('cluster', async () => cluster?.stop());
 }
 
 // Asked to stop (a CI backstop, Ctrl-C): no worker may outlive the run.
@@ -320,9 +394,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     log(`chaos: ${signal}: killing the workers, stopping the store and exiting`);
     for (const w of allWorkers) if (w.alive) w.child.kill('SIGKILL');
     // The store too (within 5 s): a store left running would be reused by the next run, and one
-    // started by another checkout is not this one's to stop in its store-restart fault.
-    const deadline = new Promise((resolve) => setTimeout(resolve, 5_000));
-    void Promise.race([store.stop().catch(() => undefined), deadline]).then(() => process.exit(1));
+    // started by another checkout is not this one's to stop in its store-restart fault. A cluster
+    // this run started as well (within 20 s).
+    const deadline = new Promise((resolve) => setTimeout(resolve, cluster ? 20_000 : 5_000));
+    const stops = Promise.all([store.stop().catch(() => undefined), cluster?.stop().catch(() => undefined)]);
+    void Promise.race([stops, deadline]).then(() => process.exit(1));
   });
 }
 

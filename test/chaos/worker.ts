@@ -1,5 +1,6 @@
 /**
- * A chaos worker process: one endpoint on RabbitMQ + the chaos FerretDB running the scenario's saga
+ * A chaos worker process: one endpoint on RabbitMQ (one broker, or the nodes of a cluster in
+ * `LH_RABBITMQ_URL`, comma-separated, with `LH_QUEUE_TYPE=quorum`) + the chaos FerretDB running the scenario's saga
  * and handlers (`LH_SCENARIO`: scenario.ts for `orders`, long-lived.ts for `long-lived`), with its
  * timeout scheduler and outbox sweeper.
  *
@@ -129,8 +130,12 @@ const client = new MongoClient(env('LH_MONGODB_URL'), {
 watchClient(client, 'store', (line) => write('INFO', line));
 const mongo = { client, database: env('LH_DATABASE') };
 const longLived = process.env.LH_SCENARIO === 'long-lived';
+const queueType = process.env.LH_QUEUE_TYPE ?? 'classic';
+if (queueType !== 'classic' && queueType !== 'quorum') throw new Error(`LH_QUEUE_TYPE: ${queueType}`);
 const transport = new RabbitMqTransport({
-  url: env('LH_RABBITMQ_URL'),
+  // A cluster's nodes, comma-separated: the transport fails over between them.
+  url: env('LH_RABBITMQ_URL').split(','),
+  queueType,
   prefix: env('LH_PREFIX'),
   connectionName: `${env('LH_PREFIX')}${worker}`,
   logger,

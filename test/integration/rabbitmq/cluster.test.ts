@@ -1,9 +1,10 @@
 /**
- * A real 3-node RabbitMQ cluster on this machine (`scripts/rabbitmq-cluster.sh`: nodes on
- * 127.0.0.1:5701-5703, next to the broker on 5672), quorum queues, and a node stopped while
- * messages flow: the transports fail over to another node, no message is lost and none is handled
- * twice (the saga inbox recognises the broker's redeliveries). The cluster is started for this file
- * (about 25 s the first time) and stopped after it.
+ * A real 3-node RabbitMQ cluster on this machine (`scripts/rabbitmq-cluster.sh` on base port 5711:
+ * nodes lh-rmq-5711-1..3 on 127.0.0.1:5711-5713, data under /tmp/longhaul-rmq-cluster-5711, next to
+ * the broker on 5672, a manual cluster on the default 5701 and the cluster chaos test's on 5721),
+ * quorum queues, and a node stopped while messages flow: the transports fail over to another node,
+ * no message is lost and none is handled twice (the saga inbox recognises the broker's
+ * redeliveries). The cluster is started for this file (about 30 s) and stopped after it.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -22,7 +23,12 @@ import { eventually, TestBed } from './support.js';
 const run = promisify(execFile);
 const script = new URL('../../../scripts/rabbitmq-cluster.sh', import.meta.url).pathname;
 const cluster = async (...args: string[]): Promise<string> =>
-  (await run('bash', [script, ...args], { timeout: 180_000 })).stdout.trim();
+  (
+    await run('bash', [script, ...args], {
+      timeout: 180_000,
+      env: { ...process.env, LONGHAUL_RMQ_CLUSTER_PORT: '5711' },
+    })
+  ).stdout.trim();
 
 /** How many times a handler ran for each message id. */
 const runs = new Map<string, number>();
@@ -97,7 +103,7 @@ describe('a 3-node RabbitMQ cluster with quorum queues', () => {
       for (let n = 0; n < 40; n++) await send(n);
       await eventually(() => runs.size >= 20, 'the first jobs handled', 30_000);
 
-      await cluster('stop-node', '1'); // both transports are on node 1, the first URL
+      await cluster('stop-node', '1'); // the whole node (its data kept); both transports are on it
       for (let n = 40; n < 100; n++) await send(n);
 
       await eventually(

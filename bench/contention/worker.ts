@@ -10,14 +10,9 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Endpoint, type EndpointOptions, RabbitMqTransport, silentLogger } from '../../src/index.js';
 import { MongoSagaStore } from '../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../src/timeouts/mongodb/index.js';
+import { requiredEnv as env, runWorker } from '../../test/integration/processes/worker-process.js';
 import { OnDemandReader, pointsOf, sumOf } from '../../test/support/otel.js';
 import { ContentionCounter, runs } from './scenario.js';
-
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 
 const reader = new OnDemandReader();
 const meterProvider = new MeterProvider({ readers: [reader] });
@@ -41,28 +36,10 @@ const options: EndpointOptions = {
 };
 const endpoint = new Endpoint(options);
 
-await endpoint.start();
-process.stdout.write('ready\n');
-
-// The partitions this process owns, printed whenever they change, so the driver can wait until
-// the workers have shared them out before it measures.
-if (partitions > 0) {
-  let owned = '';
-  setInterval(() => {
-    const now = JSON.stringify([...endpoint.partitions].sort((a, b) => a - b));
-    if (now !== owned) process.stdout.write(`owns ${(owned = now)}\n`);
-  }, 50).unref();
-}
-
-process.on('SIGTERM', () => {
-  void (async () => {
-    await endpoint.stop();
+await runWorker(endpoint, {
+  reportPartitions: partitions > 0,
+  beforeExit: async () => {
     const points = await pointsOf(reader);
-    const stats = { runs: runs.count, conflicts: sumOf(points, 'longhaul.saga.commit.conflicts') };
-    process.stdout.write(`stats ${JSON.stringify(stats)}\n`);
-    await endpoint.transport.close();
-    await endpoint.sagaStore.close();
-    await endpoint.timeoutStore.close();
-    process.exit(0);
-  })();
+    return `stats ${JSON.stringify({ runs: runs.count, conflicts: sumOf(points, 'longhaul.saga.commit.conflicts') })}`;
+  },
 });

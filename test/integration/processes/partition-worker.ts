@@ -8,12 +8,7 @@ import { Endpoint, RabbitMqTransport, silentLogger } from '../../../src/index.js
 import { MongoSagaStore } from '../../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../../src/timeouts/mongodb/index.js';
 import { PartTally } from './partition-scenario.js';
-
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
+import { requiredEnv as env, runWorker } from './worker-process.js';
 
 const mongo = { url: env('LH_MONGODB_URL'), database: env('LH_DATABASE'), logger: silentLogger };
 const endpoint = new Endpoint({
@@ -33,21 +28,4 @@ const endpoint = new Endpoint({
   timeouts: { pollInterval: '1s' },
 });
 
-await endpoint.start();
-process.stdout.write('ready\n');
-
-let owned = '';
-setInterval(() => {
-  const now = JSON.stringify([...endpoint.partitions].sort((a, b) => a - b));
-  if (now !== owned) process.stdout.write(`owns ${(owned = now)}\n`);
-}, 50).unref();
-
-process.on('SIGTERM', () => {
-  void (async () => {
-    await endpoint.stop();
-    await endpoint.transport.close();
-    await endpoint.sagaStore.close();
-    await endpoint.timeoutStore.close();
-    process.exit(0);
-  })();
-});
+await runWorker(endpoint, { reportPartitions: true });

@@ -7,12 +7,7 @@ import { Endpoint, RabbitMqTransport, silentLogger } from '../../../src/index.js
 import { MongoSagaStore } from '../../../src/persistence/mongodb/index.js';
 import { MongoTimeoutStore } from '../../../src/timeouts/mongodb/index.js';
 import { closeLedger, MpCounter, stepOne, stepTwo, TwoSteps, Versioned } from './scenario.js';
-
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
+import { requiredEnv as env, runWorker } from './worker-process.js';
 
 const mongo = { url: env('LH_MONGODB_URL'), database: env('LH_DATABASE') };
 const endpoint = new Endpoint({
@@ -37,16 +32,8 @@ const endpoint = new Endpoint({
   outbox: { sweepInterval: '1s', lease: '3s' },
 });
 
-await endpoint.start();
-process.stdout.write('ready\n');
-
-process.on('SIGTERM', () => {
-  void (async () => {
-    await endpoint.stop();
-    await endpoint.transport.close();
-    await endpoint.sagaStore.close();
-    await endpoint.timeoutStore.close();
+await runWorker(endpoint, {
+  beforeExit: async () => {
     await closeLedger();
-    process.exit(0);
-  })();
+  },
 });

@@ -88,14 +88,17 @@ describe('a 3-node RabbitMQ cluster with quorum queues', () => {
         routes: { 'it.cluster.Job': 'jobs' },
       });
       await sender.start();
-      // A send that fails while the cluster elects new leaders is retried, as a caller would.
+      // A send that fails while the cluster elects new leaders (the queue nacks publishes until
+      // it has one) is retried, as a caller would, for up to a minute: on a loaded machine the
+      // election after a whole node stops has taken longer than 10 s (50 tries 200 ms apart).
       const send = async (n: number): Promise<void> => {
-        for (let attempt = 0; ; attempt++) {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
           try {
             await sender.bus.send(new Job(n));
             return;
           } catch (error) {
-            if (attempt >= 50) throw error;
+            if (Date.now() > deadline) throw error;
             await new Promise((resolve) => setTimeout(resolve, 200));
           }
         }

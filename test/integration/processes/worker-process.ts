@@ -3,13 +3,43 @@
  * settings from the environment, the `ready` / `owns <json>` lines the parent reads on stdout, and
  * the graceful stop on SIGTERM.
  */
-import { type Endpoint } from '../../../src/index.js';
+import { type Endpoint, type EndpointOptions, RabbitMqTransport, silentLogger } from '../../../src/index.js';
+import { MongoSagaStore } from '../../../src/persistence/mongodb/index.js';
+import { MongoTimeoutStore } from '../../../src/timeouts/mongodb/index.js';
 
 /** The environment variable `name`; throws when it is not set. */
 export function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set`);
   return value;
+}
+
+/**
+ * The endpoint name, RabbitMQ transport and MongoDB stores of a silent worker, from `LH_ENDPOINT`,
+ * `LH_RABBITMQ_URL`, `LH_PREFIX`, `LH_WORKER` (the connection's name), `LH_MONGODB_URL` and
+ * `LH_DATABASE`.
+ */
+export function servicesFromEnv(): Pick<
+  EndpointOptions,
+  'name' | 'transport' | 'sagaStore' | 'timeoutStore' | 'logger'
+> {
+  const mongo = {
+    url: requiredEnv('LH_MONGODB_URL'),
+    database: requiredEnv('LH_DATABASE'),
+    logger: silentLogger,
+  };
+  return {
+    name: requiredEnv('LH_ENDPOINT'),
+    transport: new RabbitMqTransport({
+      url: requiredEnv('LH_RABBITMQ_URL'),
+      prefix: requiredEnv('LH_PREFIX'),
+      connectionName: process.env.LH_WORKER,
+      logger: silentLogger,
+    }),
+    sagaStore: new MongoSagaStore(mongo),
+    timeoutStore: new MongoTimeoutStore(mongo),
+    logger: silentLogger,
+  };
 }
 
 /**

@@ -18,6 +18,8 @@ import {
   WORKFLOW_SAGA,
   Workflow,
   type WorkflowClass,
+  type SagaCommit,
+  type SagaStore,
   type WorkflowContext,
 } from '../src/index.js';
 import { type BenchRow, median, type Sample } from './lib.js';
@@ -70,20 +72,61 @@ export const STORE_OPS = [
 export const sum = (counts: Map<string, number>, names: readonly string[]) =>
   names.reduce((total, name) => total + (counts.get(name) ?? 0), 0);
 
+/**
+ * Sees each workflow end in the commit that ends it (its record's `status` label), so the harness
+ * waits without polling the store: a poll every few ms would be store traffic of its own, and a
+ * coarser one would round every workflow up to the poll interval (a workflow of 3 steps on the
+ * services takes about as long as one 50 ms poll).
+ */
+class CompletionWatch {
+  private readonly waiting = new Map<string, (status: string) => void>();
+
+  /** Resolves with the status (`completed`, `failed`, …) of the commit that ends workflow `id`. */
+  ending(id: string): Promise<string> {
+    return new Promise((resolve) => this.waiting.set(id, resolve));
+  }
+
+  watch(store: SagaStore): SagaStore {
+    const waiting = this.waiting;
+    return new Proxy(store, {
+      get(object, prop, receiver) {
+        const value: unknown = Reflect.get(object, prop, receiver);
+        if (prop !== 'commit' || typeof value !== 'function') return value;
+        return async (commit: SagaCommit) => {
+          await (value as SagaStore['commit']).call(object, commit);
+          const status = commit.record.labels?.status;
+          if (commit.record.sagaType !== WORKFLOW_SAGA || !status || !ENDED.has(status)) return;
+          const resolve = waiting.get(commit.record.correlationKey);
+          waiting.delete(commit.record.correlationKey);
+          resolve?.(status);
+        };
+      },
+    });
+  }
+}
+
+const ENDED = new Set(['completed', 'failed', 'terminated', 'parked']);
+
+/** Resolves after `ms` with a status that names the stall (a run that never ends is invalid, not slow). */
+function stalled(id: string, ms: number): Promise<string> {
+  return new Promise((resolve) => setTimeout(() => resolve(`${id} did not end within ${ms} ms`), ms).unref());
+}
+
 /** Runs `n` workflows of `workflow` (at most `window` at once) and counts what they cost. */
 async function measure(
   workflow: WorkflowClass,
   setup: WorkflowBenchSetup,
   n: number,
   window: number,
-  pollMs: number,
+  stallMs: number,
 ): Promise<Sample> {
   const storeCounts = new Map<string, number>();
   const brokerCounts = new Map<string, number>();
+  const completions = new CompletionWatch();
   const endpoint = new Endpoint({
     name: 'bench-steps',
     transport: counted(setup.transport, brokerCounts),
-    sagaStore: counted(setup.store, storeCounts),
+    sagaStore: completions.watch(counted(setup.store, storeCounts)),
     ...(setup.timeouts ? { timeoutStore: setup.timeouts } : {}),
     workflows: [workflow],
     activities: [add],
@@ -98,15 +141,10 @@ async function measure(
     const runOne = async (): Promise<void> => {
       while (started < n) {
         const id = `s-${started++}-${t0}`;
+        const ended = completions.ending(id);
         await endpoint.workflows.start(workflow, 0, { id });
-        // Watched on the unwrapped store: the client's polling is not counted.
-        for (;;) {
-          const record = await setup.store.findByCorrelation(WORKFLOW_SAGA, id);
-          const status = (record?.state as { status?: string } | null | undefined)?.status;
-          if (status === 'completed') break;
-          if (status === 'failed' || status === 'parked') throw new Error(`workflow ${id} ${status}`);
-          await new Promise((resolve) => setTimeout(resolve, pollMs));
-        }
+        const status = await Promise.race([ended, stalled(id, stallMs)]);
+        if (status !== 'completed') throw new Error(`workflow ${id} ${status}`);
         completed++;
       }
     };
@@ -141,8 +179,8 @@ export function workflowStepRows(sizes: { memory: number; services: number }): B
     description,
     run: () =>
       services
-        ? measure(workflow, servicesSetup('steps', { timeouts: true }), sizes.services, 16, 50)
-        : measure(workflow, memorySetup(), sizes.memory, 32, 1),
+        ? measure(workflow, servicesSetup('steps', { timeouts: true }), sizes.services, 16, 60_000)
+        : measure(workflow, memorySetup(), sizes.memory, 32, 10_000),
   });
   return [
     row('W/steps/memory', 'in memory: workflows/s of 3 inline steps', InlineSteps, false),

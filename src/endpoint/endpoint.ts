@@ -1,7 +1,7 @@
 import { Bus } from '../bus/bus.js';
 import { EMBEDDED_LOG_LIMIT, InMemoryTransport } from '../bus/memory/in-memory-transport.js';
 import { OutgoingCollector } from '../bus/outgoing.js';
-import { withRecoverability } from '../bus/pipeline/recoverability.js';
+import { ACK, withRecoverability } from '../bus/pipeline/recoverability.js';
 import { Router } from '../bus/router.js';
 import { type Delivery, type Disposition, type Transport } from '../bus/transport.js';
 import { ConcurrencyError, ConfigurationError, LonghaulError, rootError } from '../errors.js';
@@ -208,11 +208,13 @@ export class Endpoint {
     return telemetry.process(delivery.message, () => this.handleDelivery(delivery));
   }
 
+  /** The endpoint's clock as a function (made once: every delivery passes it on). */
+  private readonly now = (): Date => this.clock.now();
+
   private async handleDelivery(delivery: Delivery): Promise<Disposition> {
     const options = this.resolved as ResolvedOptions;
-    const telemetry = this.wire().telemetry;
+    const wiring = this.wire();
     let envelope: Envelope;
-    const now = (): Date => this.clock.now();
     try {
       envelope = this.codec.decode(delivery.message);
     } catch (error) {
@@ -224,23 +226,37 @@ export class Endpoint {
         options,
         {},
         options.name,
-        now,
+        this.now,
         () => Promise.reject(error),
         (failure, _attempt, next) =>
-          telemetry.failure(delivery.message.headers['longhaul.type'] ?? 'unknown', next, failure),
+          wiring.telemetry.failure(delivery.message.headers['longhaul.type'] ?? 'unknown', next, failure),
       );
     }
+    // The first attempt runs here, without callbacks; only a failure builds the retry loop.
+    try {
+      const handled = await wiring.dispatcher.dispatch(envelope);
+      this.options.onHandled?.(handled);
+      return ACK;
+    } catch (error) {
+      return this.recover(envelope, { error });
+    }
+  }
+
+  /** Retries a message whose first attempt failed, then acks it or answers a retry / the error queue. */
+  private recover(envelope: Envelope, firstFailure: { readonly error: unknown }): Promise<Disposition> {
+    const options = this.resolved as ResolvedOptions;
+    const wiring = this.wire();
     return withRecoverability(
       options,
       envelope.headers,
       options.name,
-      now,
+      this.now,
       async () => {
-        const handled = await this.wire().dispatcher.dispatch(envelope);
+        const handled = await wiring.dispatcher.dispatch(envelope);
         this.options.onHandled?.(handled);
       },
       (error, attempt, next) => {
-        telemetry.failure(envelope.type, next, error);
+        wiring.telemetry.failure(envelope.type, next, error);
         const fields = {
           type: envelope.type,
           messageId: envelope.id,
@@ -255,6 +271,7 @@ export class Endpoint {
           this.logger.warn('version conflict retries exhausted', fields);
         } else this.logger.warn('handler failed', fields);
       },
+      firstFailure,
     );
   }
 

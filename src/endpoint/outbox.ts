@@ -22,7 +22,7 @@ import {
 import { LonghaulError } from '../errors.js';
 import { Headers } from '../messages/envelope.js';
 import { type TimeoutStore } from '../timeouts/timeout-store.js';
-import { newId } from '../util/ids.js';
+import { newToken } from '../util/ids.js';
 import { type Logger } from '../util/logger.js';
 import { type EndpointCounters } from './counters.js';
 import { type Telemetry } from '../telemetry/telemetry.js';
@@ -96,7 +96,7 @@ export class OutboxDispatcher {
 
   /** Stamps the entries a commit is about to write with a claim held by the committer. */
   claimForCommit(entries: readonly OutboxEntry[]): { entries: OutboxEntry[]; token: string } {
-    const token = newId();
+    const token = newToken();
     const nextAttemptAt = new Date(this.deps.now().getTime() + this.deps.policy.leaseMs);
     return { token, entries: entries.map((e) => ({ ...e, attempts: 1, nextAttemptAt, claim: token })) };
   }
@@ -171,7 +171,7 @@ export class OutboxDispatcher {
       const due = candidates.filter((e) => this.dueAt(e) <= now);
       const skipped = candidates.length - due.length;
       if (due.length === 0) return { sent: 0, failed: 0, deadLettered: 0, skipped };
-      const token = newId();
+      const token = newToken();
       const until = new Date(now + this.deps.policy.leaseMs);
       const claims = due.map((e) => ({ entryId: e.id, expectedClaim: e.claim }));
       if (await this.store.claimOutbox(current.sagaType, current.id, claims, { token, until })) {

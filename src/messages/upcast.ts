@@ -11,7 +11,7 @@ import { type MessageType } from './registry.js';
 /** The version of a message's body from its headers: absent means 1. */
 export function versionOf(headers: Readonly<Record<string, string>>): number {
   const raw = headers[Headers.version];
-  if (raw === undefined) return 1;
+  if (raw === undefined || raw === '1') return 1;
   const version = Number(raw);
   if (!/^[0-9]{1,9}$/.test(raw) || !Number.isInteger(version) || version < 1) {
     throw new DecodeError(

@@ -25,7 +25,8 @@
  * - **The inbox is stored as given**: each handled id with its time, in order. Which ids to keep
  *   (the dedupe window and cap) is the commit path's decision, not the store's; a store may read
  *   ids it stored without times (older documents) as handled at the record's `updatedAt`.
- * - Reads return copies: mutating a returned record changes nothing stored.
+ * - Reads never expose what is stored: changing a returned record changes nothing stored. A store
+ *   returns copies (MongoDB) or frozen records whose change throws a `TypeError` (in memory).
  *
  * The dead letters of the outbox (entries that failed their last attempt) live in a second small
  * port, {@link OutboxDeadLetterStore}, reached through {@link SagaStore.deadLetters}: an entry is

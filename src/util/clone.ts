@@ -38,3 +38,37 @@ function copy(value: unknown, depth: number): unknown {
   if (proto === Date.prototype) return new Date((value as Date).getTime());
   return structuredClone(value);
 }
+
+/**
+ * A deep copy of stored data like {@link cloneData}, frozen all the way down (a `Date` cannot be
+ * frozen: it is read-only by convention), for stores that hand out what they keep.
+ */
+export function frozenCopy<T>(value: T): T {
+  return freezeCopy(value, 0) as T;
+}
+
+function freezeCopy(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) {
+    return typeof value === 'function' || typeof value === 'symbol' ? structuredClone(value) : value;
+  }
+  if (depth > MAX_DEPTH) {
+    throw new TypeError(
+      `The value is nested deeper than ${MAX_DEPTH} levels or is cyclic: it cannot be stored`,
+    );
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === Array.prototype) {
+    const array = value as unknown[];
+    const items = new Array<unknown>(array.length);
+    for (let i = 0; i < array.length; i++) items[i] = freezeCopy(array[i], depth + 1);
+    return Object.freeze(items);
+  }
+  if (proto === Object.prototype || proto === null) {
+    const fields: Record<string, unknown> = {};
+    for (const key of Object.keys(value))
+      fields[key] = freezeCopy((value as Record<string, unknown>)[key], depth + 1);
+    return Object.freeze(fields);
+  }
+  if (proto === Date.prototype) return new Date((value as Date).getTime());
+  return structuredClone(value);
+}

@@ -15,6 +15,18 @@ export interface SagaStoreHarness {
 
 type Writable = Omit<SagaRecord, 'outbox'>;
 
+/**
+ * Runs a change to a loaded record: a store that returns copies lets it happen (to the copy), a
+ * store that returns frozen records refuses it with a TypeError. Anything else fails the test.
+ */
+function changeOrRefuse(change: () => unknown): void {
+  try {
+    change();
+  } catch (error) {
+    expect(error).toBeInstanceOf(TypeError);
+  }
+}
+
 export function describeSagaStoreConformance(name: string, create: () => Promise<SagaStoreHarness>): void {
   describe(`SagaStore conformance: ${name}`, () => {
     let harness: SagaStoreHarness;
@@ -116,17 +128,27 @@ export function describeSagaStoreConformance(name: string, create: () => Promise
         }),
       ).rejects.toBeInstanceOf(ConcurrencyError);
       expect((await store.findById(sagaType, 'id-k1'))?.state).toEqual(third);
-      // Reads stay copies: a loaded history changed in place changes nothing stored.
+      // A loaded history changed in place changes nothing stored (a copy, or a frozen record).
       const copy = (await store.findById(sagaType, 'id-k1'))!.state as { history: unknown[] };
-      copy.history.push({ e: 'local' });
+      changeOrRefuse(() => copy.history.push({ e: 'local' }));
       expect(((await store.findById(sagaType, 'id-k1'))!.state as typeof third).history).toHaveLength(4);
     });
 
-    it('returns copies: changing a loaded record changes nothing stored', async () => {
-      await store.commit({ expectedVersion: 0, newOutbox: [], record: record('k1', 1, { n: 1 }) });
-      const loaded = (await store.findByCorrelation(sagaType, 'k1')) as { state: { n: number } };
-      loaded.state.n = 99;
-      expect((await store.findByCorrelation(sagaType, 'k1'))?.state).toEqual({ n: 1 });
+    it('changing a loaded record changes nothing stored: reads are copies or frozen', async () => {
+      const given = { n: 1, nested: { list: [1, 2] } };
+      await store.commit({ expectedVersion: 0, newOutbox: [], record: record('k1', 1, given) });
+      // Nor does changing what the commit was given.
+      given.nested.list.push(3);
+      const loaded = (await store.findByCorrelation(sagaType, 'k1')) as {
+        state: { n: number; nested: { list: number[] } };
+      };
+      changeOrRefuse(() => (loaded.state.n = 99));
+      changeOrRefuse(() => loaded.state.nested.list.push(4));
+      changeOrRefuse(() => ((loaded as unknown as { version: number }).version = 7));
+      expect(await store.findByCorrelation(sagaType, 'k1')).toMatchObject({
+        version: 1,
+        state: { n: 1, nested: { list: [1, 2] } },
+      });
     });
 
     it('rejects a second instance with the same correlation key', async () => {

@@ -32,6 +32,12 @@ class MemoryConsumer implements Consumer {
   inFlight = 0;
   stopped = false;
   private drained: (() => void)[] = [];
+  /** Whether a pump is scheduled for the next turn of the event loop (one is enough). */
+  private pumpScheduled = false;
+  private readonly pumpLater = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
 
   constructor(
     private readonly queue: Queue,
@@ -75,7 +81,11 @@ class MemoryConsumer implements Consumer {
     } finally {
       this.inFlight--;
       if (this.inFlight === 0) for (const done of this.drained.splice(0)) done();
-      setImmediate(() => this.pump());
+      // The next delivery starts on the next turn, not inside this one's call stack.
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(this.pumpLater);
+      }
       this.transport.checkIdle();
     }
   }

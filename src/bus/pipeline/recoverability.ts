@@ -40,9 +40,15 @@ export function delayedRetriesOf(headers: Readonly<Record<string, string>>): num
 /** What follows a failed attempt: another attempt now, a delayed retry, or the error queue. */
 export type NextStep = 'immediate-retry' | 'delayed-retry' | 'error-queue';
 
+/** The disposition of a handled message (one object: it carries nothing of its own). */
+export const ACK: Disposition = Object.freeze({ kind: 'ack' });
+
 /**
  * Runs `attempt` with immediate retries, then answers with a delayed retry or the error queue:
  * a {@link NonRetryableError} (and a decode failure) goes to the error queue at once.
+ *
+ * `firstFailure`: the first attempt already ran and threw this (a caller that makes the first
+ * attempt itself, so a message that succeeds at once costs no callbacks).
  */
 export async function withRecoverability(
   policy: RecoverabilityPolicy,
@@ -51,13 +57,15 @@ export async function withRecoverability(
   now: () => Date,
   attempt: () => Promise<void>,
   onFailure: (error: unknown, attempt: number, next: NextStep) => void,
+  firstFailure?: { readonly error: unknown },
 ): Promise<Disposition> {
   const delayed = delayedRetriesOf(headers);
   const before = delayed * (policy.immediateRetries + 1);
   for (let run = 1; ; run++) {
     try {
+      if (run === 1 && firstFailure) throw firstFailure.error;
       await attempt();
-      return { kind: 'ack' };
+      return ACK;
     } catch (error) {
       if (isNonRetryable(error)) {
         onFailure(error, before + run, 'error-queue');

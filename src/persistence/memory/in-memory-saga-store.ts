@@ -1,4 +1,5 @@
-import { cloneData } from '../../util/clone.js';
+import { frozenCopy } from '../../util/clone.js';
+import { TwoKeyMap } from '../../util/two-key-map.js';
 import { ConcurrencyError } from '../../errors.js';
 import {
   type InstanceFilter,
@@ -7,50 +8,49 @@ import {
   type SagaCommit,
   type SagaRecord,
   type SagaStore,
+  type StateAppend,
 } from '../saga-store.js';
 import { InMemoryInstanceAdmin } from './in-memory-admin.js';
 import { InMemoryDeadLetterStore } from './in-memory-dead-letters.js';
 
 /**
- * The embedded saga store: records in a map, copied on every read and write, with the same
- * conditional-commit semantics as the MongoDB store (see `saga-store.ts`). It makes version
- * conflicts real: two handlers that loaded one version race, and the second commit fails.
+ * The embedded saga store: records in a map, with the same conditional-commit semantics as the
+ * MongoDB store (see `saga-store.ts`). It makes version conflicts real: two handlers that loaded
+ * one version race, and the second commit fails.
  *
- * A commit with {@link SagaCommit.append} copies only the new items of the append-only array and
- * keeps them frozen (deeply); reads share those frozen items in a new array, so neither a read nor
- * a commit copies the whole array (a workflow's history) again.
+ * A stored record is an immutable value: a commit writes a deep copy of what it was given, frozen
+ * (see {@link frozenCopy}), and every read returns that record itself, so a read copies nothing and
+ * a caller that tried to change it gets a `TypeError`. What a commit takes over from the record it
+ * replaces (inbox entries, outbox entries, the items of an append-only array: anything this store
+ * froze before) is shared, not copied again, so a commit copies only what is new.
  */
 export class InMemorySagaStore implements SagaStore {
-  private readonly records = new Map<string, SagaRecord>();
-  private readonly byCorrelation = new Map<string, string>();
-  /** Records whose append-only array (this field) holds frozen items shared by reads. */
-  private readonly appendOnly = new Map<string, string>();
+  /** By saga type, then instance id. */
+  private readonly records = new TwoKeyMap<SagaRecord>();
+  /** Instance ids by saga type, then correlation value. */
+  private readonly byCorrelation = new TwoKeyMap<string>();
   readonly deadLetters = new InMemoryDeadLetterStore();
   readonly admin = new InMemoryInstanceAdmin(() => this.records.values());
 
   async init(): Promise<void> {}
 
   async findByCorrelation(sagaType: string, correlationKey: string): Promise<SagaRecord | undefined> {
-    const id = this.byCorrelation.get(key(sagaType, correlationKey));
-    const record = id === undefined ? undefined : this.records.get(key(sagaType, id));
-    return record && this.copy(record);
+    const id = this.byCorrelation.get(sagaType, correlationKey);
+    return id === undefined ? undefined : this.records.get(sagaType, id);
   }
 
   async findById(sagaType: string, id: string): Promise<SagaRecord | undefined> {
-    const record = this.records.get(key(sagaType, id));
-    return record && this.copy(record);
+    return this.records.get(sagaType, id);
   }
 
   async commit(commit: SagaCommit): Promise<void> {
     const { record, expectedVersion, newOutbox } = commit;
-    const recordKey = key(record.sagaType, record.id);
-    const stored = this.records.get(recordKey);
-    const correlation = key(record.sagaType, record.correlationKey);
+    const stored = this.records.get(record.sagaType, record.id);
     if (expectedVersion === 0) {
-      if (stored || this.byCorrelation.has(correlation)) {
+      if (stored || this.byCorrelation.has(record.sagaType, record.correlationKey)) {
         throw new ConcurrencyError(`${record.sagaType} '${record.correlationKey}' already exists`);
       }
-      this.byCorrelation.set(correlation, record.id);
+      this.byCorrelation.set(record.sagaType, record.correlationKey, record.id);
     } else if (!stored || stored.version !== expectedVersion) {
       throw new ConcurrencyError(
         `${record.sagaType} ${record.id}: expected version ${expectedVersion}, found ${stored?.version ?? 'none'}`,
@@ -58,46 +58,23 @@ export class InMemorySagaStore implements SagaStore {
     }
     // Stored entries are never changed in place (every update writes new ones), so the new outbox
     // shares them and copies only the commit's own entries.
-    const added = cloneData(newOutbox);
-    const outbox = stored && stored.outbox.length > 0 ? stored.outbox.concat(added) : added;
-    const append = commit.append;
-    const before = append && stored && arrayIn(stored.state, append.field);
-    const after = append && arrayIn(record.state, append.field);
-    if (!append || !before || !after || before.length !== append.from || after.length < append.from) {
-      this.appendOnly.delete(recordKey);
-      this.records.set(recordKey, withOutbox(cloneData({ ...record, outbox: NO_ENTRIES }), outbox));
-      return;
-    }
-    const { [append.field]: _items, ...rest } = record.state as Record<string, unknown>;
-    const appended = after.slice(append.from).map((item) => deepFreeze(cloneData(item)));
-    const frozen = (this.appendOnly.get(recordKey) === append.field ? before : before.map(deepFreeze)).concat(
-      appended,
-    );
-    const copy = cloneData({ ...record, state: rest, outbox: NO_ENTRIES });
-    this.records.set(recordKey, {
-      ...copy,
-      state: { ...(copy.state as object), [append.field]: frozen },
-      outbox,
-    });
-    this.appendOnly.set(recordKey, append.field);
-  }
-
-  /** A copy of a stored record; the items of its append-only array are shared (they are frozen). */
-  private copy(record: SagaRecord): SagaRecord {
-    const field = this.appendOnly.get(key(record.sagaType, record.id));
-    const items = field === undefined ? undefined : arrayIn(record.state, field);
-    if (field === undefined || !items) return cloneData(record);
-    const { [field]: _items, ...rest } = record.state as Record<string, unknown>;
-    const copy = cloneData({ ...record, state: rest });
-    return { ...copy, state: { ...(copy.state as object), [field]: items.slice() } };
+    const added = newOutbox.length === 0 ? NO_ENTRIES : frozenCopy(newOutbox);
+    const outbox = stored && stored.outbox.length > 0 ? Object.freeze(stored.outbox.concat(added)) : added;
+    this.records.set(record.sagaType, record.id, storedRecord(record, outbox, stored, commit.append));
   }
 
   async markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void> {
-    const recordKey = key(sagaType, id);
-    const stored = this.records.get(recordKey);
+    const stored = this.records.get(sagaType, id);
     if (!stored) return;
     const done = new Set(entryIds);
-    this.records.set(recordKey, { ...stored, outbox: stored.outbox.filter((e) => !done.has(e.id)) });
+    this.records.set(
+      sagaType,
+      id,
+      withOutbox(
+        stored,
+        stored.outbox.filter((e) => !done.has(e.id)),
+      ),
+    );
   }
 
   async claimOutbox(
@@ -106,18 +83,22 @@ export class InMemorySagaStore implements SagaStore {
     claims: readonly OutboxClaim[],
     lease: { readonly token: string; readonly until: Date },
   ): Promise<boolean> {
-    const recordKey = key(sagaType, id);
-    const stored = this.records.get(recordKey);
+    const stored = this.records.get(sagaType, id);
     if (!stored) return false;
     const wanted = new Map(claims.map((c) => [c.entryId, c.expectedClaim]));
     const held = stored.outbox.filter((e) => wanted.has(e.id));
     if (held.length !== wanted.size || held.some((e) => e.claim !== wanted.get(e.id))) return false;
     const outbox = stored.outbox.map((e): OutboxEntry =>
       wanted.has(e.id)
-        ? { ...e, claim: lease.token, nextAttemptAt: new Date(lease.until), attempts: (e.attempts ?? 0) + 1 }
+        ? frozenCopy({
+            ...e,
+            claim: lease.token,
+            nextAttemptAt: lease.until,
+            attempts: (e.attempts ?? 0) + 1,
+          })
         : e,
     );
-    this.records.set(recordKey, { ...stored, outbox });
+    this.records.set(sagaType, id, withOutbox(stored, outbox));
     return true;
   }
 
@@ -128,15 +109,14 @@ export class InMemorySagaStore implements SagaStore {
     token: string,
     failure: { readonly nextAttemptAt: Date; readonly error: string },
   ): Promise<boolean> {
-    const recordKey = key(sagaType, id);
-    const stored = this.records.get(recordKey);
+    const stored = this.records.get(sagaType, id);
     if (!stored?.outbox.some((e) => e.id === entryId && e.claim === token)) return false;
     const outbox = stored.outbox.map((e): OutboxEntry =>
       e.id === entryId
-        ? { ...e, nextAttemptAt: new Date(failure.nextAttemptAt), lastError: failure.error }
+        ? frozenCopy({ ...e, nextAttemptAt: failure.nextAttemptAt, lastError: failure.error })
         : e,
     );
-    this.records.set(recordKey, { ...stored, outbox });
+    this.records.set(sagaType, id, withOutbox(stored, outbox));
     return true;
   }
 
@@ -145,8 +125,7 @@ export class InMemorySagaStore implements SagaStore {
     return [...this.records.values()]
       .filter((r) => r.outbox.length > 0 && due(r) <= now.getTime())
       .sort((a, b) => due(a) - due(b))
-      .slice(0, limit)
-      .map((r) => this.copy(r));
+      .slice(0, limit);
   }
 
   async oldestPendingOutbox(): Promise<Date | undefined> {
@@ -174,31 +153,28 @@ export class InMemorySagaStore implements SagaStore {
     return [...this.records.values()]
       .filter(matches)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .slice(0, page.limit)
-      .map((r) => this.copy(r));
+      .slice(0, page.limit);
   }
 
   async delete(sagaType: string, id: string): Promise<boolean> {
-    const record = this.records.get(key(sagaType, id));
+    const record = this.records.get(sagaType, id);
     if (!record) return false;
-    this.records.delete(key(sagaType, id));
-    this.appendOnly.delete(key(sagaType, id));
-    this.byCorrelation.delete(key(sagaType, record.correlationKey));
+    this.records.delete(sagaType, id);
+    this.byCorrelation.delete(sagaType, record.correlationKey);
     return true;
   }
 
   async deleteExpiredTombstones(now: Date): Promise<number> {
     let deleted = 0;
-    for (const [recordKey, record] of this.records) {
+    for (const record of [...this.records.values()]) {
       if (
         record.status === 'completed' &&
         record.outbox.length === 0 &&
         record.retainUntil !== undefined &&
         record.retainUntil.getTime() <= now.getTime()
       ) {
-        this.records.delete(recordKey);
-        this.appendOnly.delete(recordKey);
-        this.byCorrelation.delete(key(record.sagaType, record.correlationKey));
+        this.records.delete(record.sagaType, record.id);
+        this.byCorrelation.delete(record.sagaType, record.correlationKey);
         deleted++;
       }
     }
@@ -213,35 +189,83 @@ export class InMemorySagaStore implements SagaStore {
   }
 }
 
-/** Stands in for the outbox while a committed record is copied (its outbox is built apart). */
 const NO_ENTRIES: readonly OutboxEntry[] = Object.freeze([]);
 
-/** `copy` (a fresh record of this store's own) with `outbox` in place of its placeholder. */
-function withOutbox(copy: SagaRecord, outbox: readonly OutboxEntry[]): SagaRecord {
-  (copy as { outbox: readonly OutboxEntry[] }).outbox = outbox;
-  return copy;
+/**
+ * The record a commit stores: a frozen deep copy of `record` with `outbox`, sharing what it kept
+ * of `stored` (the record it replaces): inbox and timeout entries, and under a valid `append` the
+ * append-only array's stored items. Those are frozen already and never copied again.
+ */
+function storedRecord(
+  record: Omit<SagaRecord, 'outbox'>,
+  outbox: readonly OutboxEntry[],
+  stored: SagaRecord | undefined,
+  append: StateAppend | undefined,
+): SagaRecord {
+  const copy: Record<string, unknown> = {};
+  for (const field of Object.keys(record)) {
+    const value = (record as Record<string, unknown>)[field];
+    if (field === 'inbox' || field === 'timeouts')
+      copy[field] = sharing(value as readonly unknown[], stored?.[field]);
+    else if (field !== 'state') copy[field] = frozenCopy(value);
+  }
+  copy.state = storedState(record.state, stored?.state, append);
+  copy.outbox = outbox;
+  return Object.freeze(copy) as unknown as SagaRecord;
 }
 
-function dueTime(entry: OutboxEntry): number {
-  return (entry.nextAttemptAt ?? entry.createdAt).getTime();
+/** A frozen copy of `items`, taking the items that are also in `before` (frozen) as they are. */
+function sharing(items: readonly unknown[], before: readonly unknown[] | undefined): readonly unknown[] {
+  if (!Array.isArray(items) || !before || before.length === 0) return frozenCopy(items);
+  const out = new Array<unknown>(items.length);
+  // Kept items come in their stored order (dropped ones leave gaps), so the search only moves on.
+  let next = 0;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    let found = -1;
+    if (typeof item === 'object' && item !== null && Object.isFrozen(item)) {
+      for (let j = next; j < before.length; j++) {
+        if (before[j] === item) {
+          found = j;
+          break;
+        }
+      }
+    }
+    if (found >= 0) next = found + 1;
+    out[i] = found >= 0 ? item : frozenCopy(item);
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * The state to store. Under a valid `append` (the stored array holds exactly the `from` items the
+ * commit says it kept), the stored items are taken as they are and only the new ones copied.
+ */
+function storedState(state: unknown, before: unknown, append: StateAppend | undefined): unknown {
+  const kept = append && arrayIn(before, append.field);
+  const after = append && arrayIn(state, append.field);
+  if (!append || !kept || !after || kept.length !== append.from || after.length < append.from)
+    return frozenCopy(state);
+  const copy: Record<string, unknown> = {};
+  for (const field of Object.keys(state as object)) {
+    if (field !== append.field) copy[field] = frozenCopy((state as Record<string, unknown>)[field]);
+  }
+  copy[append.field] = Object.freeze(kept.concat(frozenCopy(after.slice(append.from))));
+  return Object.freeze(copy);
 }
 
 /** The array at `state[field]`, if the state is an object holding one there. */
-function arrayIn(state: unknown, field: string): unknown[] | undefined {
+function arrayIn(state: unknown, field: string): readonly unknown[] | undefined {
   if (typeof state !== 'object' || state === null) return undefined;
   const items = (state as Record<string, unknown>)[field];
   return Array.isArray(items) ? items : undefined;
 }
 
-/** Freezes a value and everything in it (a stored item shared by reads must not change). */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const item of Object.values(value)) deepFreeze(item);
-  }
-  return value;
+/** `stored` with another outbox: a new frozen record sharing everything else. */
+function withOutbox(stored: SagaRecord, outbox: readonly OutboxEntry[]): SagaRecord {
+  return Object.freeze({ ...stored, outbox: Object.freeze(outbox) });
 }
 
-function key(a: string, b: string): string {
-  return `${a}\u0000${b}`;
+function dueTime(entry: OutboxEntry): number {
+  return (entry.nextAttemptAt ?? entry.createdAt).getTime();
 }

@@ -47,6 +47,9 @@ export function frozenCopy<T>(value: T): T {
   return freezeCopy(value, 0) as T;
 }
 
+/** Every empty array {@link frozenCopy} returns: one frozen array serves them all. */
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
+
 function freezeCopy(value: unknown, depth: number): unknown {
   if (typeof value !== 'object' || value === null) {
     return typeof value === 'function' || typeof value === 'symbol' ? structuredClone(value) : value;
@@ -59,6 +62,7 @@ function freezeCopy(value: unknown, depth: number): unknown {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto === Array.prototype) {
     const array = value as unknown[];
+    if (array.length === 0) return NO_ITEMS;
     const items = new Array<unknown>(array.length);
     for (let i = 0; i < array.length; i++) items[i] = freezeCopy(array[i], depth + 1);
     return Object.freeze(items);

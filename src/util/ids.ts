@@ -28,14 +28,17 @@ export function newToken(): string {
 let scratch = Buffer.allocUnsafe(256);
 NAMESPACE.copy(scratch, 0);
 
-/** The hex digit of the UUID variant (`10xx`) over the top two bits of the digit `hex`. */
-function variantDigit(hex: string): string {
-  return ((Number.parseInt(hex, 16) & 0x3) | 0x8).toString(16);
-}
+/** The digest as a UUID's text, written here as bytes and read back as one flat string. */
+const uuidText = Buffer.allocUnsafe(44);
+/** The hex digits, as character codes. */
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 /**
  * A name-based UUID v5: the same parts always give the same id. Used for outgoing message ids
  * (incoming id + handling instance + position) so a rerun or a redelivery reproduces them.
+ *
+ * The text is written into a buffer and read as one string: slices of the hex digest joined in a
+ * template made each id a tree of a dozen small strings, and ids are what saga inboxes keep.
  */
 export function derivedId(...parts: readonly (string | number)[]): string {
   const name = parts.join('\u0000');
@@ -49,8 +52,18 @@ export function derivedId(...parts: readonly (string | number)[]): string {
   const hex = oneShotHash
     ? oneShotHash('sha1', input, 'hex')
     : crypto.createHash('sha1').update(input).digest('hex');
-  // The first 16 bytes, version 5 in the 7th byte's high nibble, variant 10 in the 9th byte's top bits.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variantDigit(hex[16] as string)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  // The first 32 hex digits moved apart for the dashes (8-4-4-4-12), version 5 in the 13th digit,
+  // variant 10 in the top bits of the 17th.
+  uuidText.write(hex, 0, 40, 'latin1');
+  uuidText.copyWithin(24, 20, 32);
+  uuidText.copyWithin(19, 16, 20);
+  uuidText.copyWithin(14, 12, 16);
+  uuidText.copyWithin(9, 8, 12);
+  uuidText[8] = uuidText[13] = uuidText[18] = uuidText[23] = 0x2d; // '-'
+  uuidText[14] = 0x35; // '5'
+  const digit = uuidText[19]!;
+  uuidText[19] = HEX[((digit <= 0x39 ? digit - 0x30 : digit - 0x57) & 0x3) | 0x8]!;
+  return uuidText.toString('latin1', 0, 36);
 }
 
 /**

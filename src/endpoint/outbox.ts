@@ -98,7 +98,10 @@ export class OutboxDispatcher {
   claimForCommit(entries: readonly OutboxEntry[]): { entries: OutboxEntry[]; token: string } {
     const token = newToken();
     const nextAttemptAt = new Date(this.deps.now().getTime() + this.deps.policy.leaseMs);
-    return { token, entries: entries.map((e) => ({ ...e, attempts: 1, nextAttemptAt, claim: token })) };
+    const claim = { attempts: 1, nextAttemptAt, claim: token };
+    // Object.assign rather than a spread: with entries of several shapes (publish, send, schedule)
+    // V8 builds `{ ...e, more }` an order of magnitude slower.
+    return { token, entries: entries.map((e): OutboxEntry => Object.assign({}, e, claim)) };
   }
 
   /**

@@ -120,7 +120,7 @@ export function applyLabels(
   base: Readonly<Record<string, string>> | undefined,
   patch: Readonly<Record<string, string | null>> | undefined,
 ): Record<string, string> | undefined {
-  if (!patch) return base && { ...base };
+  if (!patch) return base && Object.assign({}, base);
   const next: Record<string, string> = { ...(base ?? {}) };
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete next[key];

@@ -180,7 +180,11 @@ export class SagaDispatcher {
       throw new NonRetryableError(`${saga.ctor.name}.${String(handler.method)} is not a method`);
     }
     const base = record;
-    const build = (version: number, final: boolean): Omit<SagaRecord, 'outbox'> => {
+    const build = (
+      version: number,
+      final: boolean,
+      inbox: SagaRecord['inbox'] = base.inbox,
+    ): Omit<SagaRecord, 'outbox'> => {
       const completed = final && context.completed;
       return {
         sagaType: saga.name,
@@ -189,7 +193,7 @@ export class SagaDispatcher {
         version,
         status: completed ? 'completed' : 'active',
         state: completed ? null : context.state,
-        inbox: base.inbox,
+        inbox,
         // A checkpoint keeps a fired timeout pending: its redelivery must still be handled.
         timeouts: completed ? [] : context.remainingTimeouts(final ? firedTimeout : undefined),
         createdAt: base.createdAt,
@@ -260,7 +264,7 @@ export class SagaDispatcher {
       windowMs: options.dedupeWindowMs,
       cap: options.inboxSize,
     });
-    const committed: Omit<SagaRecord, 'outbox'> = { ...build(expected + 1, true), inbox: inbox.inbox };
+    const committed: Omit<SagaRecord, 'outbox'> = build(expected + 1, true, inbox.inbox);
     const appending = append();
     const commit = {
       expectedVersion: expected,

@@ -19,7 +19,7 @@ export function evolve(saga: SagaDefinition, record: SagaRecord): SagaRecord {
     return name === undefined || name === t.type ? t : { ...t, type: name };
   });
   if (record.state === null || record.version === 0 || stored === current) {
-    return { ...record, timeouts, stateVersion: saga.stateVersion ?? record.stateVersion };
+    return Object.assign({}, record, { timeouts, stateVersion: saga.stateVersion ?? record.stateVersion });
   }
   const where = `${saga.name} instance ${record.id}`;
   if (stored > current) {

@@ -263,7 +263,7 @@ function arrayIn(state: unknown, field: string): readonly unknown[] | undefined 
 
 /** `stored` with another outbox: a new frozen record sharing everything else. */
 function withOutbox(stored: SagaRecord, outbox: readonly OutboxEntry[]): SagaRecord {
-  return Object.freeze({ ...stored, outbox: Object.freeze(outbox) });
+  return Object.freeze(Object.assign({}, stored, { outbox: Object.freeze(outbox) }));
 }
 
 function dueTime(entry: OutboxEntry): number {

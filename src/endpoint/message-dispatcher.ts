@@ -18,6 +18,11 @@ export interface HandledMessage {
   readonly handlers: readonly { readonly name: string; readonly outgoing: readonly OutboxEntry[] }[];
 }
 
+/** Whether a message addressed to saga type `target` (a timeout) is for `saga`, by name or alias. */
+function namedBy(saga: SagaDefinition, target: string): boolean {
+  return saga.name === target || (saga.aliases ?? []).includes(target);
+}
+
 interface Routes {
   sagas: { saga: SagaDefinition; handler: SagaHandlerDefinition }[];
   handlers: HandlerDefinition[];
@@ -65,9 +70,9 @@ export class MessageDispatcher {
     }
     const targetSaga = envelope.headers[Headers.sagaType];
     const sagas: SagaOutcome[] = [];
-    for (const { saga, handler } of routes.sagas) {
-      const named = saga.name === targetSaga || (saga.aliases ?? []).some((a) => a === targetSaga);
-      if (targetSaga !== undefined ? !named : handler.role === 'timeout') continue;
+    for (let i = 0; i < routes.sagas.length; i++) {
+      const { saga, handler } = routes.sagas[i]!;
+      if (targetSaga === undefined ? handler.role === 'timeout' : !namedBy(saga, targetSaga)) continue;
       sagas.push(await this.sagaDispatcher.handle(saga, handler, envelope));
     }
     const handlers = [];

@@ -234,9 +234,9 @@ export class MessageCodec {
       }
     }
     const own: Record<string, string> = {};
-    for (const key of Object.keys(headers)) {
+    for (const key in headers) {
       const value = headers[key];
-      if (typeof value === 'string') own[key] = value;
+      if (Object.hasOwn(headers, key) && typeof value === 'string') own[key] = value;
     }
     return {
       id: wire.messageId,

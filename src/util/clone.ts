@@ -69,8 +69,11 @@ function freezeCopy(value: unknown, depth: number): unknown {
   }
   if (proto === Object.prototype || proto === null) {
     const fields: Record<string, unknown> = {};
-    for (const key of Object.keys(value))
-      fields[key] = freezeCopy((value as Record<string, unknown>)[key], depth + 1);
+    // for-in over own keys: no array of keys per object (Object.keys allocates one).
+    for (const key in value) {
+      if (Object.hasOwn(value, key))
+        fields[key] = freezeCopy((value as Record<string, unknown>)[key], depth + 1);
+    }
     return Object.freeze(fields);
   }
   if (proto === Date.prototype) return new Date((value as Date).getTime());

@@ -14,12 +14,18 @@ import { type SagaDefinition } from './metadata.js';
 export function evolve(saga: SagaDefinition, record: SagaRecord): SagaRecord {
   const current = saga.stateVersion ?? 1;
   const stored = record.stateVersion ?? 1;
+  let renamed = false;
   const timeouts = record.timeouts.map((t) => {
     const name = defaultRegistry.lookup(t.type)?.name;
-    return name === undefined || name === t.type ? t : { ...t, type: name };
+    if (name === undefined || name === t.type) return t;
+    renamed = true;
+    return { ...t, type: name };
   });
   if (record.state === null || record.version === 0 || stored === current) {
-    return Object.assign({}, record, { timeouts, stateVersion: saga.stateVersion ?? record.stateVersion });
+    const stateVersion = saga.stateVersion ?? record.stateVersion;
+    // Nothing to change (the usual case): the record as loaded.
+    if (!renamed && stateVersion === record.stateVersion) return record;
+    return Object.assign({}, record, { timeouts, stateVersion });
   }
   const where = `${saga.name} instance ${record.id}`;
   if (stored > current) {
@@ -60,5 +66,5 @@ export function evolve(saga: SagaDefinition, record: SagaRecord): SagaRecord {
 
 /** The stored names an instance of `saga` may be found under: its name, then its former names. */
 export function storedNames(saga: SagaDefinition): readonly string[] {
-  return [saga.name, ...(saga.aliases ?? [])];
+  return saga.aliases === undefined || saga.aliases.length === 0 ? [saga.name] : [saga.name, ...saga.aliases];
 }

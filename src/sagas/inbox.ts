@@ -21,6 +21,10 @@ export function recordHandled(
   policy: DedupePolicy,
 ): { inbox: InboxEntry[]; evicted: InboxEntry[] } {
   const horizon = now.getTime() - policy.windowMs;
+  // The usual case: nothing has aged out (the oldest is inside the window) and there is room.
+  if (inbox.length < policy.cap && (inbox.length === 0 || inbox[0]!.at.getTime() >= horizon)) {
+    return { inbox: [...inbox, { id, at: now }], evicted: [] };
+  }
   const kept = inbox.filter((e) => e.at.getTime() >= horizon);
   kept.push({ id, at: now });
   const excess = Math.max(0, kept.length - policy.cap);

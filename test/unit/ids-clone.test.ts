@@ -5,8 +5,9 @@
  * as `structuredClone` does, refusing what a document store would refuse.
  */
 import { describe, expect, it } from 'vitest';
-import { cloneData } from '../../src/util/clone.js';
-import { derivedId, sagaInstanceId } from '../../src/util/ids.js';
+import { cloneData, frozenCopy } from '../../src/util/clone.js';
+import { derivedId, newToken, sagaInstanceId } from '../../src/util/ids.js';
+import { TwoKeyMap } from '../../src/util/two-key-map.js';
 
 describe('derived ids', () => {
   it('are the UUID v5 ids earlier versions derived', () => {
@@ -62,5 +63,52 @@ describe('cloneData', () => {
     const copy = cloneData({ a: shared, b: shared });
     expect(copy.a).toEqual(shared);
     expect(copy.a).not.toBe(copy.b);
+  });
+});
+
+describe('frozenCopy', () => {
+  it('copies plain data deeply and freezes every object and array in the copy', () => {
+    const at = new Date('2026-12-02T05:00:00Z');
+    const value = { a: 1, list: [1, { b: [at] }], nested: { c: 'x' }, none: [] as number[] };
+    const copy = frozenCopy(value);
+    expect(copy).toEqual(value);
+    expect(copy.list).not.toBe(value.list);
+    expect(copy.list[1]).not.toBe(value.list[1]);
+    for (const part of [copy, copy.list, copy.list[1], copy.nested, copy.none]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+    expect(() => {
+      (copy.nested as { c: string }).c = 'y';
+    }).toThrow(TypeError);
+    expect(() => (copy.list as unknown[]).push(2)).toThrow(TypeError);
+    // What the original goes on to do does not reach the copy.
+    value.list.push(3);
+    (value.nested as { c: string }).c = 'changed';
+    expect(copy).toEqual({ a: 1, list: [1, { b: [at] }], nested: { c: 'x' }, none: [] });
+    expect((copy.list[1] as { b: Date[] }).b[0]).not.toBe(at);
+  });
+});
+
+describe('TwoKeyMap', () => {
+  it('keeps one value per pair, counts them, and never mixes up pairs that join to the same text', () => {
+    const map = new TwoKeyMap<number>();
+    map.set('a\u0000b', 'c', 1);
+    map.set('a', 'b\u0000c', 2);
+    map.set('a', 'b\u0000c', 3);
+    expect(map.size).toBe(2);
+    expect(map.get('a\u0000b', 'c')).toBe(1);
+    expect(map.get('a', 'b\u0000c')).toBe(3);
+    expect(map.has('a', 'x')).toBe(false);
+    expect(map.delete('a', 'x')).toBe(false);
+    expect(map.delete('a', 'b\u0000c')).toBe(true);
+    expect(map.size).toBe(1);
+    expect([...map.values()]).toEqual([1]);
+  });
+});
+
+describe('newToken', () => {
+  it('never returns the same token twice', () => {
+    const tokens = Array.from({ length: 10_000 }, () => newToken());
+    expect(new Set(tokens).size).toBe(10_000);
   });
 });

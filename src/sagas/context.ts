@@ -119,8 +119,8 @@ export function checkLabels(labels: unknown, reserved: readonly string[] = []): 
 export function applyLabels(
   base: Readonly<Record<string, string>> | undefined,
   patch: Readonly<Record<string, string | null>> | undefined,
-): Record<string, string> | undefined {
-  if (!patch) return base && Object.assign({}, base);
+): Readonly<Record<string, string>> | undefined {
+  if (!patch) return base;
   const next: Record<string, string> = { ...(base ?? {}) };
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete next[key];

@@ -207,7 +207,10 @@ function storedRecord(
     const value = (record as Record<string, unknown>)[field];
     if (field === 'inbox' || field === 'timeouts')
       copy[field] = sharing(value as readonly unknown[], stored?.[field]);
-    else if (field !== 'state') copy[field] = frozenCopy(value);
+    else if (field === 'state') continue;
+    // A value the commit kept from the stored record (its createdAt, unchanged labels) is frozen.
+    else if (stored && value === (stored as unknown as Record<string, unknown>)[field]) copy[field] = value;
+    else copy[field] = frozenCopy(value);
   }
   copy.state = storedState(record.state, stored?.state, append);
   copy.outbox = outbox;

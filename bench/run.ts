@@ -30,7 +30,7 @@ const USAGE = `usage: npm run bench -- [options]
   --concurrency C     handler concurrency = prefetch (default 8)
   --queue-type T      classic | quorum | both (default both)
   --timeouts N        timeouts of workload T (default 10000; --quick 300 in memory, 100 on FerretDB)
-  --only PREFIX       only rows whose name starts with PREFIX (NAME$: exactly NAME)
+  --only PREFIX       only rows whose name starts with PREFIX (NAME$: exactly NAME; several: A,B)
   --quick             a small smoke run`;
 
 const { values } = parseArgs({
@@ -93,7 +93,9 @@ const rows: BenchRow[] = [
 ].filter((row) => {
   const only = values.only;
   if (!only) return true;
-  return only.endsWith('$') ? row.name === only.slice(0, -1) : row.name.startsWith(only);
+  return only
+    .split(',')
+    .some((one) => (one.endsWith('$') ? row.name === one.slice(0, -1) : row.name.startsWith(one)));
 });
 
 const samples = new Map<string, Sample[]>(rows.map((r) => [r.name, []]));

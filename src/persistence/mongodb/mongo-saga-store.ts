@@ -165,6 +165,20 @@ export class MongoSagaStore implements SagaStore {
     return this.connection.collectionName;
   }
 
+  /**
+   * Options for another store beside this one (its client, database and logger, a collection
+   * `<this collection><suffix>`): the client stays this store's, closed by it.
+   * @internal
+   */
+  besideThis(suffix: string): MongoStoreOptions & { collection: string } {
+    return {
+      client: this.connection.client,
+      database: this.connection.db.databaseName,
+      collection: `${this.collectionName}${suffix}`,
+      logger: this.connection.logger,
+    };
+  }
+
   /** Connects (throws `MongoStoreUnavailableError` naming the host) and creates the indexes. */
   async init(): Promise<void> {
     await this.connection.ensureIndexes([

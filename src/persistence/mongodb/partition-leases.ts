@@ -50,14 +50,7 @@ export class MongoPartitionLeases implements PartitionLeases {
    * `<its collection>_partitions` (what an endpoint on a `MongoSagaStore` uses by default).
    */
   static forStore(store: MongoSagaStore): MongoPartitionLeases {
-    // The store keeps its connection private; the leases share its client (closed by the store).
-    const connection = store['connection'];
-    return new MongoPartitionLeases({
-      client: connection.client,
-      database: connection.db.databaseName,
-      collection: `${store.collectionName}_partitions`,
-      logger: connection.logger,
-    });
+    return new MongoPartitionLeases(store.besideThis('_partitions'));
   }
 
   /** The collection name in use. */

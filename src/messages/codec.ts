@@ -233,11 +233,6 @@ export class MessageCodec {
         throw new DecodeError('invalid', `Validation failed: ${problems.join('; ')}`);
       }
     }
-    const own: Record<string, string> = {};
-    for (const key in headers) {
-      const value = headers[key];
-      if (Object.hasOwn(headers, key) && typeof value === 'string') own[key] = value;
-    }
     return {
       id: wire.messageId,
       type: type.name,
@@ -245,8 +240,31 @@ export class MessageCodec {
       conversationId: requiredHeader(headers, Headers.conversationId),
       causationId: headers[Headers.causationId],
       sentAt,
-      headers: own,
+      headers: stringHeaders(headers),
       body,
     };
   }
+}
+
+/**
+ * The string headers of a wire message: the headers themselves when they are all strings (what
+ * Longhaul sends; the envelope's headers are read-only), else a copy without the others (a
+ * broker or a foreign sender may add numbers or bytes).
+ */
+function stringHeaders(headers: Readonly<Record<string, unknown>>): Readonly<Record<string, string>> {
+  let strings = true;
+  for (const key in headers) {
+    if (typeof headers[key] !== 'string' || !Object.hasOwn(headers, key)) {
+      strings = false;
+      break;
+    }
+  }
+  if (strings && Object.getPrototypeOf(headers) === Object.prototype)
+    return headers as Readonly<Record<string, string>>;
+  const own: Record<string, string> = {};
+  for (const key of Object.keys(headers)) {
+    const value = headers[key];
+    if (typeof value === 'string') own[key] = value;
+  }
+  return own;
 }

@@ -11,32 +11,7 @@ const MAX_DEPTH = 500;
  * a shared object is copied once per place it appears and a cycle is refused.
  */
 export function cloneData<T>(value: T): T {
-  return copy(value, 0) as T;
-}
-
-function copy(value: unknown, depth: number): unknown {
-  if (typeof value !== 'object' || value === null) {
-    return typeof value === 'function' || typeof value === 'symbol' ? structuredClone(value) : value;
-  }
-  if (depth > MAX_DEPTH) {
-    throw new TypeError(
-      `The value is nested deeper than ${MAX_DEPTH} levels or is cyclic: it cannot be stored`,
-    );
-  }
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto === Array.prototype) {
-    const array = value as unknown[];
-    const out = new Array<unknown>(array.length);
-    for (let i = 0; i < array.length; i++) out[i] = copy(array[i], depth + 1);
-    return out;
-  }
-  if (proto === Object.prototype || proto === null) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key], depth + 1);
-    return out;
-  }
-  if (proto === Date.prototype) return new Date((value as Date).getTime());
-  return structuredClone(value);
+  return copy(value, 0, false) as T;
 }
 
 /**
@@ -44,13 +19,13 @@ function copy(value: unknown, depth: number): unknown {
  * frozen: it is read-only by convention), for stores that hand out what they keep.
  */
 export function frozenCopy<T>(value: T): T {
-  return freezeCopy(value, 0) as T;
+  return copy(value, 0, true) as T;
 }
 
 /** Every empty array {@link frozenCopy} returns: one frozen array serves them all. */
 const NO_ITEMS: readonly unknown[] = Object.freeze([]);
 
-function freezeCopy(value: unknown, depth: number): unknown {
+function copy(value: unknown, depth: number, freeze: boolean): unknown {
   if (typeof value !== 'object' || value === null) {
     return typeof value === 'function' || typeof value === 'symbol' ? structuredClone(value) : value;
   }
@@ -62,19 +37,19 @@ function freezeCopy(value: unknown, depth: number): unknown {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto === Array.prototype) {
     const array = value as unknown[];
-    if (array.length === 0) return NO_ITEMS;
+    if (freeze && array.length === 0) return NO_ITEMS;
     const items = new Array<unknown>(array.length);
-    for (let i = 0; i < array.length; i++) items[i] = freezeCopy(array[i], depth + 1);
-    return Object.freeze(items);
+    for (let i = 0; i < array.length; i++) items[i] = copy(array[i], depth + 1, freeze);
+    return freeze ? Object.freeze(items) : items;
   }
   if (proto === Object.prototype || proto === null) {
     const fields: Record<string, unknown> = {};
     // for-in over own keys: no array of keys per object (Object.keys allocates one).
     for (const key in value) {
       if (Object.hasOwn(value, key))
-        fields[key] = freezeCopy((value as Record<string, unknown>)[key], depth + 1);
+        fields[key] = copy((value as Record<string, unknown>)[key], depth + 1, freeze);
     }
-    return Object.freeze(fields);
+    return freeze ? Object.freeze(fields) : fields;
   }
   if (proto === Date.prototype) return new Date((value as Date).getTime());
   return structuredClone(value);

@@ -1,8 +1,10 @@
+import { describe, expect, it } from 'vitest';
 import {
   InMemoryPartitionLeases,
   InMemorySagaStore,
   InMemoryTimeoutStore,
   InMemoryTransport,
+  type SagaRecord,
   VirtualClock,
 } from '../../src/index.js';
 import { describeAppendOnlyConformance } from './append-only.js';
@@ -45,4 +47,32 @@ describePartitionLeasesConformance('in-memory', async () => {
   const clock = new VirtualClock();
   const leases = new InMemoryPartitionLeases(clock);
   return { leases, advance: async (ms) => clock.advance(ms), dispose: () => leases.close() };
+});
+
+describe('in-memory saga store', () => {
+  it('a commit whose record cannot be stored leaves nothing behind, not even its correlation value', async () => {
+    const store = new InMemorySagaStore();
+    const at = new Date();
+    const record = (state: unknown): SagaRecord => ({
+      sagaType: 'T',
+      id: 'id-1',
+      correlationKey: 'k-1',
+      version: 1,
+      status: 'active',
+      state,
+      outbox: [],
+      inbox: [],
+      timeouts: [],
+      createdAt: at,
+      updatedAt: at,
+    });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(store.commit({ expectedVersion: 0, newOutbox: [], record: record(cyclic) })).rejects.toThrow(
+      /cyclic/,
+    );
+    expect(await store.findByCorrelation('T', 'k-1')).toBeUndefined();
+    await store.commit({ expectedVersion: 0, newOutbox: [], record: record({ n: 1 }) });
+    expect((await store.findByCorrelation('T', 'k-1'))?.state).toEqual({ n: 1 });
+  });
 });

@@ -46,21 +46,24 @@ export class InMemorySagaStore implements SagaStore {
   async commit(commit: SagaCommit): Promise<void> {
     const { record, expectedVersion, newOutbox } = commit;
     const stored = this.records.get(record.sagaType, record.id);
-    if (expectedVersion === 0) {
+    const inserting = expectedVersion === 0;
+    if (inserting) {
       if (stored || this.byCorrelation.has(record.sagaType, record.correlationKey)) {
         throw new ConcurrencyError(`${record.sagaType} '${record.correlationKey}' already exists`);
       }
-      this.byCorrelation.set(record.sagaType, record.correlationKey, record.id);
     } else if (!stored || stored.version !== expectedVersion) {
       throw new ConcurrencyError(
         `${record.sagaType} ${record.id}: expected version ${expectedVersion}, found ${stored?.version ?? 'none'}`,
       );
     }
+    // The copy first: a value it refuses (a cycle, say) throws before anything is written.
     // Stored entries are never changed in place (every update writes new ones), so the new outbox
     // shares them and copies only the commit's own entries.
     const added = newOutbox.length === 0 ? NO_ENTRIES : frozenCopy(newOutbox);
     const outbox = stored && stored.outbox.length > 0 ? Object.freeze(stored.outbox.concat(added)) : added;
-    this.records.set(record.sagaType, record.id, storedRecord(record, outbox, stored, commit.append));
+    const next = storedRecord(record, outbox, stored, commit.append);
+    if (inserting) this.byCorrelation.set(record.sagaType, record.correlationKey, record.id);
+    this.records.set(record.sagaType, record.id, next);
   }
 
   async markDispatched(sagaType: string, id: string, entryIds: readonly string[]): Promise<void> {
